@@ -24,11 +24,14 @@ fi
 #   of the executors;
 # - qemu-system-x86: the microVMs; debootstrap, squashfs-tools, busybox-static, zstd, cpio,
 #   e2fsprogs: the guest images (kernel, initramfs, runtime root filesystem, volumes);
+# - dosfstools, mtools: the seed drive (vfat, NoCloud layout) of microVM instances;
+# - openssh-client: the instance tests log in to their VM over SSH;
 # - curl: the examples the devnet prints.
 APT_PACKAGES=(
   postgresql postgresql-client
   iproute2 util-linux nftables iptables
   qemu-system-x86 debootstrap squashfs-tools busybox-static zstd cpio e2fsprogs
+  dosfstools mtools openssh-client
   curl ca-certificates
 )
 missing=()

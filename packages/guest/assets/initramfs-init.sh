@@ -4,6 +4,9 @@
 # runtime root filesystem by its virtio-blk serial, put a tmpfs overlay on top of it (writes live
 # in RAM and vanish with the VM) and switch to it. Every step prints a line on the serial
 # console: the host's boot watchdog reads them as progress.
+# Instance mode (kernel argument `aleph.mode=instance`): the drive with the root serial is the
+# instance's own ext4 disk instead; it is mounted read-write as it is (no overlay: writes
+# persist) and systemd (/sbin/init) takes over.
 /bin/busybox mkdir -p /bin /proc /sys /dev
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -28,8 +31,12 @@ case " $(cat /proc/cmdline) " in
 esac
 
 root_serial=aleph-root
+mode=program
 for v in $(cat /proc/cmdline); do
-  case "$v" in aleph.root_serial=*) root_serial="${v#aleph.root_serial=}" ;; esac
+  case "$v" in
+    aleph.root_serial=*) root_serial="${v#aleph.root_serial=}" ;;
+    aleph.mode=*) mode="${v#aleph.mode=}" ;;
+  esac
 done
 
 echo "aleph-initramfs: waiting for root drive $root_serial"
@@ -45,6 +52,16 @@ done
 [ -n "$dev" ] || fatal "no drive with serial $root_serial"
 
 mkdir -p /lower /rw /newroot
+if [ "$mode" = instance ]; then
+  mount -t ext4 -o rw "$dev" /newroot || fatal "instance root disk on $dev is not an ext4 image"
+  # /sbin/init is usually an absolute symlink (to systemd): test the link, not its target here.
+  [ -x /newroot/sbin/init ] || [ -L /newroot/sbin/init ] || fatal "instance root disk has no /sbin/init"
+  mount --move /dev /newroot/dev
+  umount /sys
+  umount /proc
+  echo "aleph-initramfs: switching root to the instance disk"
+  exec switch_root /newroot /sbin/init
+fi
 mount -t squashfs -o ro "$dev" /lower || fatal "runtime on $dev is not a squashfs image"
 mount -t tmpfs -o mode=0755 tmpfs /rw || fatal "cannot mount tmpfs"
 mkdir -p /rw/upper /rw/work

@@ -52,9 +52,49 @@ export interface ExecutionResources {
   memoryMib: number;
 }
 
+/** A host port forwarded to a port of the guest (instances get 22/tcp at least). */
+export interface PortForward {
+  guestPort: number;
+  hostPort: number;
+  tcp: boolean;
+  udp: boolean;
+}
+
+/**
+ * What an INSTANCE boots instead of code on a runtime: a full operating system (systemd as PID 1)
+ * from its own writable root disk. Only the microvm backend supports it; others refuse the spec
+ * with ExecutorError('UNSUPPORTED').
+ */
+export interface InstanceBootSpec {
+  /** Host path of the instance's root disk: a raw ext4 image, writable, kept across restarts. */
+  rootDisk: string;
+  /** OpenSSH public keys written to root's authorized_keys at every boot. */
+  authorizedKeys: string[];
+  /** The guest's host name (the base32 label of the item hash). */
+  hostname: string;
+  /** Host ports forwarded to the guest while it runs (DNAT rules removed on stop). */
+  portForwards: PortForward[];
+}
+
+/** Where a workload sits on the host's VM network, for the execution lists of the API. */
+export interface ExecutionNetwork {
+  /** The guest's IPv4 subnet, e.g. `172.16.5.0/24`. */
+  ipv4Network: string;
+  /** The guest's own IPv4 address. */
+  ipv4Ip: string;
+  /** The host's external IPv4 address that forwarded ports answer on, when known. */
+  hostIpv4: string | null;
+  portForwards: PortForward[];
+}
+
 export interface ExecutionSpec {
   /** Unique among live executions of one executor; `[a-z0-9-]{1,64}`. */
   id: string;
+  /**
+   * Set for instances: the VM boots this disk and `code`/`runtime` are ignored. The handle is
+   * ready when the guest's SSH port (22) accepts connections, and `endpoint` is that port.
+   */
+  instance?: InstanceBootSpec | undefined;
   /** The workload's code, prepared on the host. */
   code: {
     /** Directory holding the program's files (mounted read-only at `/opt/code`). */
@@ -113,6 +153,8 @@ export interface ExecutionHandle {
   readonly state: ExecutionState;
   /** Where the workload's port 8080 answers, reachable from the supervisor. */
   readonly endpoint: Endpoint;
+  /** The guest's addresses and forwarded ports, for backends with a VM network. */
+  readonly network?: ExecutionNetwork | undefined;
   /** Resolves once, when the workload has ended (crash, stop or external kill). */
   readonly exited: Promise<ExitInfo>;
   /**

@@ -1,7 +1,8 @@
-/** Builds (or finds cached) every guest image: kernel, initramfs, the Node.js runtime. */
+/** Builds (or finds cached) every guest image: kernel, initramfs, the Node.js runtime, the instance base image. */
 import { resolve } from 'node:path';
 import { prepareImagesDir, pruneArtifacts } from './cache.ts';
 import { buildInitramfs } from './initramfs.ts';
+import { buildInstanceImage } from './instance.ts';
 import { buildKernel } from './kernel.ts';
 import { Progress } from './progress.ts';
 import type { ProgressSink } from './progress.ts';
@@ -15,6 +16,12 @@ export interface GuestImages {
   kernelRelease: string;
   initramfs: string;
   runtimes: { node: string };
+  /**
+   * Instance base images (raw ext4 root filesystems, booted with `kernel` + `initramfs` in
+   * instance mode); absent when built with `instance: false`. Copy before booting: a booted disk
+   * is the instance's own.
+   */
+  instances?: { debian: string } | undefined;
 }
 
 export interface BuildImagesOptions {
@@ -23,6 +30,8 @@ export interface BuildImagesOptions {
   progress?: ProgressSink | undefined;
   /** Remove artifacts of older inputs. */
   prune?: boolean | undefined;
+  /** Also build the instance base image (default true; false skips it for program-only uses). */
+  instance?: boolean | undefined;
 }
 
 export function imagesDir(dir?: string): string {
@@ -49,10 +58,24 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Gue
     log(`${r.cached ? 'cached' : 'built'}: ${r.path} (${(r.sizeBytes / 1048576).toFixed(1)} MiB)`);
     return r;
   });
+  const instance = options.instance === false ? undefined : await progress.step('instance-debian', async (log) => {
+    const i = await buildInstanceImage(dir, kernel, log);
+    log(`${i.cached ? 'cached' : 'built'}: ${i.path} (${(i.sizeBytes / 1048576).toFixed(0)} MiB)`);
+    return i;
+  });
   if (options.prune) {
-    for (const [name, keep] of [['kernel', kernel.dir], ['initramfs', initramfs.dir], ['runtime-node', runtime.dir]] as const) {
+    const artifacts: Array<[string, string]> = [['kernel', kernel.dir], ['initramfs', initramfs.dir], ['runtime-node', runtime.dir]];
+    if (instance) artifacts.push(['instance-debian', instance.dir]);
+    for (const [name, keep] of artifacts) {
       for (const removed of await pruneArtifacts(dir, name, keep)) progress.info(`pruned ${removed}`);
     }
   }
-  return { dir, kernel: kernel.vmlinuz, kernelRelease: kernel.release, initramfs: initramfs.path, runtimes: { node: runtime.path } };
+  return {
+    dir,
+    kernel: kernel.vmlinuz,
+    kernelRelease: kernel.release,
+    initramfs: initramfs.path,
+    runtimes: { node: runtime.path },
+    ...(instance ? { instances: { debian: instance.path } } : {}),
+  };
 }

@@ -48,24 +48,33 @@ export async function resolveKernelPackage(meta = 'linux-image-cloud-amd64'): Pr
   return { name, version, sha256 };
 }
 
+/**
+ * Downloads the kernel package into `work` (checked against the archive's SHA256) and unpacks
+ * it there; returns the unpacked tree and its kernel release. Also used by the instance image,
+ * which ships the full module tree.
+ */
+export async function unpackKernelPackage(pkg: KernelPackage, work: string, log: (line: string) => void): Promise<{ root: string; release: string }> {
+  log(`downloading ${pkg.name} ${pkg.version}`);
+  await mkdir(work, { recursive: true });
+  await runCommand('apt-get', ['download', '-q', `${pkg.name}=${pkg.version}`], { cwd: work });
+  const deb = (await readdir(work)).find((f) => f.endsWith('.deb'));
+  if (!deb) throw new Error('apt-get download produced no .deb');
+  const actual = await hashFile(join(work, deb));
+  if (actual !== pkg.sha256) throw new Error(`${deb}: SHA256 ${actual} does not match the archive's ${pkg.sha256}`);
+  log('unpacking');
+  const root = join(work, 'root');
+  await runCommand('dpkg', ['-x', join(work, deb), root]);
+  const releases = await readdir(join(root, 'lib/modules'));
+  if (releases.length !== 1 || !releases[0]) throw new Error(`expected one kernel release in ${deb}, found ${releases.join(', ')}`);
+  return { root, release: releases[0] };
+}
+
 export async function buildKernel(imagesDir: string, log: (line: string) => void): Promise<KernelArtifact> {
   const pkg = await resolveKernelPackage();
   const key = hashParts([BUILDER_VERSION, pkg.name, pkg.version, pkg.sha256, GUEST_MODULES.join(',')]);
   const artifact = await cachedArtifact(imagesDir, 'kernel', key, async (tmp) => {
-    log(`downloading ${pkg.name} ${pkg.version}`);
     const work = join(tmp, 'work');
-    await mkdir(work, { recursive: true });
-    await runCommand('apt-get', ['download', '-q', `${pkg.name}=${pkg.version}`], { cwd: work });
-    const deb = (await readdir(work)).find((f) => f.endsWith('.deb'));
-    if (!deb) throw new Error('apt-get download produced no .deb');
-    const actual = await hashFile(join(work, deb));
-    if (actual !== pkg.sha256) throw new Error(`${deb}: SHA256 ${actual} does not match the archive's ${pkg.sha256}`);
-    log('unpacking');
-    const root = join(work, 'root');
-    await runCommand('dpkg', ['-x', join(work, deb), root]);
-    const releases = await readdir(join(root, 'lib/modules'));
-    if (releases.length !== 1 || !releases[0]) throw new Error(`expected one kernel release in ${deb}, found ${releases.join(', ')}`);
-    const release = releases[0];
+    const { root, release } = await unpackKernelPackage(pkg, work, log);
     await copyFile(join(root, 'boot', `vmlinuz-${release}`), join(tmp, 'vmlinuz'));
     const { order, files } = await moduleLoadOrder(join(root, 'lib/modules', release), GUEST_MODULES);
     log(`modules in load order: ${order.join(' ')}`);

@@ -41,7 +41,7 @@ export interface RuntimeArtifact {
 const PER_PACKAGE = new Set(['Retrieving', 'Validating', 'Extracting', 'Unpacking', 'Configuring']);
 
 /** Collapses debootstrap's per-package lines into one count per phase (every 40 packages). */
-function debootstrapFilter(log: (line: string) => void): (line: string) => void {
+export function debootstrapFilter(log: (line: string) => void): (line: string) => void {
   const counts = new Map<string, number>();
   return (line) => {
     const match = /^([IWE]): (\S+)/.exec(line);

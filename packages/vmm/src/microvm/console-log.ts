@@ -42,3 +42,71 @@ export function diagnoseConsole(lines: readonly string[]): string | undefined {
   }
   return undefined;
 }
+
+/** Terminal escapes systemd writes to the serial console (colours, cursor moves). */
+const ANSI_RE = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]/g;
+
+/** A console line as the owner's log shows it (pure). */
+export function cleanConsoleLine(line: string): string {
+  return line.replace(ANSI_RE, '').replace(/\r/g, '');
+}
+
+/**
+ * Follows the console file and hands each new complete line to `onLine` (an instance's log: it
+ * has no agent, the serial console is what the owner gets). Polls the file; starts over when the
+ * file shrinks (the boot watchdog truncates it before a retry).
+ */
+export class ConsoleFollower {
+  #offset = 0;
+  #partial = '';
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly onLine: (line: string) => void,
+    private readonly intervalMs = 250,
+  ) {}
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.poll(), this.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Reads what was added since the last call. */
+  poll(): void {
+    const size = fileSize(this.path);
+    if (size < this.#offset) {
+      this.#offset = 0;
+      this.#partial = '';
+    }
+    if (size === this.#offset) return;
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch {
+      return;
+    }
+    try {
+      const length = Math.min(size - this.#offset, 1 << 20);
+      const buffer = Buffer.alloc(length);
+      const read = readSync(fd, buffer, 0, length, this.#offset);
+      this.#offset += read;
+      const lines = (this.#partial + buffer.subarray(0, read).toString('utf8')).split('\n');
+      this.#partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const text = cleanConsoleLine(line);
+        if (text.trim()) this.onLine(text);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Reads the rest and stops. */
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.poll();
+  }
+}

@@ -63,6 +63,27 @@ describe('MicroVmExecutor (before boot)', { skip: process.getuid?.() !== 0 ? 'ne
     await assert.rejects(executor.start(spec({ volumes })), rejectsWith('INVALID_SPEC', /at most 4 volumes/));
   });
 
+  it('refuses instance specs with bad keys, host names, port forwards or root disks', async (t) => {
+    const { dir, executor, spec, stateDir } = await setup(t);
+    const disk = join(dir, 'root.ext4');
+    // An ext4 superblock magic at byte 1080 is all the check before boot reads.
+    const bytes = Buffer.alloc(2048);
+    bytes.writeUInt16LE(0xef53, 1080);
+    await writeFile(disk, bytes);
+    const instance = {
+      rootDisk: disk,
+      authorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAuuIAoh5s2CA3SI9rf15wTTzvwf8/kSNfjy5VOiJqYk me'],
+      hostname: 'abc',
+      portForwards: [{ hostPort: 24022, guestPort: 22, tcp: true, udp: false }],
+    };
+    await assert.rejects(executor.start(spec({ instance: { ...instance, authorizedKeys: ['not a key'] } })), rejectsWith('INVALID_SPEC', /not an OpenSSH public key/));
+    await assert.rejects(executor.start(spec({ instance: { ...instance, hostname: 'bad host' } })), rejectsWith('INVALID_SPEC', /host name/));
+    await assert.rejects(executor.start(spec({ instance: { ...instance, portForwards: [{ hostPort: 0, guestPort: 22, tcp: true, udp: false }] } })), rejectsWith('INVALID_SPEC', /between 1 and 65535/));
+    await assert.rejects(executor.start(spec({ instance: { ...instance, rootDisk: join(dir, 'missing.ext4') } })), rejectsWith('START_FAILED', /is not a file/));
+    await assert.rejects(executor.start(spec({ instance: { ...instance, rootDisk: join(dir, 'vmlinuz') } })), rejectsWith('START_FAILED', /not an ext4 image/));
+    assert.deepEqual(await readdir(stateDir), [], 'nothing prepared');
+  });
+
   it('does not adopt a record of another backend or of a gone VM', async (t) => {
     const { executor, spec } = await setup(t);
     await assert.rejects(executor.adopt({ backend: 'process', id: 'mvx-1', data: {} }, spec()), rejectsWith('UNSUPPORTED', /process/));

@@ -6,8 +6,14 @@
  * once) and boots in the background; the handle is `starting` until the agent reports port 8080
  * open. A boot or configuration failure ends the handle as `failed` with the console's tail in
  * its logs. Not registered in the CRN yet (the lead wires it).
+ *
+ * Instances (`spec.instance`): the VM boots the instance's own root disk (read-write, never
+ * deleted here) with systemd, a seed drive (keys, host name, network; seed.ts) generated in the
+ * VM directory and the volumes; `code`/`runtime` are ignored. Ready when the guest's port 22
+ * accepts TCP (the endpoint); the serial console is the log; host ports are DNATed to the guest
+ * while it runs; stop presses the ACPI power button, then kills after the grace time.
  */
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +25,7 @@ import type {
   AdoptionRecord,
   Endpoint,
   ExecutionHandle,
+  ExecutionNetwork,
   ExecutionSpec,
   ExecutionState,
   Executor,
@@ -34,9 +41,11 @@ import type { Accelerator, DriveArg } from './qemu-args.ts';
 import { MAX_VIRTIO_DEVICES } from './qemu-args.ts';
 import { cleanupOrphanTaps, deleteTap, DEFAULT_TAP_POOL } from './tap.ts';
 import type { TapLease, TapPoolConfig } from './tap.ts';
-import { settlesWithin } from './timing.ts';
-import { Firewall, FIREWALL_TABLE } from './firewall.ts';
-import { MicroVm, MicroVmError } from './vm.ts';
+import { settlesWithin, sleep } from './timing.ts';
+import { Firewall, FIREWALL_TABLE, validatePortForwards } from './firewall.ts';
+import { hostIpv4 } from './host-address.ts';
+import { validateSeedConfig } from './seed.ts';
+import { INSTANCE_SSH_PORT, MicroVm, MicroVmError } from './vm.ts';
 import type { BootPolicy, MicroVmAttachment } from './vm.ts';
 
 const BACKEND = 'microvm';
@@ -87,6 +96,7 @@ class MicroVmHandle implements ExecutionHandle {
   constructor(
     readonly spec: ExecutionSpec,
     readonly endpoint: Endpoint,
+    readonly network: ExecutionNetwork | undefined,
     private readonly vm: MicroVm,
     private readonly scratchDir: string,
     private readonly onGone: () => void,
@@ -94,7 +104,8 @@ class MicroVmHandle implements ExecutionHandle {
   ) {
     this.#booted = boot.catch((err: unknown) => {
       const tail = err instanceof MicroVmError ? err.consoleTail : [];
-      this.#extraLogs = consoleLogs(tail);
+      // An instance's console is its log already: no need to add its tail again.
+      this.#extraLogs = spec.instance ? [] : consoleLogs(tail);
       this.#bootError = toExecutorError(err, this.recentLogs(50));
     });
     this.exited = vm.exited.then(async (exit) => {
@@ -176,7 +187,7 @@ class MicroVmHandle implements ExecutionHandle {
     return {
       backend: BACKEND,
       id: this.spec.id,
-      data: { vm: attachment ?? null, scratchDir: this.scratchDir, endpoint: this.endpoint },
+      data: { vm: attachment ?? null, scratchDir: this.scratchDir, endpoint: this.endpoint, network: this.network ?? null, instance: this.spec.instance !== undefined },
     };
   }
 
@@ -199,7 +210,10 @@ export class MicroVmExecutor implements Executor {
   ) {
     this.#network = {
       ...DEFAULT_TAP_POOL,
-      leaseDir: join(config.stateDir, 'tap-leases'),
+      // Host-wide, not per executor: several CRNs on one host (the devnet, tests) must never take
+      // the same /24, or two taps would carry the same subnet and requests reach the wrong VM.
+      // On tmpfs, like the taps it accounts for, so a reboot clears both.
+      leaseDir: '/run/aleph-nodes-vmm/tap-leases',
       ...config.network,
     };
     this.firewall = config.firewall === false
@@ -244,6 +258,7 @@ export class MicroVmExecutor implements Executor {
   }
 
   #newVm(spec: ExecutionSpec, drives: DriveArg[], mounts: GuestMount[], runtime: string): MicroVm {
+    const instance = spec.instance;
     return new MicroVm({
       id: spec.id,
       qemuPath: this.config.qemuPath ?? 'qemu-system-x86_64',
@@ -252,7 +267,8 @@ export class MicroVmExecutor implements Executor {
       tscKhz: hostTscKhz(),
       kernel: this.config.kernel,
       initramfs: this.config.initramfs,
-      runtime,
+      runtime: instance ? instance.rootDisk : runtime,
+      instance: instance ? { hostname: instance.hostname, authorizedKeys: instance.authorizedKeys, portForwards: instance.portForwards, volumes: mounts } : undefined,
       vcpus: spec.resources.vcpus,
       memoryMib: spec.resources.memoryMib,
       drives,
@@ -271,9 +287,14 @@ export class MicroVmExecutor implements Executor {
     validateSpec(spec);
     if (this.#handles.has(spec.id)) throw new ExecutorError('START_FAILED', `execution ${spec.id} is already running`);
     const runtime = spec.runtime?.path ?? this.config.defaultRuntime;
-    if (!isSquashfsImage(runtime)) throw new ExecutorError('START_FAILED', `runtime ${runtime} is not a squashfs image`);
-    const entry = join(spec.code.dir, spec.code.entrypoint);
-    if (!existsSync(entry) || !statSync(entry).isFile()) throw new ExecutorError('START_FAILED', `entrypoint ${spec.code.entrypoint} is not a file of the code`);
+    if (spec.instance) {
+      validateInstance(spec);
+    } else {
+      if (!isSquashfsImage(runtime)) throw new ExecutorError('START_FAILED', `runtime ${runtime} is not a squashfs image`);
+      const entry = join(spec.code.dir, spec.code.entrypoint);
+      if (!existsSync(entry) || !statSync(entry).isFile()) throw new ExecutorError('START_FAILED', `entrypoint ${spec.code.entrypoint} is not a file of the code`);
+    }
+    // Besides the volumes: the root drive, code or seed drive, network card, control channel.
     if (spec.volumes.length + 4 > MAX_VIRTIO_DEVICES) throw new ExecutorError('INVALID_SPEC', `a microVM takes at most ${MAX_VIRTIO_DEVICES - 4} volumes`);
 
     const scratch = await mkdtemp(join(this.config.stateDir, 'scratch-'));
@@ -281,8 +302,10 @@ export class MicroVmExecutor implements Executor {
     try {
       const drives: DriveArg[] = [];
       const mounts: GuestMount[] = [];
-      await squashDirectory(spec.code.dir, join(scratch, 'code.squashfs'));
-      drives.push({ id: 'code', path: join(scratch, 'code.squashfs'), serial: 'aleph-code', readOnly: true });
+      if (!spec.instance) {
+        await squashDirectory(spec.code.dir, join(scratch, 'code.squashfs'));
+        drives.push({ id: 'code', path: join(scratch, 'code.squashfs'), serial: 'aleph-code', readOnly: true });
+      }
       for (const [index, volume] of spec.volumes.entries()) {
         const serial = `aleph-vol-${index}`;
         let path: string;
@@ -305,6 +328,7 @@ export class MicroVmExecutor implements Executor {
           path = existsSync(volume.source) && statSync(volume.source).isDirectory() ? join(volume.source, 'volume.ext4') : volume.source;
           await ensurePersistentImage(path, volume.sizeMib);
         }
+        // An instance mounts them itself at boot, from the seed (aleph-instance-init).
         drives.push({ id: `vol${index}`, path, serial, readOnly });
         mounts.push({ serial, mount: volume.mount, fs, readOnly });
       }
@@ -315,14 +339,16 @@ export class MicroVmExecutor implements Executor {
       throw toExecutorError(err, []);
     }
     const tap = vm.tap as TapLease;
-    const handle = new MicroVmHandle(spec, { host: tap.guestIp, port: WORKLOAD_PORT }, vm, scratch, () => this.#handles.delete(spec.id), vm.boot());
+    const port = spec.instance ? INSTANCE_SSH_PORT : WORKLOAD_PORT;
+    const network = networkOf(tap, await hostIpv4(this.#network.ipPath), spec.instance?.portForwards ?? []);
+    const handle = new MicroVmHandle(spec, { host: tap.guestIp, port }, network, vm, scratch, () => this.#handles.delete(spec.id), vm.boot());
     this.#handles.set(spec.id, handle);
     return handle;
   }
 
   async adopt(record: AdoptionRecord, spec: ExecutionSpec): Promise<ExecutionHandle | undefined> {
     if (record.backend !== BACKEND) throw new ExecutorError('UNSUPPORTED', `cannot adopt a ${record.backend} execution`);
-    const data = record.data as { vm?: MicroVmAttachment | null; scratchDir?: string; endpoint?: Endpoint };
+    const data = record.data as { vm?: MicroVmAttachment | null; scratchDir?: string; endpoint?: Endpoint; network?: ExecutionNetwork | null };
     if (!data.vm || !data.endpoint || !data.scratchDir) return undefined;
     const vm = this.#newVm(spec, [], [], spec.runtime?.path ?? this.config.defaultRuntime);
     let attached = false;
@@ -335,7 +361,8 @@ export class MicroVmExecutor implements Executor {
       await this.#removeLeftovers(data.vm, data.scratchDir);
       return undefined;
     }
-    const handle = new MicroVmHandle(spec, data.endpoint, vm, data.scratchDir, () => this.#handles.delete(spec.id), Promise.resolve());
+    const network = data.network ?? (data.vm.tap ? networkOf(data.vm.tap, await hostIpv4(this.#network.ipPath), spec.instance?.portForwards ?? []) : undefined);
+    const handle = new MicroVmHandle(spec, data.endpoint, network, vm, data.scratchDir, () => this.#handles.delete(spec.id), Promise.resolve());
     if (await portOpen(data.endpoint)) {
       vm.markReady();
       handle.markAdopted();
@@ -354,6 +381,8 @@ export class MicroVmExecutor implements Executor {
       // gone
     }
     if (vm.tap) {
+      await this.firewall?.revokeInternet(vm.tap.ifname);
+      await this.firewall?.removePortForwards(vm.tap.ifname, vm.tap.guestIp).catch(() => {});
       await deleteTap(this.#network, vm.tap, vm.dir).catch(() => {});
     }
     await rm(vm.dir, { recursive: true, force: true }).catch(() => {});
@@ -369,6 +398,7 @@ export class MicroVmExecutor implements Executor {
       if (record.scratchDir) liveDirs.add(record.scratchDir);
     }
     // QEMU processes whose VM directory is in our state dir but not live.
+    const killed: number[] = [];
     for (const entry of await readdir('/proc').catch(() => [] as string[])) {
       if (!/^\d+$/.test(entry)) continue;
       const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
@@ -377,13 +407,22 @@ export class MicroVmExecutor implements Executor {
       if (dir && dir.startsWith(this.config.stateDir) && !liveDirs.has(dir)) {
         try {
           process.kill(Number(entry), 'SIGKILL');
+          killed.push(Number(entry));
         } catch {
           // gone
         }
       }
     }
-    const orphanTaps = await cleanupOrphanTaps(this.#network, (owner) => liveDirs.has(owner));
+    // Gone (or a zombie: no command line) before their taps and directories are removed.
+    for (let i = 0; i < 50 && killed.some((pid) => readCmdline(pid) !== ''); i++) await sleep(100);
+    // Leases of other executors (other CRNs on this host) are theirs to clean up, unless their VM
+    // directory is gone (a removed data dir): then nobody will ever release them.
+    const ours = (owner: string): boolean => owner.startsWith(`${this.config.stateDir}/`);
+    const orphanTaps = await cleanupOrphanTaps(this.#network, (owner) => liveDirs.has(owner) || (!ours(owner) && existsSync(owner)));
     for (const ifname of orphanTaps) await this.firewall?.revokeInternet(ifname);
+    // Port forwards of taps that are gone (their VM crashed with its supervisor).
+    const existing = new Set(await readdir('/sys/class/net').catch(() => [] as string[]));
+    await this.firewall?.removePortForwardsWhere((e) => e.comment === undefined || orphanTaps.includes(e.comment) || !existing.has(e.comment)).catch(() => {});
     for (const entry of await readdir(this.config.stateDir).catch(() => [] as string[])) {
       const path = join(this.config.stateDir, entry);
       if ((entry.startsWith('vm-') || entry.startsWith('scratch-')) && !liveDirs.has(path)) await rm(path, { recursive: true, force: true });
@@ -394,6 +433,50 @@ export class MicroVmExecutor implements Executor {
     for (const handle of [...this.#handles.values()]) handle.detach();
     this.#handles.clear();
   }
+}
+
+/** A process's command line ('' when gone or a zombie). */
+function readCmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The API's view of a VM's network. */
+function networkOf(tap: TapLease, host: string | null, portForwards: ExecutionNetwork['portForwards']): ExecutionNetwork {
+  const subnet = tap.guestIp.split('.').slice(0, 3).join('.');
+  return { ipv4Network: `${subnet}.0/${tap.prefixLength}`, ipv4Ip: tap.guestIp, hostIpv4: host, portForwards: portForwards.map((f) => ({ ...f })) };
+}
+
+/** True when the file has the ext4/ext2 superblock magic (0xEF53 at byte 1080). */
+function isExtImage(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const magic = Buffer.alloc(2);
+    readSync(fd, magic, 0, 2, 1080);
+    return magic.readUInt16LE(0) === 0xef53;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Checks an instance spec before anything is created; throws ExecutorError. */
+function validateInstance(spec: ExecutionSpec): void {
+  const instance = spec.instance!;
+  try {
+    // Network values are the executor's own: placeholders only to check keys and host name.
+    validateSeedConfig({ instanceId: spec.id, hostname: instance.hostname, authorizedKeys: instance.authorizedKeys, mac: '52:54:00:00:00:00', address: '10.0.0.2/24', gateway: '10.0.0.1', dnsServers: [] });
+    validatePortForwards(instance.portForwards);
+  } catch (err) {
+    throw new ExecutorError('INVALID_SPEC', (err as Error).message);
+  }
+  if (!existsSync(instance.rootDisk) || !statSync(instance.rootDisk).isFile()) throw new ExecutorError('START_FAILED', `instance root disk ${instance.rootDisk} is not a file`);
+  if (!isExtImage(instance.rootDisk)) throw new ExecutorError('START_FAILED', `instance root disk ${instance.rootDisk} is not an ext4 image`);
 }
 
 function portOpen(endpoint: Endpoint): Promise<boolean> {

@@ -87,12 +87,29 @@ async function ip(config: TapPoolConfig, args: string[]): Promise<void> {
   }
 }
 
-function takeLease(config: TapPoolConfig, owner: string): number {
+/**
+ * IPv4 addresses configured on any interface of the host. A subnet in use there is skipped even
+ * when no lease of ours names it: another tool, or a pool shared under another prefix or lease
+ * directory, would otherwise get the same /24 on a second interface, and the host would route
+ * that subnet's traffic to whichever VM it finds first.
+ */
+async function hostSubnets(config: TapPoolConfig): Promise<Set<string>> {
+  try {
+    const { stdout } = await run(config.ipPath, ['-o', '-4', 'addr', 'show'], { timeout: 10_000 });
+    // Kept as /24 prefixes (`172.16.4`): any address inside a VM subnet makes it unusable.
+    return new Set([...stdout.matchAll(/\binet (\d+\.\d+\.\d+)\.\d+\//g)].map((m) => m[1] as string));
+  } catch {
+    return new Set();
+  }
+}
+
+function takeLease(config: TapPoolConfig, owner: string, inUse: ReadonlySet<string>): number {
   mkdirSync(config.leaseDir, { recursive: true });
   const { subnets } = poolRange(config.pool);
   for (let id = config.firstId; id < subnets; id++) {
     // An interface of that name made by someone else (another tool): leave it alone.
     if (existsSync(`/sys/class/net/${config.prefix}${id}`)) continue;
+    if (inUse.has(tapAddresses(config, id).hostIp.replace(/\.\d+$/, ''))) continue;
     try {
       const fd = openSync(join(config.leaseDir, String(id)), 'wx');
       writeSync(fd, owner);
@@ -116,7 +133,7 @@ function releaseLease(config: TapPoolConfig, id: number, owner: string): void {
 
 /** Creates the tap of a new VM; `owner` identifies the VM in the lease file. */
 export async function createTap(config: TapPoolConfig, owner: string): Promise<TapLease> {
-  const id = takeLease(config, owner);
+  const id = takeLease(config, owner, await hostSubnets(config));
   const lease = tapAddresses(config, id);
   try {
     await ip(config, ['tuntap', 'add', 'dev', lease.ifname, 'mode', 'tap']);

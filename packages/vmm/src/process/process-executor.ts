@@ -249,6 +249,8 @@ export class ProcessExecutor implements Executor {
 
   async start(spec: ExecutionSpec): Promise<ExecutionHandle> {
     validateSpec(spec);
+    // An instance boots its own kernel and OS from a disk image: only the microvm backend can.
+    if (spec.instance) throw new ExecutorError('UNSUPPORTED', 'the process backend cannot run instances (use the microvm executor)');
     if (spec.code.entrypoint.includes('=')) throw new ExecutorError('INVALID_SPEC', "entrypoint must not contain '='");
     const names = this.#names(spec.id);
     if (listNetns(names.netns).length > 0) throw new ExecutorError('START_FAILED', `execution ${spec.id} is already running`);

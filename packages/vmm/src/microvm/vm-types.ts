@@ -1,0 +1,86 @@
+/**
+ * The shapes a microVM is driven with: its options, states, exit report, errors and the
+ * attachment record that lets a later supervisor take it over. Kept apart from vm.ts so the
+ * helpers (watchdog, agent channel, QEMU process, instance parts) can share them without
+ * importing the MicroVm class.
+ */
+import type { GuestConfig } from '@aleph-nodes/guest';
+import type { PortForward } from '../executor.ts';
+import type { SeedVolume } from './seed.ts';
+import type { Accelerator, DriveArg } from './qemu-args.ts';
+import type { Firewall } from './firewall.ts';
+import type { TapLease, TapPoolConfig } from './tap.ts';
+import type { BootPolicy } from './boot-watchdog.ts';
+
+export type MicroVmState = 'created' | 'booting' | 'configuring' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** What an instance VM needs besides the common options (the seed's network part comes from the tap). */
+export interface MicroVmInstance {
+  hostname: string;
+  authorizedKeys: string[];
+  portForwards: PortForward[];
+  /** Volume drives (in `drives`) the guest mounts at boot. */
+  volumes: SeedVolume[];
+}
+
+export interface MicroVmOptions {
+  /** Execution id (`[a-z0-9-]`), the guest's hostname. */
+  id: string;
+  qemuPath: string;
+  accelerator: Accelerator;
+  kvmCpu: string;
+  /** TCG: the host TSC frequency (hostTscKhz()). */
+  tscKhz?: number | undefined;
+  kernel: string;
+  initramfs: string;
+  /** Runtime root filesystem (squashfs); for an instance, its root disk (ext4, opened read-write). */
+  runtime: string;
+  /** Boots an instance (systemd from `runtime`) instead of the agent and a program. */
+  instance?: MicroVmInstance | undefined;
+  vcpus: number;
+  memoryMib: number;
+  /** Drives besides the root (code squashfs, volumes), referenced by serial in `guest`. */
+  drives: DriveArg[];
+  /** What the agent applies; the network part is filled in from the tap. */
+  guest: Omit<GuestConfig, 'network' | 'id'>;
+  /** Without a pool the VM has no network card (and no endpoint). */
+  network?: TapPoolConfig | undefined;
+  /** Isolation/NAT rules; the VM's tap joins them before QEMU starts. */
+  firewall?: Firewall | undefined;
+  /** Outbound access through NAT (needs `firewall`). */
+  internet?: boolean | undefined;
+  dnsServers?: string[] | undefined;
+  /** Parent directory of the VM's own directory (sockets, console); keep the path short (Unix sockets ≤ 107 bytes). */
+  runDir: string;
+  boot?: Partial<BootPolicy> | undefined;
+  sandbox?: boolean | undefined;
+  /** Called with human-readable lifecycle lines (the executor logs them). */
+  onEvent?: ((line: string) => void) | undefined;
+}
+
+export interface MicroVmExit {
+  /** QEMU's exit code, or null when killed by a signal. */
+  qemuCode: number | null;
+  qemuSignal: string | null;
+  /** The program's exit as the guest reported it, when it did. */
+  program: { code: number | null; signal: string | null } | undefined;
+  requested: boolean;
+}
+
+export class MicroVmError extends Error {
+  override readonly name = 'MicroVmError';
+  constructor(
+    readonly code: 'BOOT_FAILED' | 'BOOT_TIMEOUT' | 'CONFIGURE_FAILED' | 'EXITED' | 'NOT_READY',
+    message: string,
+    readonly consoleTail: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** What `MicroVm.attach` needs to take over a running VM (kept by the executor's adoption record). */
+export interface MicroVmAttachment {
+  dir: string;
+  pid: number;
+  tap?: TapLease | undefined;
+}
