@@ -8,10 +8,12 @@ test('every setting is described and the contract defaults hold', () => {
   const config = CrnConfigSchema.parse({ dataDir: '/tmp/x', ccn: 'http://127.0.0.1:4024' });
   assert.equal(config.host, '127.0.0.1');
   assert.equal(config.port, 4020);
-  assert.equal(config.executor, 'process');
+  assert.equal(config.executor, 'microvm');
   assert.equal(config.domain, '127.0.0.1');
   assert.equal(config.serverName, 'aleph-vm');
   assert.deepEqual(config.authorizedAllocationSigners, []);
+  assert.equal(config.portForwardStart, 24_000);
+  assert.equal(config.portForwardEnd, 65_535);
   assert.throws(() => CrnConfigSchema.parse({ ccn: 'http://x' }));
 });
 

@@ -16,7 +16,7 @@ export const CrnConfigSchema = z.object({
   port: z.number().int().min(0).max(65_535).default(4020).describe('HTTP API port (0 = any free port)'),
   dataDir: z.string().min(1).describe('Directory for the database, the download cache, volumes and the node key (required)'),
   ccn: z.string().url().describe('Base URL of the CCN this node reads messages and files from (required), e.g. http://127.0.0.1:4024'),
-  executor: z.enum(['process', 'microvm']).default('process').describe('Isolation backend: "process" (namespaces + cgroup) or "microvm" (QEMU microvm, KVM or TCG)'),
+  executor: z.enum(['process', 'microvm']).default('microvm').describe('Isolation backend: "microvm" (QEMU microvm, KVM or TCG; the production default) or "process" (namespaces + cgroup, for development and fast tests)'),
   imagesDir: z.string().default('').describe('microvm: guest images directory (kernel, initramfs, default runtime); empty = $ALEPH_IMAGES_DIR or <repo>/.images'),
   accelerator: z.enum(['auto', 'kvm', 'tcg']).default('auto').describe('microvm: "auto" boots a probe guest under KVM at start and falls back to software emulation (TCG)'),
   kvmCpu: z.string().default('host').describe('microvm: QEMU CPU model under KVM'),
@@ -29,6 +29,10 @@ export const CrnConfigSchema = z.object({
     .array(address)
     .default([])
     .describe('Addresses allowed to sign POST /control/allocations (the linked CCN key); empty = the reference scheduler key'),
+  stopWorkloadsOnExit: z
+    .boolean()
+    .default(false)
+    .describe('Stop persistent programs and instances when the node stops (a development network); off in production, where a restart re-adopts them'),
   idleTimeoutSeconds: z.number().min(0).default(3600).describe('REUSE_TIMEOUT: an on-demand program stops this long after its last request (0 = after each request)'),
   startTimeoutSeconds: z.number().min(1).default(30).describe('How long a starting program may take to listen on port 8080'),
   stopTimeoutSeconds: z.number().min(0).default(5).describe('Grace period between the stop signal and a hard kill'),
@@ -47,6 +51,11 @@ export const CrnConfigSchema = z.object({
   restartBackoffMaxSeconds: z.number().min(1).default(30).describe('Longest wait before restarting a crashed persistent program'),
   nodeHash: z.string().default('').describe('This node\'s hash in the registry (shown in /status/config; checked by notify)'),
   paymentReceiverAddress: z.string().default('').describe('PAYMENT_RECEIVER_ADDRESS shown in /status/config'),
+  portForwardStart: z.number().int().min(1024).max(65_535).default(24_000).describe('Instances: first host port handed out for port forwards (22/tcp and the owner\'s port-forwarding aggregate)'),
+  portForwardEnd: z.number().int().min(1024).max(65_535).default(65_535).describe('Instances: last host port handed out for port forwards'),
+  instanceStartTimeoutSeconds: z.number().min(1).default(300).describe('How long a starting instance may take until its SSH port (22) accepts connections'),
+  instanceStopTimeoutSeconds: z.number().min(0).default(60).describe('Grace period for an instance to power off after the ACPI power button (its OS flushes its disk) before a hard kill'),
+  maxImageMib: z.number().int().min(1).default(4096).describe('Largest instance root filesystem image (rootfs.parent) the node downloads; the download cache must be at least as large'),
   workloadPoolBase: z.string().default('10.213.0.0').describe('First address of the /16 from which workloads get a /30 (process executor)'),
 });
 export type CrnConfig = z.infer<typeof CrnConfigSchema>;

@@ -6,6 +6,7 @@ export const CRN_ERRORS = defineErrorTable({
   NOT_EXECUTABLE: { status: 400, message: 'The message is not a PROGRAM or an INSTANCE' },
   UNSUPPORTED_WORKLOAD: { status: 400, message: 'This node cannot run this kind of workload' },
   CODE_UNAVAILABLE: { status: 400, message: 'Code, runtime or data not available' },
+  INVALID_IMAGE: { status: 400, message: 'The instance root filesystem is not a usable disk image' },
   INVALID_BODY: { status: 400, message: 'Invalid request body' },
   AUTH_MALFORMED: { status: 400, message: 'Malformed authentication headers' },
   AUTH_INVALID: { status: 401, message: 'Authentication token received is invalid' },

@@ -12,6 +12,7 @@ import { buildServer } from './api/server.ts';
 import { CcnClient } from './ccn/ccn-client.ts';
 import { MessageWatch } from './ccn/message-watch.ts';
 import { CrnConfigSchema, type CrnConfig } from './config.ts';
+import { PortForwardTable } from './db/port-forwards.ts';
 import { ExecutionRecords } from './db/records.ts';
 import type { CapacitySettings } from './execution/admission.ts';
 import { Supervisor } from './execution/supervisor.ts';
@@ -81,6 +82,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
     dataDir: config.dataDir,
   };
   const records = new ExecutionRecords(join(config.dataDir, 'crn.sqlite'));
+  const portForwards = new PortForwardTable(records.database, { start: config.portForwardStart, end: config.portForwardEnd });
   const cache = new DownloadCache(join(config.dataDir, 'cache'), config.cacheMaxMib * 1024 * 1024);
   const ccn = new CcnClient(config.ccn);
   const metrics = createMetrics();
@@ -89,6 +91,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
     ccn,
     cache,
     records,
+    portForwards,
     logger: logger.child({ component: 'supervisor' }),
     settings: {
       idleTimeoutSeconds: config.idleTimeoutSeconds,
@@ -97,7 +100,11 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
       restartBackoffMaxSeconds: config.restartBackoffMaxSeconds,
       capacity,
       volumesDir: join(config.dataDir, 'volumes'),
+      instancesDir: join(config.dataDir, 'instances'),
       maxDownloadBytes: config.maxDownloadMib * 1024 * 1024,
+      maxImageBytes: config.maxImageMib * 1024 * 1024,
+      instanceStartTimeoutSeconds: config.instanceStartTimeoutSeconds,
+      instanceStopTimeoutSeconds: config.instanceStopTimeoutSeconds,
       unzip: { maxEntries: config.zipMaxEntries, maxTotalBytes: config.zipMaxMib * 1024 * 1024 },
       ccnUrl: config.ccn,
     },
@@ -158,10 +165,15 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
             triggers?.dispatch(msg);
           },
           retired: (ref, why) => {
+            // The retired message itself (live, or a stopped instance whose disk must go on a
+            // FORGET), and programs whose code it was.
+            const refs = new Set<string>();
+            if (supervisor.find(ref) || records.get(ref)) refs.add(ref);
             for (const exec of supervisor.liveExecutions()) {
               const content = exec.message.content as unknown as Partial<ProgramContent>;
-              if (exec.ref === ref || content.code?.ref === ref) void supervisor.messageRetired(exec.ref, why);
+              if (exec.ref === ref || content.code?.ref === ref) refs.add(exec.ref);
             }
+            for (const r of refs) void supervisor.messageRetired(r, why);
           },
         },
         logger.child({ component: 'message-watch' }),
@@ -192,7 +204,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
         draining = true;
         watch?.close();
         statusMonitor.close();
-        await supervisor.close({ stopPersistent: opts.stopPersistent ?? false });
+        await supervisor.close({ stopPersistent: opts.stopPersistent ?? config.stopWorkloadsOnExit });
         await app.close();
         await agent.close().catch(() => undefined);
         records.close();

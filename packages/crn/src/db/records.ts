@@ -111,6 +111,11 @@ export class ExecutionRecords {
     if (!columns.some((c) => c.name === 'memory_peak_mib')) this.#db.exec('ALTER TABLE executions ADD COLUMN memory_peak_mib INTEGER');
   }
 
+  /** The open database, for other tables of the CRN (port forwards). */
+  get database(): Database.Database {
+    return this.#db;
+  }
+
   upsert(r: ExecutionRecord): void {
     this.#db
       .prepare(

@@ -46,8 +46,8 @@ export interface PreparedProgram {
 
 const MIB = 1024 * 1024;
 
-/** The file behind a STORE message, in the cache. */
-async function storedFile(ctx: PrepareContext, ref: string, what: string): Promise<{ path: string; hash: string; size: number }> {
+/** The file behind a STORE message, in the cache (at most `maxBytes`, default `ctx.maxDownloadBytes`). */
+export async function storedFile(ctx: PrepareContext, ref: string, what: string, maxBytes = ctx.maxDownloadBytes): Promise<{ path: string; hash: string; size: number }> {
   const store = await ctx.ccn.getMessage(ref).catch((err: Error) => {
     throw CRN_ERRORS.error('CODE_UNAVAILABLE', `${what} ${ref}: ${err.message}`);
   });
@@ -59,7 +59,7 @@ async function storedFile(ctx: PrepareContext, ref: string, what: string): Promi
     throw CRN_ERRORS.error('CODE_UNAVAILABLE', `${what} ${ref} is not in the storage engine (IPFS is not supported by this node)`);
   }
   try {
-    const path = await ctx.cache.file(hash, ctx.maxDownloadBytes, () => ctx.ccn.openFile(hash));
+    const path = await ctx.cache.file(hash, maxBytes, () => ctx.ccn.openFile(hash));
     return { path, hash, size: statSync(path).size };
   } catch (err) {
     throw CRN_ERRORS.error('CODE_UNAVAILABLE', `${what} ${ref}: ${(err as Error).message}`);
@@ -81,7 +81,7 @@ function sanitizeName(name: string): string {
 }
 
 /** Resolves `use_latest` references to the owner's newest amending STORE (a failed lookup keeps the original). */
-async function resolveRef(ctx: PrepareContext, ref: string, useLatest: boolean | undefined, owner: string): Promise<string> {
+export async function resolveRef(ctx: PrepareContext, ref: string, useLatest: boolean | undefined, owner: string): Promise<string> {
   if (!useLatest) return ref;
   return ctx.ccn.latestStoreRef(ref, owner).catch(() => ref);
 }
@@ -121,27 +121,11 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
     throw CRN_ERRORS.error('CODE_UNAVAILABLE', `entrypoint ${content.code.entrypoint} is not a file of the code`);
   }
 
-  const volumes: VolumeSpec[] = [];
-  let diskMib = 0;
-  for (const [i, v] of (content.volumes as Volume[]).entries()) {
-    if (isImmutableVolume(v)) {
-      const file = await storedFile(ctx, await resolveRef(ctx, v.ref, v.use_latest, content.address), `volume ${i}`);
-      cacheKeys.push(DownloadCache.keyOfFile(file.hash));
-      const dir = await extractZip(ctx, file, `volume ${i} (only zip volumes are supported by the process executor)`);
-      cacheKeys.push(DownloadCache.keyOfDerived(`zip-${file.hash}`));
-      diskBytes += file.size * 2;
-      volumes.push({ kind: 'immutable', source: dir, mount: v.mount ?? `/mnt/volume${i}` });
-    } else if (isEphemeralVolume(v)) {
-      volumes.push({ kind: 'ephemeral', sizeMib: v.size_mib, mount: v.mount ?? `/mnt/ephemeral${i}` });
-      diskMib += v.size_mib;
-    } else {
-      const name = sanitizeName(v.name || `unamed_volume_${i}`);
-      const dir = join(ctx.volumesDir, executionId, name);
-      mkdirSync(dir, { recursive: true, mode: 0o755 });
-      volumes.push({ kind: 'persistent', source: dir, sizeMib: v.size_mib, mount: v.mount || `/mnt/${name}` });
-      diskMib += v.size_mib;
-    }
-  }
+  const prepared = await prepareVolumes(ctx, executionId, content.volumes as Volume[], content.address);
+  const volumes = prepared.volumes;
+  cacheKeys.push(...prepared.cacheKeys);
+  diskBytes += prepared.cacheBytes;
+  const diskMib = prepared.diskMib;
   if (content.data) {
     // Program data (a zip, ≤10 MB in the reference) is unzipped at /data; here it is mounted
     // read-only from the cache, since a process has no per-run copy-on-write layer.
@@ -160,4 +144,41 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
     runtimePath = runtime.path;
   }
   return { codeDir, entrypoint: content.code.entrypoint, volumes, cacheKeys, diskMib: diskMib + Math.ceil(diskBytes / MIB), runtimePath };
+}
+
+export interface PreparedVolumes {
+  volumes: VolumeSpec[];
+  cacheKeys: string[];
+  /** Bytes the immutable volumes take in the cache (file and extraction). */
+  cacheBytes: number;
+  /** Writable space the volumes reserve (ephemeral and persistent `size_mib`). */
+  diskMib: number;
+}
+
+/** The volumes of a PROGRAM or an INSTANCE: immutable ones through the cache, writable ones by size. */
+export async function prepareVolumes(ctx: PrepareContext, executionId: string, list: Volume[], owner: string): Promise<PreparedVolumes> {
+  const volumes: VolumeSpec[] = [];
+  const cacheKeys: string[] = [];
+  let diskBytes = 0;
+  let diskMib = 0;
+  for (const [i, v] of list.entries()) {
+    if (isImmutableVolume(v)) {
+      const file = await storedFile(ctx, await resolveRef(ctx, v.ref, v.use_latest, owner), `volume ${i}`);
+      cacheKeys.push(DownloadCache.keyOfFile(file.hash));
+      const dir = await extractZip(ctx, file, `volume ${i} (only zip volumes are supported by the process executor)`);
+      cacheKeys.push(DownloadCache.keyOfDerived(`zip-${file.hash}`));
+      diskBytes += file.size * 2;
+      volumes.push({ kind: 'immutable', source: dir, mount: v.mount ?? `/mnt/volume${i}` });
+    } else if (isEphemeralVolume(v)) {
+      volumes.push({ kind: 'ephemeral', sizeMib: v.size_mib, mount: v.mount ?? `/mnt/ephemeral${i}` });
+      diskMib += v.size_mib;
+    } else {
+      const name = sanitizeName(v.name || `unamed_volume_${i}`);
+      const dir = join(ctx.volumesDir, executionId, name);
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      volumes.push({ kind: 'persistent', source: dir, sizeMib: v.size_mib, mount: v.mount || `/mnt/${name}` });
+      diskMib += v.size_mib;
+    }
+  }
+  return { volumes, cacheKeys, cacheBytes: diskBytes, diskMib };
 }

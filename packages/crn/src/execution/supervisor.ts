@@ -4,119 +4,102 @@
  * execution, idle stops of on-demand programs, restarts of crashed persistent ones, owner stops
  * (final until the owner starts again, across restarts) and re-adoption after a supervisor
  * restart. Nothing a workload does may throw out of here: failures become execution states.
+ *
+ * This file holds the Supervisor class and its decisions; beside it: its dependencies
+ * (supervisor-deps.ts), what a launch reserves and starts (launch-spec.ts), the start sequence
+ * (start-sequence.ts), when crashed persistent executions restart (restart-policy.ts), the
+ * live and past executions and their records (execution-table.ts, execution-record.ts) and the
+ * re-adoption after a supervisor restart (restore.ts).
  */
-import { hashToHostLabel, isSha256Hex, sha256Hex, type ProgramContent } from '@aleph-nodes/protocol';
-import type { HttpError, Logger } from '@aleph-nodes/service';
-import { ExecutorError, type ExecutionHandle, type ExecutionSpec, type Executor, type ExitInfo } from '@aleph-nodes/vmm';
-import { CcnError, type CcnClient, type VerifiedMessage } from '../ccn/ccn-client.ts';
-import type { ExecutionRecords, VmType } from '../db/records.ts';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProgramContent } from '@aleph-nodes/protocol';
+import type { Logger } from '@aleph-nodes/service';
+import { ExecutorError, type ExecutionHandle, type ExitInfo } from '@aleph-nodes/vmm';
+import type { VerifiedMessage } from '../ccn/ccn-client.ts';
 import { CRN_ERRORS } from '../errors.ts';
-import type { DownloadCache } from '../storage/download-cache.ts';
-import { admissionFailure, sumResources, type CapacitySettings, type ResourceAmounts } from './admission.ts';
-import { Execution, LIVE_STATES, type ExecutionState } from './execution.ts';
-import { prepareProgram, type PrepareContext } from './prepare.ts';
+import type { ResourceAmounts } from './admission.ts';
+import type { Execution } from './execution.ts';
+import { ExecutionTable } from './execution-table.ts';
+import { removeInstanceData } from './instance-disk.ts';
+import { admitLaunch, executableMessage, executorIdOf } from './launch-spec.ts';
+import { readoptRecorded } from './restore.ts';
+import { isHttpError, isPermanentFailure, RestartScheduler } from './restart-policy.ts';
+import { startExecution, type StartContext } from './start-sequence.ts';
+import type { SupervisorDeps } from './supervisor-deps.ts';
 
-export interface SupervisorSettings {
-  idleTimeoutSeconds: number;
-  startTimeoutSeconds: number;
-  stopTimeoutSeconds: number;
-  restartBackoffMaxSeconds: number;
-  capacity: CapacitySettings;
-  volumesDir: string;
-  maxDownloadBytes: number;
-  unzip: { maxEntries: number; maxTotalBytes: number };
-  ccnUrl: string;
-}
-
-export interface SupervisorDeps {
-  executor: Executor;
-  ccn: CcnClient;
-  cache: DownloadCache;
-  records: ExecutionRecords;
-  logger: Logger;
-  settings: SupervisorSettings;
-  /** Called on every state change (metrics). */
-  onStateChange?: (exec: Execution) => void;
-  /** Called with every executable message loaded (on.message subscriptions). */
-  onExecutableMessage?: (message: VerifiedMessage) => void;
-}
-
-const PAST_EXECUTIONS_KEPT = 1000;
-
-function executorIdOf(ref: string): string {
-  return isSha256Hex(ref) ? ref : sha256Hex(ref);
-}
-
-function isHttpError(err: unknown): err is HttpError {
-  return err instanceof Error && err.name === 'HttpError';
-}
+export type { SupervisorDeps, SupervisorSettings } from './supervisor-deps.ts';
 
 export class Supervisor {
-  readonly #live = new Map<string, Execution>();
-  /** The last ended execution per ref, for logs and lists of past executions. */
-  readonly #past = new Map<string, Execution>();
+  readonly #table: ExecutionTable;
   readonly #acquiring = new Map<string, Promise<Execution>>();
-  readonly #ownerStopped = new Set<string>();
-  readonly #restartTimers = new Map<string, NodeJS.Timeout>();
-  readonly #restartAttempts = new Map<string, number>();
+  readonly #restarts = new RestartScheduler();
   /** Refs the scheduler (or a notify) wants running persistently; requests start them as such. */
   readonly #allocated = new Set<string>();
   #closed = false;
 
-  constructor(private readonly deps: SupervisorDeps) {}
+  /** What the start sequence (start-sequence.ts) changes here. */
+  readonly #starter: StartContext;
+
+  constructor(private readonly deps: SupervisorDeps) {
+    this.#table = new ExecutionTable(deps);
+    this.#starter = {
+      deps,
+      othersCommitted: (exec) => this.#table.committed(exec),
+      changed: (exec) => this.#table.changed(exec),
+      attach: (exec, handle) => this.#attach(exec, handle),
+    };
+  }
 
   get #log(): Logger {
     return this.deps.logger;
   }
 
   liveExecutions(): Execution[] {
-    return [...this.#live.values()];
+    return this.#table.liveExecutions();
   }
 
   /** The live execution of `ref`, else its last ended one. */
   find(ref: string): Execution | undefined {
-    return this.#live.get(ref) ?? this.#past.get(ref);
+    return this.#table.find(ref);
   }
 
   isOwnerStopped(ref: string): boolean {
-    return this.#ownerStopped.has(ref);
+    return this.#table.isOwnerStopped(ref);
   }
 
   committed(): ResourceAmounts {
-    return sumResources(this.liveExecutions().map((e) => e.resources));
+    return this.#table.committed();
   }
 
   // ---- message to execution -------------------------------------------------------------
 
   /** The executable message behind `ref`, or the HTTP error that explains why not. */
   async message(ref: string): Promise<VerifiedMessage> {
-    let verified: VerifiedMessage | undefined;
-    try {
-      verified = await this.deps.ccn.getMessage(ref);
-    } catch (err) {
-      if (err instanceof CcnError && err.code === 'NOT_FOUND') verified = undefined;
-      else throw CRN_ERRORS.error('CCN_UNAVAILABLE', (err as Error).message);
-    }
-    if (!verified) throw CRN_ERRORS.error('UNKNOWN_REF', `No message ${ref} on the CCN`);
-    const type = verified.message.type;
-    if (type === 'INSTANCE' && this.deps.executor.name === 'process') {
-      throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', 'instances need the microvm executor');
-    }
-    if (type !== 'PROGRAM' && type !== 'INSTANCE') throw CRN_ERRORS.error('NOT_EXECUTABLE', `Message ${ref} is a ${type}, not a PROGRAM or an INSTANCE`);
+    const verified = await executableMessage(this.deps.ccn, this.deps.executor, ref);
     this.deps.onExecutableMessage?.(verified);
     return verified;
   }
 
   /** A running execution for an HTTP request: reused while warm, started once on demand. */
   async forRequest(ref: string): Promise<Execution> {
-    if (this.#ownerStopped.has(ref)) throw CRN_ERRORS.error('OWNER_STOPPED');
-    return this.#reuseOrLaunch(ref, async () => this.#launch(ref, await this.message(ref), this.#allocated.has(ref)));
+    if (this.#table.isOwnerStopped(ref)) throw CRN_ERRORS.error('OWNER_STOPPED');
+    // Instances have no HTTP entry point (their endpoint is the guest's SSH port).
+    const notHttp = (): never => {
+      throw CRN_ERRORS.error('NOT_EXECUTABLE', `Message ${ref} is an INSTANCE: it is reached over SSH (see /v2/about/executions/list), not over HTTP`);
+    };
+    if (this.#table.live.get(ref)?.vmType === 'instance') notHttp();
+    return this.#reuseOrLaunch(ref, async () => {
+      const message = await this.message(ref);
+      if (message.message.type === 'INSTANCE') notHttp();
+      return this.#launch(ref, message, this.#allocated.has(ref));
+    });
   }
 
   /** Starts a persistent execution unless it runs already (allocations, restarts). Idempotent. */
   async ensurePersistent(ref: string, known?: VerifiedMessage): Promise<Execution> {
     this.#allocated.add(ref);
-    if (this.#ownerStopped.has(ref)) throw CRN_ERRORS.error('OWNER_STOPPED');
+    if (this.#table.isOwnerStopped(ref)) throw CRN_ERRORS.error('OWNER_STOPPED');
     return this.#reuseOrLaunch(ref, async () => this.#launch(ref, known ?? (await this.message(ref)), true));
   }
 
@@ -125,7 +108,7 @@ export class Supervisor {
    * after a stopping execution of the same ref has finished stopping.
    */
   async #reuseOrLaunch(ref: string, launch: () => Promise<Execution>): Promise<Execution> {
-    const live = this.#live.get(ref);
+    const live = this.#table.live.get(ref);
     if (live && live.state !== 'stopping') {
       await live.ready;
       return live;
@@ -146,70 +129,21 @@ export class Supervisor {
 
   async #launch(ref: string, message: VerifiedMessage, persistent: boolean): Promise<Execution> {
     if (this.#closed) throw CRN_ERRORS.error('DRAINING');
-    const content = message.content as unknown as ProgramContent;
-    const vmType: VmType = message.message.type === 'INSTANCE' ? 'instance' : persistent ? 'persistent_program' : 'microvm';
-    const volumeMib = content.volumes.reduce((n, v) => n + ('size_mib' in v ? v.size_mib : 0), 0);
-    const wanted: ResourceAmounts = { vcpus: content.resources.vcpus, memoryMib: content.resources.memory, diskMib: volumeMib };
     // Check and reserve without an await in between: concurrent starts cannot both pass.
-    const failure = admissionFailure(this.deps.settings.capacity, this.committed(), wanted);
-    if (failure) throw CRN_ERRORS.error('INSUFFICIENT_CAPACITY', `Insufficient capacity: ${failure}`);
-    let settle!: { resolve: () => void; reject: (err: unknown) => void };
-    const ready = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
-    const exec = new Execution(ref, executorIdOf(ref), message, vmType, persistent, wanted, ready);
-    this.#live.set(ref, exec);
-    this.#changed(exec);
-    this.#run(exec, content).then(settle.resolve, settle.reject);
+    const { exec, ready, settle } = admitLaunch(ref, message, persistent, this.deps.settings.capacity, this.committed());
+    this.#table.live.set(ref, exec);
+    this.#table.changed(exec);
+    this.#run(exec, message.content as unknown as ProgramContent).then(settle.resolve, settle.reject);
     await ready;
     return exec;
   }
 
   async #run(exec: Execution, content: ProgramContent): Promise<void> {
-    const s = this.deps.settings;
     try {
-      const ctx: PrepareContext = {
-        ccn: this.deps.ccn,
-        cache: this.deps.cache,
-        volumesDir: s.volumesDir,
-        maxDownloadBytes: s.maxDownloadBytes,
-        unzip: s.unzip,
-        downloadRuntime: this.deps.executor.name !== 'process',
-      };
-      if (exec.message.message.type === 'INSTANCE') {
-        // Rootfs overlays and cloud-init belong to the microVM issue.
-        throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', 'instance preparation is not implemented on this node yet');
-      }
-      const prepared = await prepareProgram(ctx, exec.id, content);
-      exec.releaseCache = this.deps.cache.pin(prepared.cacheKeys);
-      exec.cacheKeys = prepared.cacheKeys;
-      // The code's size is only known now: check the disk reservation again before starting.
-      const others = sumResources(this.liveExecutions().filter((e) => e !== exec).map((e) => e.resources));
-      const withCode = { ...exec.resources, diskMib: Math.max(exec.resources.diskMib, prepared.diskMib) };
-      const failure = admissionFailure(s.capacity, others, withCode);
-      if (failure) throw CRN_ERRORS.error('INSUFFICIENT_CAPACITY', `Insufficient capacity: ${failure}`);
-      exec.resources.diskMib = withCode.diskMib;
-      if (exec.state === 'stopping') throw new Error('stopped while preparing');
-      const spec: ExecutionSpec = {
-        id: exec.id,
-        code: { dir: prepared.codeDir, entrypoint: prepared.entrypoint },
-        runtime: prepared.runtimePath ? { path: prepared.runtimePath } : undefined,
-        volumes: prepared.volumes,
-        variables: { ...this.#guestVariables(exec.ref), ...(content.variables ?? {}) },
-        resources: { vcpus: content.resources.vcpus, memoryMib: content.resources.memory },
-        internet: content.environment.internet,
-      };
-      exec.setState('starting');
-      this.#changed(exec);
-      const handle = await this.deps.executor.start(spec);
-      this.#attach(exec, handle);
-      this.#changed(exec);
-      await handle.waitReady(s.startTimeoutSeconds * 1000);
-      if (exec.state !== 'starting') throw new Error('stopped while starting');
-      exec.setState('running');
-      this.#restartAttempts.delete(exec.ref);
-      this.#changed(exec);
-      this.#log.info({ ref: exec.ref, vmType: exec.vmType }, 'execution running');
+      const handle = await startExecution(this.#starter, exec, content);
+      this.#restarts.succeeded(exec.ref);
+      this.#table.changed(exec);
+      this.#log.info({ ref: exec.ref, vmType: exec.vmType, network: handle.network }, 'execution running');
     } catch (err) {
       if (exec.state === 'stopping') throw CRN_ERRORS.error('OWNER_STOPPED', 'The execution was stopped while it started');
       exec.lastLogs = err instanceof ExecutorError && err.logs.length > 0 ? err.logs : (exec.handle?.recentLogs(200) ?? []);
@@ -217,26 +151,12 @@ export class Supervisor {
       exec.setState('failed');
       const handle = exec.handle;
       if (handle) await handle.stop(1000).catch(() => undefined);
-      this.#finalize(exec);
+      this.#table.finalize(exec);
       this.#log.warn({ ref: exec.ref, err: exec.lastError }, 'execution failed to start');
-      // Retrying cannot help a message this node cannot run.
-      const permanent = isHttpError(err) && (err.code === 'UNSUPPORTED_WORKLOAD' || err.code === 'NOT_EXECUTABLE');
-      if (exec.persistent && !permanent) this.#scheduleRestart(exec);
+      if (exec.persistent && !isPermanentFailure(err)) this.#scheduleRestart(exec);
       if (isHttpError(err)) throw err;
       throw CRN_ERRORS.error('PROGRAM_START_FAILED', `The program failed to start: ${exec.lastError}`);
     }
-  }
-
-  /** The variables a guest of the reference gets (guest reference §3.3). */
-  #guestVariables(ref: string): Record<string, string> {
-    return {
-      ALEPH_INIT_VERSION: 'process-1',
-      ALEPH_API_HOST: this.deps.settings.ccnUrl,
-      ALEPH_API_UNIX_SOCKET: '',
-      ALEPH_REMOTE_CRYPTO_HOST: '',
-      ALEPH_REMOTE_CRYPTO_UNIX_SOCKET: '',
-      ALEPH_ADDRESS_TO_USE: isSha256Hex(ref) ? hashToHostLabel(ref) : String(ref),
-    };
   }
 
   #attach(exec: Execution, handle: ExecutionHandle): void {
@@ -255,74 +175,21 @@ export class Supervisor {
     const wasStarting = exec.state === 'starting';
     exec.setState('failed');
     if (wasStarting) return; // #run reports it through waitReady and finalizes
-    this.#finalize(exec);
+    this.#table.finalize(exec);
     this.#log.warn({ ref: exec.ref, err: exec.lastError }, 'execution crashed');
     if (exec.persistent) this.#scheduleRestart(exec);
   }
 
   /** Restarts a persistent execution after a crash or failed start, with a growing delay. */
   #scheduleRestart(exec: Execution): void {
-    if (this.#closed || this.#ownerStopped.has(exec.ref) || this.#restartTimers.has(exec.ref) || !this.#allocated.has(exec.ref)) return;
-    const attempts = (this.#restartAttempts.get(exec.ref) ?? 0) + 1;
-    this.#restartAttempts.set(exec.ref, attempts);
-    const delay = Math.min(2 ** (attempts - 1), this.deps.settings.restartBackoffMaxSeconds) * 1000;
-    const timer = setTimeout(() => {
-      this.#restartTimers.delete(exec.ref);
-      if (this.#closed || this.#live.has(exec.ref) || !this.#allocated.has(exec.ref)) return;
+    if (this.#closed || this.#table.isOwnerStopped(exec.ref) || this.#restarts.pending(exec.ref) || !this.#allocated.has(exec.ref)) return;
+    this.#restarts.schedule(exec.ref, this.deps.settings.restartBackoffMaxSeconds, (attempts) => {
+      if (this.#closed || this.#table.live.has(exec.ref) || !this.#allocated.has(exec.ref)) return;
       // A failed attempt schedules the next one from #run.
       this.ensurePersistent(exec.ref, exec.message).catch((err: unknown) => {
         this.#log.warn({ ref: exec.ref, attempts, err: (err as Error).message }, 'restart failed');
       });
-    }, delay);
-    timer.unref();
-    this.#restartTimers.set(exec.ref, timer);
-  }
-
-  #finalize(exec: Execution): void {
-    if (exec.idleTimer) clearTimeout(exec.idleTimer);
-    exec.idleTimer = undefined;
-    if (exec.handle) exec.lastLogs = exec.handle.recentLogs(1000);
-    exec.releaseCache();
-    if (this.#live.get(exec.ref) === exec) this.#live.delete(exec.ref);
-    this.#past.delete(exec.ref);
-    this.#past.set(exec.ref, exec);
-    // Older past executions remain in the records (logs included); memory keeps the latest ones.
-    if (this.#past.size > PAST_EXECUTIONS_KEPT) {
-      const oldest = this.#past.keys().next().value;
-      if (oldest !== undefined) this.#past.delete(oldest);
-    }
-    this.#changed(exec);
-  }
-
-  #changed(exec: Execution): void {
-    this.#persist(exec);
-    this.deps.onStateChange?.(exec);
-  }
-
-  #persist(exec: Execution): void {
-    try {
-      this.deps.records.upsert({
-        ref: exec.ref,
-        vmType: exec.vmType,
-        persistent: exec.persistent,
-        state: exec.state,
-        ownerStopped: this.#ownerStopped.has(exec.ref),
-        message: JSON.stringify(exec.message),
-        owner: exec.owner,
-        vcpus: exec.resources.vcpus,
-        memoryMib: exec.resources.memoryMib,
-        diskMib: exec.resources.diskMib,
-        adoption: exec.handle && exec.live ? { record: exec.handle.adoptionRecord(), spec: exec.handle.spec, cacheKeys: exec.cacheKeys } : null,
-        memoryPeakMib: exec.memoryPeakMib,
-        lastError: exec.lastError,
-        lastLogs: exec.live ? [] : exec.lastLogs.slice(-200),
-        definedAt: exec.times.defined_at ?? new Date().toISOString(),
-        startedAt: exec.times.started_at,
-        stoppedAt: exec.times.stopped_at,
-      });
-    } catch (err) {
-      this.#log.error({ ref: exec.ref, err }, 'cannot record execution');
-    }
+    });
   }
 
   // ---- requests and idle stops ------------------------------------------------------------
@@ -349,12 +216,13 @@ export class Supervisor {
     if (exec.stopping) return exec.stopping;
     if (!exec.live) return Promise.resolve();
     exec.setState('stopping');
-    this.#changed(exec);
+    this.#table.changed(exec);
     exec.stopping = (async () => {
       await exec.ready.catch(() => undefined);
-      if (exec.handle) await exec.handle.stop(this.deps.settings.stopTimeoutSeconds * 1000).catch(() => undefined);
+      const grace = exec.vmType === 'instance' ? this.deps.settings.instanceStopTimeoutSeconds : this.deps.settings.stopTimeoutSeconds;
+      if (exec.handle) await exec.handle.stop(grace * 1000).catch(() => undefined);
       exec.setState('stopped');
-      this.#finalize(exec);
+      this.#table.finalize(exec);
       this.#log.info({ ref: exec.ref, reason }, 'execution stopped');
     })();
     return exec.stopping;
@@ -363,20 +231,17 @@ export class Supervisor {
   /** The scheduler no longer wants `ref` here: stop it for good. */
   async deallocate(exec: Execution): Promise<void> {
     this.#allocated.delete(exec.ref);
-    const timer = this.#restartTimers.get(exec.ref);
-    if (timer) clearTimeout(timer);
-    this.#restartTimers.delete(exec.ref);
+    this.#restarts.cancel(exec.ref);
     await this.stopExecution(exec, 'deallocated');
+    // As in the reference, a deallocated instance loses its port mappings (its disk stays).
+    if (exec.vmType === 'instance') this.deps.portForwards.release(exec.ref);
   }
 
   /** Owner stop: stays stopped (across restarts too) until the owner starts it again. */
   async ownerStop(ref: string): Promise<boolean> {
-    this.#ownerStopped.add(ref);
-    const timer = this.#restartTimers.get(ref);
-    if (timer) clearTimeout(timer);
-    this.#restartTimers.delete(ref);
-    const exec = this.#live.get(ref);
-    this.#recordOwnerStop(ref, true);
+    this.#table.recordOwnerStop(ref, true);
+    this.#restarts.cancel(ref);
+    const exec = this.#table.live.get(ref);
     if (!exec) return false;
     await this.stopExecution(exec, 'owner');
     return true;
@@ -384,83 +249,57 @@ export class Supervisor {
 
   /** Owner start or reboot: clears an owner stop, stops a running execution, starts it again. */
   async ownerStart(ref: string, reboot: boolean): Promise<Execution> {
-    this.#ownerStopped.delete(ref);
-    this.#recordOwnerStop(ref, false);
+    this.#table.recordOwnerStop(ref, false);
     const known = this.find(ref);
-    const live = this.#live.get(ref);
+    const live = this.#table.live.get(ref);
     if (live && reboot) await this.stopExecution(live, 'reboot');
     const persistent = known?.persistent ?? false;
     return persistent ? this.ensurePersistent(ref, known?.message) : this.forRequest(ref);
   }
 
   async erase(ref: string): Promise<void> {
-    const exec = this.#live.get(ref);
+    const exec = this.#table.live.get(ref);
     if (exec) await this.stopExecution(exec, 'erase');
-    const known = this.find(ref);
-    if (known) {
-      const { rmSync } = await import('node:fs');
-      const { join } = await import('node:path');
-      rmSync(join(this.deps.settings.volumesDir, known.id), { recursive: true, force: true });
-    }
-    this.#past.delete(ref);
+    // Volumes, the instance's root disk and its host ports: everything kept for `ref` goes.
+    const id = executorIdOf(ref);
+    rmSync(join(this.deps.settings.volumesDir, id), { recursive: true, force: true });
+    removeInstanceData(this.deps.settings.instancesDir, id);
+    this.deps.portForwards.release(ref);
+    this.#table.forgetPast(ref);
     this.deps.records.delete(ref);
   }
 
-  #recordOwnerStop(ref: string, stopped: boolean): void {
-    const rec = this.deps.records.get(ref);
-    if (rec) this.deps.records.upsert({ ...rec, ownerStopped: stopped });
+  #isInstance(ref: string): boolean {
+    return (this.find(ref)?.vmType ?? this.deps.records.get(ref)?.vmType) === 'instance';
   }
 
   /** Stops executions of messages that were forgotten or amended (from the CCN's websocket). */
   async messageRetired(ref: string, why: string): Promise<void> {
     if (why !== 'amended') this.#allocated.delete(ref);
-    const exec = this.#live.get(ref);
-    if (!exec) return;
-    const timer = this.#restartTimers.get(ref);
-    if (timer) clearTimeout(timer);
-    this.#restartTimers.delete(ref);
-    await this.stopExecution(exec, why);
+    this.#restarts.cancel(ref);
+    const exec = this.#table.live.get(ref);
+    if (exec) await this.stopExecution(exec, why);
+    // A forgotten instance can never start again: its disk, ports and record go with it.
+    if (why === 'forgotten' && this.#isInstance(ref)) {
+      await this.erase(ref);
+      this.#log.info({ ref }, 'forgotten instance removed (disk, port forwards, record)');
+    }
   }
 
   // ---- supervisor lifecycle ---------------------------------------------------------------
 
   /** Re-adopts or restarts persistent executions recorded by a previous supervisor. */
   async restore(): Promise<void> {
-    const restart: { ref: string; message: VerifiedMessage }[] = [];
-    for (const rec of this.deps.records.all()) {
-      if (rec.ownerStopped) this.#ownerStopped.add(rec.ref);
-      // A persistent execution that had crashed was waiting for its restart: it still wants to run.
-      const wanted = LIVE_STATES.has(rec.state as ExecutionState) || (rec.persistent && rec.state === 'failed');
-      if (!wanted) continue;
-      const message = JSON.parse(rec.message) as VerifiedMessage;
-      if (!rec.persistent || rec.ownerStopped) {
-        // On-demand executions of a dead supervisor are cleaned up below; the next request restarts them.
-        this.deps.records.upsert({ ...rec, state: 'stopped', adoption: null, stoppedAt: new Date().toISOString() });
-        continue;
-      }
-      this.#allocated.add(rec.ref);
-      let handle: ExecutionHandle | undefined;
-      if (rec.adoption) {
-        handle = await this.deps.executor.adopt(rec.adoption.record, rec.adoption.spec).catch((err: unknown) => {
-          this.#log.warn({ ref: rec.ref, err: (err as Error).message }, 'cannot adopt execution');
-          return undefined;
-        });
-      }
-      if (!handle) {
-        restart.push({ ref: rec.ref, message });
-        continue;
-      }
-      const exec = new Execution(rec.ref, executorIdOf(rec.ref), message, rec.vmType, true, { vcpus: rec.vcpus, memoryMib: rec.memoryMib, diskMib: rec.diskMib }, Promise.resolve());
-      exec.times.defined_at = rec.definedAt;
-      exec.cacheKeys = rec.adoption?.cacheKeys ?? [];
-      exec.releaseCache = this.deps.cache.pin(exec.cacheKeys);
-      exec.setState('running');
-      exec.times.started_at = rec.startedAt;
-      this.#live.set(rec.ref, exec);
-      this.#attach(exec, handle);
-      this.#changed(exec);
-      this.#log.info({ ref: rec.ref }, 'execution re-adopted');
-    }
+    const restart = await readoptRecorded({
+      deps: this.deps,
+      markOwnerStopped: (ref) => this.#table.markOwnerStopped(ref),
+      markAllocated: (ref) => this.#allocated.add(ref),
+      adopted: (exec, handle) => {
+        this.#table.live.set(exec.ref, exec);
+        this.#attach(exec, handle);
+        this.#table.changed(exec);
+      },
+    });
     await this.deps.executor.cleanupOrphans(new Set(this.liveExecutions().map((e) => e.id)));
     for (const { ref, message } of restart) {
       this.ensurePersistent(ref, message).catch((err: unknown) => this.#log.warn({ ref, err: (err as Error).message }, 'restart after supervisor restart failed'));
@@ -470,8 +309,7 @@ export class Supervisor {
   /** Stops on-demand executions; persistent ones keep running for the next supervisor unless asked. */
   async close(opts: { stopPersistent?: boolean } = {}): Promise<void> {
     this.#closed = true;
-    for (const t of this.#restartTimers.values()) clearTimeout(t);
-    this.#restartTimers.clear();
+    this.#restarts.cancelAll();
     await Promise.allSettled([...this.#acquiring.values()]);
     const stops: Promise<void>[] = [];
     for (const exec of this.liveExecutions()) {

@@ -1,20 +1,37 @@
 /** `/about/*` and `/v2/about/*`: capacity, execution lists, records, operator login. */
 import { loadavg, cpus, arch, freemem, totalmem } from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import type { ExecutionNetwork } from '@aleph-nodes/vmm';
 import { CRN_ERRORS } from '../../errors.ts';
 import { freeDiskMib } from '../../execution/admission.ts';
 import type { Execution } from '../../execution/execution.ts';
 import type { ApiContext } from '../context.ts';
 
-function networking(exec: Execution): Record<string, unknown> {
-  const endpoint = exec.handle?.endpoint;
-  return endpoint && exec.live ? { ipv4: `${endpoint.host}/30` } : {};
+/** `mapped_ports` of the v2 list: `{"22": {"host": 24000, "tcp": true, "udp": false}}`. */
+function mappedPorts(network: ExecutionNetwork): Record<string, { host: number; tcp: boolean; udp: boolean }> {
+  const out: Record<string, { host: number; tcp: boolean; udp: boolean }> = {};
+  for (const f of network.portForwards) out[String(f.guestPort)] = { host: f.hostPort, tcp: f.tcp, udp: f.udp };
+  return out;
 }
 
-/** The v2 shape (reference §3.2); a process workload has no IPv6 and no port mappings. */
+/** The v1 shape; backends with a VM network report its subnet, the process backend its /30. */
+function networking(exec: Execution): Record<string, unknown> {
+  const handle = exec.handle;
+  if (!handle || !exec.live) return {};
+  if (handle.network) return { ipv4: handle.network.ipv4Network, ipv6: null };
+  return { ipv4: `${handle.endpoint.host}/30` };
+}
+
+/** The v2 shape (reference §3.2): where SDKs and the CLI find the SSH endpoint of an instance. */
 function networkingV2(exec: Execution): Record<string, unknown> {
-  const endpoint = exec.handle?.endpoint;
-  return endpoint && exec.live ? { ipv4_network: `${endpoint.host}/30`, ipv4_ip: endpoint.host, host_ipv4: null, ipv6_network: null, ipv6_ip: null, mapped_ports: {} } : {};
+  const handle = exec.handle;
+  if (!handle || !exec.live) return {};
+  const network = handle.network;
+  if (network) {
+    return { ipv4_network: network.ipv4Network, ipv4_ip: network.ipv4Ip, host_ipv4: network.hostIpv4, ipv6_network: null, ipv6_ip: null, mapped_ports: mappedPorts(network) };
+  }
+  // The process backend: a /30 per workload, no IPv6 and no port mappings.
+  return { ipv4_network: `${handle.endpoint.host}/30`, ipv4_ip: handle.endpoint.host, host_ipv4: null, ipv6_network: null, ipv6_ip: null, mapped_ports: {} };
 }
 
 function cookieToken(header: string | undefined): string | undefined {
