@@ -51,7 +51,10 @@ export const CcnConfigSchema = z.object({
   unpinnedFileTtlSeconds: z.number().int().min(0).default(86_400).describe('How long an upload without a STORE message is kept'),
   websocketHistoryDefault: z.number().int().min(0).max(199).default(10).describe('Past messages sent first on a new WebSocket'),
   websocketMaxConnections: z.number().int().min(1).default(10_000).describe('WebSocket connection budget'),
-  balanceIndexers: z.array(address).default([]).describe('Addresses whose `balances-update` posts set balances'),
+  balanceIndexers: z
+    .array(address)
+    .default([])
+    .describe('Balance oracles: the only addresses whose `balances-update` posts set ALEPH balances (the chain indexer; a devnet uses its own key)'),
   registryAddress: z
     .string()
     .default('')
@@ -63,8 +66,23 @@ export const CcnConfigSchema = z.object({
   ccnActivationStake: z.number().min(0).default(499_999).describe('Total stake at which a CCN becomes active'),
   scoresSenders: z
     .array(address)
-    .default(['0x4D52380D3191274a04846c89c069E6C3F2Ed94e4'])
-    .describe('Addresses whose `aleph-scoring-scores` posts set node scores'),
+    .default([])
+    .describe('Addresses whose `aleph-scoring-scores` posts set node scores; the node key address is always one (it publishes the scores it computes)'),
+  // --- Scoring and rewards (issue 8) ---
+  scoringEnabled: z
+    .boolean()
+    .default(true)
+    .describe('Probe the registered CCNs\' public API beside the linked CRNs, publish every probe as signed `aleph-network-metrics` posts and, every score period, the scores computed from them as signed `aleph-scoring-scores` posts'),
+  metricsPublishIntervalSeconds: z.number().min(0.5).default(300).describe('Time between two metrics posts (each carries the probes made since the previous one)'),
+  scorePeriodSeconds: z
+    .number()
+    .min(1)
+    .default(3600)
+    .describe('Length of a score period; periods are aligned on multiples of it (unix time) and each is scored once, when its metrics are published'),
+  scoringMonitors: z
+    .array(address)
+    .default([])
+    .describe('Addresses whose metrics posts the scores are computed from; empty = the node key address only (metrics from anyone else are ignored with a reason)'),
   multiaddress: z.string().default('').describe('Multiaddress published in /api/v0/info/public.json'),
   // --- Scheduler and health monitor of the linked CRNs (issue 6) ---
   schedulerEnabled: z

@@ -8,10 +8,13 @@ import { createLogger, loadOrCreateKeyFile, type Logger } from '@aleph-nodes/ser
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/server.ts';
 import type { CcnConfig } from './config.ts';
+import { ccnApiUrl } from './monitor/ccn-probes.ts';
 import { HealthMonitor } from './monitor/health-monitor.ts';
+import { PeerMonitor, type PeerTarget } from './monitor/peer-monitor.ts';
 import { MessageProcessor } from './processing/processor.ts';
 import { RegistryService } from './registry/registry-service.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
+import { ScoringService } from './scoring/service.ts';
 import { databaseTargetOf, openStores, type Stores } from './stores.ts';
 
 export const CCN_VERSION = '0.1.0';
@@ -35,6 +38,8 @@ export class CcnNode {
   #processor: MessageProcessor | undefined;
   #monitor: HealthMonitor | undefined;
   #scheduler: Scheduler | undefined;
+  #peerMonitor: PeerMonitor | undefined;
+  #scoring: ScoringService | undefined;
   #app: FastifyInstance | undefined;
   #gcTimer: NodeJS.Timeout | undefined;
   #url = '';
@@ -76,7 +81,8 @@ export class CcnNode {
         stakerMinBalance: this.config.stakerMinBalance,
         ccnActivationStake: this.config.ccnActivationStake,
         balanceIndexers: this.config.balanceIndexers,
-        scoresSenders: this.config.scoresSenders,
+        // The node publishes the scores it computes (issue 8): its own key is always a scores sender.
+        scoresSenders: [...this.config.scoresSenders, account.address],
       });
       const processor = new MessageProcessor(stores, this.config, this.#log.child({ component: 'processor' }), this.#clock);
       processor.events.on('processed', (row) => registry.onProcessed(row));
@@ -99,6 +105,7 @@ export class CcnNode {
       processor.start();
       network.monitor.start();
       network.scheduler.start();
+      this.#startScoring(stores, processor, registry, account);
       this.#gcTimer = setInterval(() => void this.#collectGarbage(), GC_INTERVAL_MS);
       this.#gcTimer.unref();
       this.#state = 'running';
@@ -122,6 +129,8 @@ export class CcnNode {
     // The worker finishes its batch and sync waiters answer (202, still pending); then the API
     // drains its requests; the database closes last.
     // The scheduler first (its pushes in flight end), then the monitor, then the pipeline.
+    await this.#scoring?.stop();
+    await this.#peerMonitor?.stop();
     await this.#scheduler?.stop();
     await this.#monitor?.stop();
     await this.#processor?.stop();
@@ -154,6 +163,44 @@ export class CcnNode {
     this.#monitor = monitor;
     this.#scheduler = scheduler;
     return { scheduler, monitor };
+  }
+
+  /**
+   * Scoring (issue 8): the CCNs' public APIs are probed beside the CRNs, and the probes are
+   * published as metrics posts, then scores (see scoring/service.ts).
+   */
+  #startScoring(stores: Stores, processor: MessageProcessor, registry: RegistryService, account: EthAccount): void {
+    const c = this.config;
+    if (!c.scoringEnabled) return;
+    const own = (n: { hash: string; owner: string }): boolean => (c.nodeHash ? n.hash === c.nodeHash : n.owner.toLowerCase() === account.address.toLowerCase());
+    const targets = async (): Promise<PeerTarget[]> => {
+      const { value } = await registry.snapshot();
+      const out: PeerTarget[] = [];
+      for (const n of value.nodes) {
+        const url = own(n) ? this.#url : ccnApiUrl(n);
+        if (url) out.push({ hash: n.hash, url });
+      }
+      return out;
+    };
+    this.#peerMonitor = new PeerMonitor(
+      stores.probes,
+      { intervalMs: c.monitorIntervalSeconds * 1000, timeoutMs: c.monitorProbeTimeoutSeconds * 1000 },
+      targets,
+      this.#log.child({ component: 'peer-monitor' }),
+    );
+    this.#scoring = new ScoringService(
+      { probes: stores.probes, messages: stores.messages, processor, registry, account, server: () => this.#url, clock: this.#clock, log: this.#log.child({ component: 'scoring' }) },
+      {
+        metricsIntervalSeconds: c.metricsPublishIntervalSeconds,
+        scorePeriodSeconds: c.scorePeriodSeconds,
+        lagSeconds: c.monitorProbeTimeoutSeconds + 1,
+        monitors: c.scoringMonitors.length > 0 ? c.scoringMonitors : [account.address],
+        tag: c.registryTag,
+        syncTimeoutMs: c.syncTimeoutMs,
+      },
+    );
+    this.#peerMonitor.start();
+    this.#scoring.start();
   }
 
   /** Deletes unpinned uploads whose grace period is over. */

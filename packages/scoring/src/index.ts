@@ -6,3 +6,5 @@ export * from './performance.ts';
 export * from './decentralization.ts';
 export * from './scores.ts';
 export * from './rewards.ts';
+export * from './period.ts';
+export * from './canonical.ts';

@@ -43,3 +43,24 @@ export const CCN_SUBSCORES: readonly SubScoreSpec[] = [
 
 /** A failed or missing check counts as this many seconds (as the reference does). */
 export const MISSING_LATENCY_SECONDS = 100;
+
+/**
+ * The sub-scores some measurement carries a value (or a failure) for. A check the monitor does
+ * not run at all (e.g. no diagnostic program is configured) has no key in any measurement and is
+ * left out, rather than counted as 100 s for every node.
+ */
+export function measuredSubscores(specs: readonly SubScoreSpec[], measurements: readonly Measurement[]): SubScoreSpec[] {
+  return specs.filter((s) => measurements.some((m) => Object.hasOwn(m.latencies, s.check)));
+}
+
+/**
+ * Version validity without a release list (offline networks): the node announced a
+ * `<major>.<minor>.<patch>` version. The reference also requires a current, prerelease or
+ * less than 14 days outdated release; that needs the release feed, left out here.
+ */
+export function isAnnouncedVersion(version: string | null): boolean {
+  return version !== null && /^\d+\.\d+\.\d+/.test(version);
+}
+
+/** Share of the worst hours left out of a period's performance. */
+export const DROP_WORST_HOURS_FRACTION = 0.05;

@@ -53,6 +53,22 @@ describe('performance', () => {
     close(s.total_score, 0.5);
   });
 
+  it('a probe without a version is a missing measurement; an hour without any version is invalid', () => {
+    // Hour 0: 20 probes announcing 1.0.0 and 1 probe without answer (all checks failed, no version).
+    // The hour stays on a valid version; the failure weighs through the latencies: base p95 over
+    // 21 values is rank ceil(19.95) = 20, still 0 s → performance 1.
+    const ms: Measurement[] = [];
+    for (let i = 0; i < 20; i++) ms.push(crn(i, 0, 0, 0));
+    ms.push(crn(20, null, null, null, null));
+    const opts = { subscores: CRN_SUBSCORES, isValidVersion: valid, dropWorstHoursFraction: 0 };
+    const p = periodPerformance(ms, opts);
+    assert.equal(p.version, 1);
+    close(p.performance, 1);
+    // An hour in which no probe got a version: invalid, performance 0.
+    const silent = periodPerformance([crn(0, null, null, null, null)], opts);
+    assert.deepEqual([silent.version, silent.performance], [0, 0]);
+  });
+
   it('drops the worst hours, keeping at least one', () => {
     // 10 hours: nine at performance 1, one down (all checks failed → 0).
     // Dropping 10% = floor(10 × 0.1) = 1 hour removes the outage: performance 1.

@@ -1,6 +1,6 @@
 /**
  * Performance: per hour, the geometric mean of the sub-scores `max(0, 1 − percentile/divisor)`;
- * an hour in which the node announced an invalid version scores 0. The period's performance is
+ * an hour in which the node announced an invalid version, or none at all, scores 0. The period's performance is
  * the mean of its hourly scores after the worst hours are dropped (a node is not ruined by one
  * bad hour of maintenance), and its version score is the share of hours on a valid version.
  */
@@ -49,7 +49,11 @@ export function hourlyScores(measurements: readonly Measurement[], opts: Perform
   return [...byHour.entries()]
     .sort(([a], [b]) => a - b)
     .map(([hour, list]) => {
-      const validVersion = list.every((m) => opts.isValidVersion(m.version));
+      // A probe that got no version (the node did not answer) is a missing measurement, already
+      // counted by the latencies; the hour is on a valid version when the node announced some
+      // version and every version it announced is valid.
+      const announced = list.filter((m) => m.version !== null);
+      const validVersion = announced.length > 0 && announced.every((m) => opts.isValidVersion(m.version));
       return { hour, validVersion, performance: validVersion ? measurementsPerformance(list, opts.subscores) : 0 };
     });
 }

@@ -68,4 +68,47 @@ describe('distributeRewards', () => {
     const input = { days: 1, ccns: [ccn('c1', ['a'], 0.7, { '0xs': 1 })], crns: [crnNode('a', 'c1', 0.65, 0.3)] };
     assert.equal(JSON.stringify(distributeRewards(input)), JSON.stringify(distributeRewards(input)));
   });
+
+  it('a CCN with 0, 1, 2 or 3 working linked CRNs earns 70%, 80%, 90%, 100% of its share', () => {
+    // 4 active CCNs, one day: share = 15,000 / 4 = 3,750 each, m(1) = 1.
+    // c0: 0 CRNs → 3,750 × 0.7 = 2,625     c1: 1 → 3,750 × 0.8 = 3,000
+    // c2: 2 → 3,750 × 0.9 = 3,375          c3: 3 → 3,750 × 1.0 = 3,750
+    // Each CRN (decentralization 0): 250 / 30 × 1 day = 8.333333 (rounded to 1e-6)
+    const out = distributeRewards({
+      days: 1,
+      ccns: [ccn('c0', []), ccn('c1', ['a1']), ccn('c2', ['b1', 'b2']), ccn('c3', ['d1', 'd2', 'd3'])],
+      crns: ['a1', 'b1', 'b2', 'd1', 'd2', 'd3'].map((h) => crnNode(h, `c${h.startsWith('a') ? 1 : h.startsWith('b') ? 2 : 3}`, 1, 0)),
+    });
+    close(out.rewards['0xc0'] as number, 2_625);
+    close(out.rewards['0xc1'] as number, 3_000);
+    close(out.rewards['0xc2'] as number, 3_375);
+    close(out.rewards['0xc3'] as number, 3_750);
+    close(out.rewards['0xd1'] as number, 250 / 30);
+  });
+
+  it('scores of exactly 0.2 and 0.8: the first earns nothing, the second everything', () => {
+    // m(0.2) = 0 (the floor is unpaid), m(0.8) = 1.
+    // CCN c1 score 0.8 → 15,000 × linkage × 1; its CRNs: lo (0.2, m 0, not working), hi (0.8, working)
+    // → linkage = 0.7 + 0.1 × 1 = 0.8 → 12,000
+    // hi: (250 + 1,250 × 0.4) / 30 = 750 / 30 = 25; lo: 0
+    const out = distributeRewards({
+      days: 1,
+      ccns: [ccn('c1', ['lo', 'hi'], 0.8)],
+      crns: [crnNode('lo', 'c1', 0.2, 1), crnNode('hi', 'c1', 0.8, 0.4)],
+    });
+    close(out.rewards['0xc1'] as number, 12_000);
+    close(out.rewards['0xhi'] as number, 25);
+    assert.equal(out.rewards['0xlo'], undefined);
+    // A CCN at exactly 0.2 earns nothing (its stakers still share the stakers' pool).
+    const floor = distributeRewards({ days: 1, ccns: [ccn('c1', [], 0.2, { '0xs': 1 })], crns: [] });
+    assert.equal(floor.rewards['0xc1'], undefined);
+    close(floor.rewards['0xs'] as number, 5_000);
+  });
+
+  it('a node with no score (no metrics) earns nothing and does not count as working', () => {
+    // CRN "silent" was never measured: score 0 → m 0; the CCN keeps the 70% floor: 15,000 × 0.7 = 10,500
+    const out = distributeRewards({ days: 1, ccns: [ccn('c1', ['silent'])], crns: [crnNode('silent', 'c1', 0, 0)] });
+    close(out.rewards['0xc1'] as number, 10_500);
+    assert.equal(out.rewards['0xsilent'], undefined);
+  });
 });

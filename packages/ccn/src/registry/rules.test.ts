@@ -205,4 +205,48 @@ describe('corechannel registry rules', () => {
     const reversed = registryValue([...events].reverse(), SETTINGS);
     assert.deepEqual(reversed, expected);
   });
+
+  it('refuses each bad stake, unstake, balance and score input with a reason', () => {
+    const poor = '0x00000000000000000000000000000000000000a5';
+    const stakeNoBalance = op(poor, 10, 'stake', { ref: CCN });
+    const stake = op(STAKER, 11, 'stake', { ref: CCN });
+    const unstakeTooMuch = op(STAKER, 12, 'unstake', { ref: CCN, details: { amount: 300_001 } });
+    const unstakeOther = op(STAKER2, 13, 'unstake', { ref: CCN });
+    const unstakeUnknown = op(STAKER, 14, 'unstake', { ref: CRN1 });
+    const forgedBalance = ev(OTHER, 15, { type: 'balances-update', address: OTHER, content: { chain: 'ETH', balances: { [OTHER]: 1e9 } } });
+    const scorer = SETTINGS.scoresSenders[0] as string;
+    const unknownScores = ev(scorer, 16, {
+      type: 'aleph-scoring-scores',
+      address: scorer,
+      content: { tags: ['mainnet'], scores: { ccn: [{ node_id: CCN, total_score: 0.9 }], crn: [{ node_id: 'f'.repeat(64), total_score: 1 }] } },
+    });
+    const strangerScores = ev(OTHER, 17, { type: 'aleph-scoring-scores', address: OTHER, content: { tags: ['mainnet'], scores: { ccn: [], crn: [] } } });
+    const { outcomes, value } = computeRegistry(
+      [...baseEvents(), stakeNoBalance, stake, unstakeTooMuch, unstakeOther, unstakeUnknown, forgedBalance, unknownScores, strangerScores],
+      SETTINGS,
+    );
+    const reason = (e: RegistryEvent): string => `${outcomes.get(e.itemHash)?.status}: ${outcomes.get(e.itemHash)?.reason ?? ''}`;
+    assert.match(reason(stakeNoBalance), /^ignored: the staker holds 0 ALEPH, less than the 10000/);
+    assert.equal(reason(stake), 'applied: ');
+    assert.match(reason(unstakeTooMuch), /^ignored: cannot unstake 300001 ALEPH: the sender stakes 300000 ALEPH on this node/);
+    assert.match(reason(unstakeOther), /^ignored: the sender does not stake on this node/);
+    assert.match(reason(unstakeUnknown), /^ignored: no core channel node/);
+    assert.match(reason(forgedBalance), /^ignored: balances from an address that is not a balance oracle/);
+    assert.match(reason(unknownScores), /^applied: scores for unknown nodes skipped: crn f{64}/);
+    assert.match(reason(strangerScores), /^ignored: scores from an address that is not a scores sender/);
+    // The stake stayed (the bad unstake changed nothing), the forged balance did not count.
+    assert.deepEqual(value.nodes[0]?.stakers, { [STAKER]: 300_000 });
+    assert.equal(value.nodes[0]?.score, 0.9);
+  });
+
+  it('with a 0 staking minimum (development network), a stake still needs a balance', () => {
+    const settings = { ...SETTINGS, stakerMinBalance: 0 };
+    const noBalance = op('0x00000000000000000000000000000000000000a6', 10, 'stake', { ref: CCN });
+    const { outcomes } = computeRegistry([...baseEvents(), noBalance], settings);
+    assert.match(outcomes.get(noBalance.itemHash)?.reason ?? '', /holds no ALEPH/);
+    const unstakeAll = op(STAKER, 12, 'unstake', { ref: CCN, details: { amount: 300_000 } });
+    const applied = computeRegistry([...baseEvents(), op(STAKER, 11, 'stake', { ref: CCN }), unstakeAll], settings);
+    assert.equal(applied.outcomes.get(unstakeAll.itemHash)?.status, 'applied');
+    assert.deepEqual(applied.value.nodes[0]?.stakers, {});
+  });
 });

@@ -137,7 +137,7 @@ export class RegistryState {
       case 'stake-split':
         return this.#stake(sender, ref, op.action === 'stake-split');
       case 'unstake':
-        return this.#unstake(sender, ref);
+        return this.#unstake(sender, ref, details.amount);
       default:
         return `unknown action ${JSON.stringify(op.action)}`;
     }
@@ -288,7 +288,10 @@ export class RegistryState {
     const ccn = this.ccns.get(ccnHash);
     if (!ccn) return `no core channel node ${ccnHash}`;
     if (this.#ccnOf(staker)) return 'a node owner cannot stake';
-    if (this.balanceOf(staker) < this.#settings.stakerMinBalance) return `the staker holds less than ${this.#settings.stakerMinBalance} ALEPH`;
+    const balance = this.balanceOf(staker);
+    if (balance < this.#settings.stakerMinBalance) return `the staker holds ${balance} ALEPH, less than the ${this.#settings.stakerMinBalance} ALEPH needed to stake`;
+    // Even where the minimum is 0 (a development network), a stake needs a balance behind it.
+    if (!(balance > 0)) return 'the staker holds no ALEPH (no balance reported by a balance oracle)';
     if (ccn.locked && !ccn.authorized.some((a) => lc(a) === lc(staker))) return 'the core channel node is locked';
     const key = staker.toLowerCase();
     if (!this.#stakerNames.has(key)) this.#stakerNames.set(key, staker);
@@ -298,10 +301,22 @@ export class RegistryState {
     return undefined;
   }
 
-  #unstake(staker: string, ccnHash: string): Verdict {
+  /**
+   * Stakes follow live balances, so an unstake removes the whole stake on the node. An optional
+   * `details.amount` (what the sender believes it unstakes) is checked against the current stake:
+   * more than is staked is refused rather than silently taken as "everything".
+   */
+  #unstake(staker: string, ccnHash: string, amount: unknown): Verdict {
     const key = staker.toLowerCase();
     const current = this.#stakes.get(key) ?? [];
+    if (!this.ccns.has(ccnHash)) return `no core channel node ${ccnHash}`;
     if (!current.includes(ccnHash)) return 'the sender does not stake on this node';
+    if (amount !== undefined) {
+      const n = typeof amount === 'number' ? amount : Number(amount);
+      if (!Number.isFinite(n) || n <= 0) return `details.amount must be a positive number of ALEPH, got ${JSON.stringify(amount)}`;
+      const staked = Math.floor(this.balanceOf(key) / current.length);
+      if (n > staked) return `cannot unstake ${n} ALEPH: the sender stakes ${staked} ALEPH on this node`;
+    }
     const rest = current.filter((h) => h !== ccnHash);
     if (rest.length > 0) this.#stakes.set(key, rest);
     else this.#stakes.delete(key);
@@ -334,10 +349,14 @@ export class RegistryState {
     return undefined;
   }
 
+  /** Only a balance oracle (`balanceIndexers`) changes balances; anything else is recorded as ignored. */
   #balancesUpdate(event: RegistryEvent): void {
-    if (!this.#settings.balanceIndexers.some((a) => lc(a) === lc(event.sender))) return;
+    const ignore = (reason: string): void => {
+      this.outcomes.set(event.itemHash, { itemHash: event.itemHash, action: 'balances-update', sender: event.sender, time: event.time, status: 'ignored', reason });
+    };
+    if (!this.#settings.balanceIndexers.some((a) => lc(a) === lc(event.sender))) return ignore('balances from an address that is not a balance oracle (balanceIndexers)');
     const inner = event.content.content as Details | undefined;
-    if (!inner || typeof inner.chain !== 'string' || typeof inner.balances !== 'object' || inner.balances === null) return;
+    if (!inner || typeof inner.chain !== 'string' || typeof inner.balances !== 'object' || inner.balances === null) return ignore('the update has no {chain, balances} content');
     const chainKey = `${inner.chain}/${str(inner.dapp)}`;
     for (const [address, amount] of Object.entries(inner.balances as Details)) {
       const n = typeof amount === 'number' ? amount : Number(amount);
@@ -349,16 +368,28 @@ export class RegistryState {
     }
   }
 
+  /**
+   * A score post from a scores sender sets each listed node's score. Its outcome is recorded:
+   * ignored (not a scores sender, not tagged), or applied with the entries skipped and why
+   * (scores for unknown nodes).
+   */
   #scores(event: RegistryEvent): void {
-    if (!this.#settings.scoresSenders.some((a) => lc(a) === lc(event.sender))) return;
+    const record = (status: 'applied' | 'ignored', reason?: string): void => {
+      this.outcomes.set(event.itemHash, { itemHash: event.itemHash, action: 'scores', sender: event.sender, time: event.time, status, ...(reason ? { reason } : {}) });
+    };
+    if (!this.#settings.scoresSenders.some((a) => lc(a) === lc(event.sender))) return record('ignored', 'scores from an address that is not a scores sender (scoresSenders)');
     const inner = event.content.content as Details | undefined;
-    if (!inner || !this.#tagged(inner)) return;
+    if (!inner || !this.#tagged(inner)) return record('ignored', `the scores are not tagged ${this.#settings.tag}`);
     const scores = inner.scores as { ccn?: unknown; crn?: unknown } | undefined;
-    const apply = (list: unknown, nodes: Map<string, CcnEntry> | Map<string, CrnEntry>): void => {
+    const skipped: string[] = [];
+    const apply = (list: unknown, nodes: Map<string, CcnEntry> | Map<string, CrnEntry>, kind: string): void => {
       if (!Array.isArray(list)) return;
       for (const entry of list as Details[]) {
         const node = nodes.get(str(entry?.node_id));
-        if (!node) continue;
+        if (!node) {
+          skipped.push(`${kind} ${str(entry?.node_id) || '(no node_id)'}`);
+          continue;
+        }
         const score = typeof entry.total_score === 'number' ? entry.total_score : 0;
         node.score = score;
         if (typeof entry.performance === 'number') node.performance = entry.performance;
@@ -368,8 +399,9 @@ export class RegistryState {
         if ('score_updated' in node) node.score_updated = true;
       }
     };
-    apply(scores?.ccn, this.ccns);
-    apply(scores?.crn, this.crns);
+    apply(scores?.ccn, this.ccns, 'ccn');
+    apply(scores?.crn, this.crns, 'crn');
+    record('applied', skipped.length > 0 ? `scores for unknown nodes skipped: ${skipped.join(', ')}` : undefined);
   }
 
   /** Balance-driven transitions and derived fields, after every event. */

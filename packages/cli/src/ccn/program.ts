@@ -5,6 +5,7 @@ import { printSettings } from '../common/config-command.ts';
 import { EXIT } from '../common/exit-codes.ts';
 import { runStartCommand } from '../common/start-command.ts';
 import { runLink } from './link.ts';
+import { runRewards } from './rewards.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const result: { code: number } = { code: EXIT.OK };
@@ -46,6 +47,30 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'machine-readable output')
     .action(async (crnHash: string, opts: { keyFile: string; ccn: string; tag: string; json?: boolean }) => {
       result.code = await runLink({ crnHash, ccn: opts.ccn, keyFile: opts.keyFile, tag: opts.tag, json: opts.json === true });
+    });
+
+  program
+    .command('rewards')
+    .description('compute the ALEPH reward distribution of a period from the published scores and the registry; --publish signs and publishes it')
+    .requiredOption('--from <date>', 'start of the period: ISO 8601 or unix seconds')
+    .requiredOption('--to <date>', 'end of the period (exclusive): ISO 8601 or unix seconds')
+    .option('--ccn <url>', 'the CCN to read from (and publish to)', 'http://127.0.0.1:4024')
+    .option('--key <file>', 'key that signs the distribution (needed with --publish)')
+    .option('--publish', 'publish the distribution as a signed staking-rewards-distribution POST (refused when the period overlaps one already published)')
+    .option('--tag <tag>', "tag of the distribution post (the network's is 'mainnet'; the devnet's 'devnet')", 'mainnet')
+    .option('--scores-sender <address>', 'address whose score posts count (repeatable; default: the registry address the CCN serves)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--json', 'canonical JSON output (sorted keys): the same period gives the same bytes')
+    .action(async (opts: { from: string; to: string; ccn: string; key?: string; publish?: boolean; tag: string; scoresSender: string[]; json?: boolean }) => {
+      result.code = await runRewards({
+        from: opts.from,
+        to: opts.to,
+        ccn: opts.ccn,
+        json: opts.json === true,
+        publish: opts.publish === true,
+        tag: opts.tag,
+        scoresSenders: opts.scoresSender,
+        ...(opts.key ? { key: opts.key } : {}),
+      });
     });
 
   return runProgram(program, argv, result);
