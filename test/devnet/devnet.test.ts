@@ -1,59 +1,257 @@
 /**
- * The README's main command: `npm run devnet` starts a CCN and three linked CRNs on loopback,
- * publishes a sample program, writes the state file, serves the program, and stops everything
- * it started on SIGTERM.
+ * The README's main command and what issue 6 promises of the network, on the default executor
+ * (QEMU microVMs; software emulation on the build machines):
+ * - `npm run devnet` starts a CCN and three linked CRNs on loopback, publishes the runtime, the
+ *   instance image and a sample program, prints a working `curl` line, writes the state file;
+ * - a fourth link is refused with its reason;
+ * - a persistent program and an instance published with the official SDK run on exactly one CRN
+ *   each; `kill -9` of the instance's CRN moves what it ran to another CRN within the CCN's
+ *   failover bound (a setting), the instance answers SSH with the owner's key there, and the
+ *   killed CRN, once back, runs no duplicate;
+ * - SIGTERM stops everything it started and leaves no VM behind.
+ * The CCN's monitor is made faster through its environment (CCN_* variables override the config
+ * file the devnet writes), so that the failover fits the test's time.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { isAlive, RunningProcess } from '../helpers/process.ts';
+import { after, before, describe, it } from 'node:test';
+import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
+import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
+import { ItemType } from '@aleph-sdk/message';
+import { EthAccount } from '@aleph-nodes/protocol';
+import { buildZip } from '../../packages/cli/src/devnet/sample-program.ts';
+import { eventually, getJson } from '../helpers/eventually.ts';
+import { isAlive, jsonLine, run, RunningProcess } from '../helpers/process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'devnet-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dataDir = join(dir, 'data');
+const MONITOR_ENV = {
+  CCN_MONITOR_INTERVAL_SECONDS: '2',
+  CCN_MONITOR_PROBE_TIMEOUT_SECONDS: '2',
+  CCN_MONITOR_FAILURES_BEFORE_DOWN: '3',
+  // The shipped default: an accepted push includes the new CRN booting the VM (seconds under TCG).
+  CCN_FAILOVER_BOUND_SECONDS: '55',
+  CCN_SCHEDULER_INTERVAL_SECONDS: '2',
+};
+const FAILOVER_BOUND_MS = Number(MONITOR_ENV.CCN_FAILOVER_BOUND_SECONDS) * 1000;
+/** Booting a VM under software emulation takes tens of seconds; these waits are not measurements. */
+const BOOT_WAIT_MS = 240_000;
 
 interface State {
   ccn: { url: string; address: string; pid: number };
   crns: { url: string; hash: string; address: string; pid: number }[];
   runtimes: { node: string };
+  rootfs: { debian?: string };
   registry: { address: string };
   sample: { program: string; url: string };
 }
 
-describe('devnet', () => {
-  it('runs a CCN with three linked CRNs and a callable sample program, then stops it all', async () => {
-    const stateFile = join(dir, 'state.json');
-    const devnet = new RunningProcess(process.execPath, ['packages/cli/bin/devnet.js', '--state-file', stateFile, '--data-dir', join(dir, 'data'), '--ccn-port', '0', '--crn-port', '0']);
-    after(() => devnet.stop('SIGKILL'));
-    await devnet.waitForLine((l) => l.includes('devnet ready'));
-    const curlLine = await devnet.waitForLine((l) => l.trim().startsWith('curl '));
+interface Allocation {
+  item_hash: string;
+  type: string;
+  crn: string | null;
+  previous_crn: string | null;
+  reason: string;
+  push_status: string | null;
+}
 
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
+interface V2Execution {
+  networking: { host_ipv4?: string | null; ipv4_ip?: string; mapped_ports?: Record<string, { host: number; tcp: boolean }> };
+  running: boolean;
+  vm_type: string;
+}
+
+const qemuOfDevnet = (): number => {
+  try {
+    return execFileSync('pgrep', ['-f', `qemu-system.*${dataDir}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+};
+
+describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500_000 }, () => {
+  const stateFile = join(dir, 'state.json');
+  let devnet: RunningProcess;
+  let state: State;
+  let curlLine = '';
+  const restarted: RunningProcess[] = [];
+  /** The CRN killed by the failover test, until it is started again (its VMs outlive it). */
+  let killedConfig: string | undefined;
+  const sshKey = join(dir, 'id_ed25519');
+  let program = '';
+  let instance = '';
+
+  const allocations = (): Promise<{ allocations: Allocation[]; crns: { hash: string; health: string }[] }> => getJson(`${state.ccn.url}/api/v0/allocations`);
+  const allocation = async (hash: string): Promise<Allocation | undefined> => (await allocations()).allocations.find((a) => a.item_hash === hash);
+  const crnOf = (hash: string | null) => state.crns.find((c) => c.hash === hash);
+  const runningOn = async (url: string): Promise<string[]> => Object.keys(await getJson<Record<string, unknown>>(`${url}/about/executions/list`));
+
+  before(async () => {
+    devnet = new RunningProcess(process.execPath, ['packages/cli/bin/devnet.js', '--state-file', stateFile, '--data-dir', dataDir, '--ccn-port', '0', '--crn-port', '0'], { env: MONITOR_ENV });
+    await devnet.waitForLine((l) => l.includes('devnet ready'));
+    curlLine = await devnet.waitForLine((l) => l.trim().startsWith('curl '));
+    state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'devnet-test', '-f', sshKey]);
+  });
+
+  after(async () => {
+    // A killed CRN's VMs keep running until it comes back: start it so that it stops them.
+    if (killedConfig) {
+      const back = new RunningProcess(process.execPath, ['packages/cli/bin/crn.js', 'start', '--config', killedConfig]);
+      restarted.push(back);
+      await back.waitForLine((l) => jsonLine(l)?.msg === 'crn ready').catch(() => undefined);
+    }
+    for (const p of restarted) await p.stop('SIGTERM');
+    await devnet?.stop('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts the README network: the printed curl line calls the sample program; the registry links three CRNs', async () => {
     assert.equal(state.crns.length, 3);
     assert.match(state.runtimes.node, /^[0-9a-f]{64}$/);
+    assert.match(state.rootfs.debian ?? '', /^[0-9a-f]{64}$/);
     assert.equal(state.registry.address.toLowerCase(), state.ccn.address.toLowerCase());
-
-    // The printed curl line calls the sample program.
-    const url = curlLine.trim().slice('curl '.length);
-    const answer = (await (await fetch(url)).json()) as { greeting: string; path: string };
+    const answer = (await (await fetch(curlLine.trim().slice('curl '.length))).json()) as { greeting: string; release: string };
     assert.equal(answer.greeting, 'hello from the devnet');
-
-    // The registry shows the three CRNs linked to the CCN.
-    const registry = (await (await fetch(`${state.ccn.url}/api/v0/aggregates/${state.registry.address}.json?keys=corechannel`)).json()) as {
-      data: { corechannel: { nodes: { hash: string; resource_nodes: string[] }[]; resource_nodes: { hash: string; status: string; parent: string }[] } };
-    };
-    const [ccnEntry] = registry.data.corechannel.nodes;
-    assert.deepEqual([...(ccnEntry?.resource_nodes ?? [])].sort(), state.crns.map((c) => c.hash).sort());
+    const registry = await getJson<{ data: { corechannel: { nodes: { resource_nodes: string[] }[]; resource_nodes: { status: string }[] } } }>(
+      `${state.ccn.url}/api/v0/aggregates/${state.registry.address}.json?keys=corechannel`,
+    );
+    assert.deepEqual([...(registry.data.corechannel.nodes[0]?.resource_nodes ?? [])].sort(), state.crns.map((c) => c.hash).sort());
     for (const crn of registry.data.corechannel.resource_nodes) assert.equal(crn.status, 'linked');
+  });
 
+  it('refuses a fourth link, with the reason', async () => {
+    const init = await run(process.execPath, ['packages/cli/bin/crn.js', 'init', '--data-dir', join(dir, 'fourth'), '--ccn', state.ccn.url, '--domain', '127.0.0.9', '--json']);
+    assert.equal(init.code, 0, init.stderr);
+    const { configFile } = JSON.parse(init.stdout) as { configFile: string };
+    const reg = await run(process.execPath, ['packages/cli/bin/crn.js', 'register', '--config', configFile, '--name', 'fourth', '--address', 'http://127.0.0.9:4020', '--tag', 'devnet', '--json']);
+    assert.equal(reg.code, 0, reg.stderr);
+    const { hash } = JSON.parse(reg.stdout) as { hash: string };
+    const link = await run(process.execPath, ['packages/cli/bin/ccn.js', 'link', hash, '--ccn', state.ccn.url, '--key-file', join(dataDir, 'keys', 'ccn.key'), '--tag', 'devnet', '--json']);
+    assert.equal(link.code, 1, link.stdout + link.stderr);
+    const out = JSON.parse(link.stdout) as { linked: boolean; reason: string | null };
+    assert.equal(out.linked, false);
+    assert.match(out.reason ?? '', /3/, `the reason names the limit: ${out.reason}`);
+  });
+
+  it('runs a persistent program and an instance published with the official SDK on exactly one CRN each', async () => {
+    const client = new AuthenticatedAlephHttpClient(importAccountFromPrivateKey(EthAccount.generate().exportPrivateKey().replace(/^0x/, '')), state.ccn.url);
+    const zip = await buildZip({
+      'main.mjs': "import http from 'node:http'; import os from 'node:os';\nhttp.createServer((q, s) => s.end(JSON.stringify({ persistent: true, release: os.release() }))).listen(8080, '0.0.0.0');\n",
+    });
+    const published = await client.createProgram({
+      file: new Blob([zip]),
+      entrypoint: 'main.mjs',
+      runtime: state.runtimes.node,
+      isPersistent: true,
+      memory: 128,
+      storageEngine: ItemType.storage,
+      channel: 'DEVNET-TEST',
+      sync: true,
+    });
+    program = published.item_hash;
+    const pub = readFileSync(`${sshKey}.pub`, 'utf8').trim();
+    const created = await client.createInstance({
+      channel: 'DEVNET-TEST',
+      authorized_keys: [pub],
+      resources: { vcpus: 1, memory: 256 },
+      rootfs: { parent: { ref: state.rootfs.debian as string }, size_mib: 2560 },
+      payment: { chain: 'ETH' as never, type: 'hold' as never },
+      storageEngine: ItemType.storage,
+      sync: true,
+    });
+    instance = created.item_hash;
+
+    for (const hash of [program, instance]) {
+      const row = await eventually(`${hash.slice(0, 12)} to be placed and pushed`, 60_000, async () => {
+        const r = await allocation(hash);
+        return r?.crn && r.push_status === 'ok' ? r : undefined;
+      }, allocations);
+      const lists = await Promise.all(state.crns.map((c) => runningOn(c.url)));
+      assert.deepEqual(
+        lists.map((l) => l.includes(hash)),
+        state.crns.map((c) => c.hash === row.crn),
+        `${row.type} runs on exactly one CRN (its placement: ${row.reason})`,
+      );
+    }
+    const host = crnOf((await allocation(program))?.crn ?? null);
+    const answer = await eventually('the persistent program to answer', BOOT_WAIT_MS, async () => {
+      const res = await fetch(`${host?.url}/vm/${program}/`, { signal: AbortSignal.timeout(60_000) });
+      return res.status === 200 ? ((await res.json()) as { release: string }) : undefined;
+    });
+    assert.notEqual(answer.release, execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(), 'served from inside a VM');
+  });
+
+  it('moves what the instance\'s CRN ran after kill -9, within the failover bound; SSH reaches the instance on its new CRN', async (t) => {
+    const before = await allocation(instance);
+    const dead = crnOf(before?.crn ?? null);
+    assert.ok(dead, 'the instance has a CRN');
+    const movedHashes = [instance, ...((await allocation(program))?.crn === dead.hash ? [program] : [])];
+    const deadConfig = join(dataDir, `crn-${state.crns.indexOf(dead) + 1}`, 'config.json');
+    const killedAt = Date.now();
+    process.kill(dead.pid, 'SIGKILL');
+    killedConfig = deadConfig;
+    await eventually('the CRN process to be gone', 10_000, async () => !isAlive(dead.pid));
+
+    for (const hash of movedHashes) {
+      // The bound is the CCN's setting: detection, placement and an accepted push to the new CRN.
+      const moved: Allocation = await eventually(`${hash.slice(0, 12)} to be moved`, FAILOVER_BOUND_MS, async (): Promise<Allocation | undefined> => {
+        const r = await allocation(hash);
+        return r?.crn && r.crn !== dead.hash && r.push_status === 'ok' ? r : undefined;
+      }, allocations);
+      assert.equal(moved.previous_crn, dead.hash);
+      assert.match(moved.reason, /^moved from [0-9a-f]{12} \(its CRN is down/);
+      t.diagnostic(`${moved.type} moved ${((Date.now() - killedAt) / 1000).toFixed(1)} s after kill -9 (bound ${FAILOVER_BOUND_MS / 1000} s)`);
+    }
+
+    const target = crnOf((await allocation(instance))?.crn ?? null);
+    const execution = await eventually('the moved instance to run with its SSH port forwarded', BOOT_WAIT_MS, async () => {
+      const list = await getJson<Record<string, V2Execution>>(`${target?.url}/v2/about/executions/list`);
+      const e = list[instance];
+      return e?.running && e.networking.mapped_ports?.['22'] ? e : undefined;
+    });
+    assert.equal(execution.vm_type, 'instance');
+    const port = String(execution.networking.mapped_ports?.['22']?.host);
+    const sshArgs = ['-i', sshKey, '-p', port, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=20', `root@${execution.networking.host_ipv4}`, 'uname -r'];
+    const release = await eventually('SSH with the owner\'s key to answer', BOOT_WAIT_MS, async () => {
+      const r = await run('ssh', sshArgs);
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    });
+    assert.notEqual(release, execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(), 'the instance runs the guest kernel');
+
+    // The killed CRN comes back (as systemd would restart it), re-adopts its VMs, and the CCN's
+    // push without the moved workloads makes it stop them: nothing runs twice.
+    const back = new RunningProcess(process.execPath, ['packages/cli/bin/crn.js', 'start', '--config', deadConfig]);
+    restarted.push(back);
+    killedConfig = undefined;
+    await back.waitForLine((l) => jsonLine(l)?.msg === 'crn ready');
+    await eventually('the returning CRN to run none of the moved workloads', BOOT_WAIT_MS, async () => {
+      const health = (await allocations()).crns.find((c) => c.hash === dead.hash)?.health;
+      const list = await runningOn(dead.url);
+      return health === 'healthy' && movedHashes.every((h) => !list.includes(h));
+    }, allocations);
+    for (const hash of movedHashes) {
+      const lists = await Promise.all(state.crns.map((c) => runningOn(c.url)));
+      assert.equal(lists.filter((l) => l.includes(hash)).length, 1, `${hash.slice(0, 12)} runs exactly once`);
+    }
+  });
+
+  it('stops everything on SIGTERM: nodes, VMs and the state file', async () => {
+    for (const p of restarted.splice(0)) assert.equal((await p.stop('SIGTERM')).code, 0);
     const pids = [state.ccn.pid, ...state.crns.map((c) => c.pid)];
-    for (const pid of pids) assert.ok(isAlive(pid), `node ${pid} is running`);
     const exit = await devnet.stop('SIGTERM');
     assert.equal(exit.code, 0, devnet.stderr);
     for (const pid of pids) assert.ok(!isAlive(pid), `node ${pid} was stopped`);
     assert.ok(!existsSync(stateFile), 'the state file is removed when the network stops');
+    assert.equal(qemuOfDevnet(), 0, 'no QEMU process of the devnet is left');
   });
+});
+
+describe('devnet: bad start conditions', () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('refuses a busy port, names it, and exits non-zero', async () => {
     const { createServer } = await import('node:net');
@@ -65,5 +263,13 @@ describe('devnet', () => {
     const exit = await devnet.closed;
     assert.equal(exit.code, 1);
     assert.match(devnet.stdout + devnet.stderr, new RegExp(`port ${port}.*busy`));
+  });
+
+  it('names a missing dependency and exits non-zero', async () => {
+    // A PATH without /usr/bin hides qemu-system-x86_64 (node itself is started by its full path).
+    const devnet = new RunningProcess(process.execPath, ['packages/cli/bin/devnet.js', '--state-file', join(dir, 'nodeps.json'), '--data-dir', join(dir, 'nodeps'), '--ccn-port', '0', '--crn-port', '0'], { env: { PATH: '/nonexistent' } });
+    const exit = await devnet.closed;
+    assert.equal(exit.code, 1);
+    assert.match(devnet.stdout + devnet.stderr, /qemu-system-x86_64 \(Debian package qemu-system-x86\)/);
   });
 });

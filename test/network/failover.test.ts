@@ -20,6 +20,7 @@ import { publishRuntime } from '../../packages/cli/src/devnet/runtime.ts';
 import { buildSampleZip, storeFile } from '../../packages/cli/src/devnet/sample-program.ts';
 import { pushAllocations } from '../../packages/ccn/src/scheduler/crn-client.ts';
 import { isAlive, jsonLine, RunningProcess } from '../helpers/process.ts';
+import { eventually as waitFor, getJson as json } from '../helpers/eventually.ts';
 
 const TAG = 'network-test';
 const CHANNEL = 'NETWORK-TEST';
@@ -60,28 +61,7 @@ async function freePort(host: string): Promise<number> {
 
 /** Dumped when a wait fails: what the CCN thinks of its CRNs. */
 let state: (() => Promise<unknown>) | undefined;
-
-async function eventually<T>(what: string, ms: number, check: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-      last = undefined;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} did not happen within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}${state ? `\nstate: ${JSON.stringify(await state().catch(() => null))}` : ''}`);
-}
-
-async function json<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
-  return (await res.json()) as T;
-}
+const eventually = <T>(what: string, ms: number, check: () => Promise<T | undefined | false>): Promise<T> => waitFor(what, ms, check, state);
 
 async function runningOn(crn: CrnProc): Promise<string[]> {
   return Object.keys(await json<Record<string, unknown>>(`${crn.url}/about/executions/list`));
@@ -134,7 +114,7 @@ describe('scheduler and failover with three CRNs', { timeout: 240_000 }, () => {
       const configPath = join(root, `crn-${i + 1}.json`);
       writeFileSync(
         configPath,
-        JSON.stringify({ host, port, domain: host, dataDir: dir, ccn: ccn.url, authorizedAllocationSigners: [ccn.address], logLevel: 'warn', restartBackoffMaxSeconds: 2 }),
+        JSON.stringify({ host, port, domain: host, executor: 'process', dataDir: dir, ccn: ccn.url, authorizedAllocationSigners: [ccn.address], logLevel: 'warn', restartBackoffMaxSeconds: 2 }),
       );
       const crn: CrnProc = { index: i, url: `http://${host}:${port}`, port, dir, configPath, hash: '', proc: undefined };
       crns.push(crn);

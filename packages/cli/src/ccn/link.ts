@@ -17,7 +17,16 @@ export async function runLink(opts: { crnHash: string; ccn: string; keyFile: str
   const nodes = res.ok ? ((await res.json()) as { resource_nodes?: { hash: string; status: string; parent: string | null }[] }) : undefined;
   const crn = nodes?.resource_nodes?.find((n) => n.hash === opts.crnHash);
   const linked = crn?.status === 'linked';
-  if (opts.json) printJson({ operation, crn: opts.crnHash, linked, parent: crn?.parent ?? null });
-  else process.stdout.write(linked ? `linked ${opts.crnHash} (operation ${operation})\n` : `the link was published (${operation}) but the registry did not apply it; see GET /api/v0/nodes for the reason\n`);
+  const reason = linked ? null : await refusalReason(opts.ccn, operation);
+  if (opts.json) printJson({ operation, crn: opts.crnHash, linked, parent: crn?.parent ?? null, ...(linked ? {} : { reason }) });
+  else process.stdout.write(linked ? `linked ${opts.crnHash} (operation ${operation})\n` : `the registry refused the link (${operation}): ${reason ?? 'no reason recorded'}\n`);
   return linked ? EXIT.OK : EXIT.FAILURE;
+}
+
+/** Why the registry did not apply an operation, as the CCN records it. */
+async function refusalReason(ccn: string, operation: string): Promise<string | null> {
+  const res = await fetch(`${ccn.replace(/\/+$/, '')}/api/v0/nodes/operations/${operation}`).catch(() => undefined);
+  if (!res?.ok) return null;
+  const body = (await res.json()) as { status?: string; reason?: string };
+  return body.reason ?? (body.status ? `operation ${body.status}` : null);
 }

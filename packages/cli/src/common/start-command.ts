@@ -12,6 +12,8 @@ export interface StartCommandSpec<S extends z.ZodObject> {
   envPrefix: string;
   schema: S;
   start(config: z.infer<S>, logger: Logger): Promise<RunningNode>;
+  /** How long a clean stop may take before the process exits anyway (default 30 s). */
+  closeTimeoutMs?: number;
 }
 
 export async function runStartCommand<S extends z.ZodObject>(
@@ -34,6 +36,7 @@ export async function runStartCommand<S extends z.ZodObject>(
   return runDaemon({
     name: spec.name,
     logger,
+    ...(spec.closeTimeoutMs ? { closeTimeoutMs: spec.closeTimeoutMs } : {}),
     start: async () => {
       try {
         return await spec.start(config, logger);

@@ -25,13 +25,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--port <port>', 'TCP port, 0 for any free port (default 4020)', parsePort)
     .option('--data-dir <dir>', 'where records, the download cache, volumes and the key live (required)')
     .option('--ccn <url>', 'base URL of the Core Channel Node this node reads messages and files from (required)')
-    .option('--executor <kind>', "workload isolation: 'process' (namespaces and a cgroup)")
+    .option('--executor <kind>', "workload isolation: 'microvm' (QEMU microVMs, the default) or 'process' (namespaces and a cgroup)")
     .option('--key-file <path>', 'node key (0x-hex secp256k1); created if missing (default <data-dir>/node.key)')
     .option('--config <file>', 'JSON configuration file (flags override it; it overrides CRN_* variables; see `crn config`)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (opts: { host?: string; port?: number; dataDir?: string; ccn?: string; executor?: string; keyFile?: string; config?: string; logLevel?: string }) => {
       result.code = await runStartCommand(
-        { name: 'crn', envPrefix: 'CRN', schema: CrnConfigSchema, start: (config, logger) => startCrn(config, { logger }) },
+        // Stopping VMs cleanly (ACPI power-down, then a grace period) is slow under software emulation.
+        { name: 'crn', envPrefix: 'CRN', schema: CrnConfigSchema, start: (config, logger) => startCrn(config, { logger }), closeTimeoutMs: 80_000 },
         opts.config,
         { host: opts.host, port: opts.port, dataDir: opts.dataDir, ccn: opts.ccn, executor: opts.executor, keyFile: opts.keyFile, logLevel: opts.logLevel },
       );

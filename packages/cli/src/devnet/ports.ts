@@ -11,3 +11,18 @@ export function assertPortFree(host: string, port: number): Promise<void> {
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
   });
 }
+
+/**
+ * A free port on `host`, chosen now so that it can be written in a node's config file: a CRN's
+ * registered URL must stay valid when the node is restarted from that file.
+ */
+export function pickFreePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

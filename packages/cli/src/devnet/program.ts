@@ -23,7 +23,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const result: { code: number } = { code: EXIT.OK };
   const program = newProgram('devnet', 'Run a local network: one CCN, its linked CRNs and a sample program, until Ctrl-C')
     .requiredOption('--state-file <file>', 'where to write the network description (JSON) once it is ready')
-    .option('--executor <kind>', "workload isolation of the CRNs: 'process' (namespaces and a cgroup) or 'microvm' (QEMU microVMs)", 'process')
+    .option('--executor <kind>', "workload isolation of the CRNs: 'process' (namespaces and a cgroup) or 'microvm' (QEMU microVMs)", 'microvm')
     .option('--crns <n>', 'how many CRNs to start and link', parseCrnCount, 3)
     .option('--data-dir <dir>', 'where the nodes keep their data and keys', '.devnet')
     .option('--ccn-port <port>', 'CCN port on 127.0.0.1 (0 = any free port)', parsePort, 4024)

@@ -19,3 +19,16 @@ export async function publishRuntime(ccnUrl: string, account: EthAccount, execut
   const descriptor = JSON.stringify({ kind: 'aleph-nodes-runtime', executor, interpreter: 'node', version: process.versions.node.split('.')[0] });
   return storeFile(ccnUrl, account, new TextEncoder().encode(descriptor), channel);
 }
+
+/**
+ * The Debian instance image (raw ext4 with systemd and openssh-server) as a STORE, for INSTANCE
+ * messages' `rootfs.parent.ref`. Only the microvm executor boots it; the devnet's CCN accepts
+ * uploads of its size (`maxSignedUploadBytes`).
+ */
+export async function publishInstanceImage(ccnUrl: string, account: EthAccount, channel: string, logger: Logger): Promise<string> {
+  const images = await buildImages({ progress: (line) => logger.info({ component: 'images' }, line) });
+  const path = images.instances?.debian;
+  if (!path) throw new Error('the guest image build produced no Debian instance image');
+  logger.info({ path }, 'publishing the Debian instance image');
+  return storeFile(ccnUrl, account, new Uint8Array(await readFile(path)), channel);
+}

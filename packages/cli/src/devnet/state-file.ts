@@ -5,6 +5,8 @@ export interface DevnetState {
   ccn: { url: string; address: string; pid: number };
   crns: { url: string; hash: string; address: string; pid: number }[];
   runtimes: { node: string };
+  /** Root filesystem images an INSTANCE names as `rootfs.parent.ref` (microvm executor only). */
+  rootfs: { debian?: string };
   registry: { address: string };
   sample: { program: string; url: string };
 }
