@@ -108,7 +108,7 @@ export async function startNodes(crnOverrides: Partial<CrnConfig> = {}): Promise
   let crn: RunningCrn;
   try {
     // Tests run several small programs at once on 2-core machines: hand out more vCPUs.
-    crn = await startCrn({ dataDir: crnDataDir, ccn: ccn.url, port: 0, logLevel: 'silent', messageWatch: true, capacityVcpus: 32, ...crnOverrides } as CrnConfig, { logger: silentLogger() });
+    crn = await startCrn({ executor: 'process', dataDir: crnDataDir, ccn: ccn.url, port: 0, logLevel: 'silent', messageWatch: true, capacityVcpus: 32, ...crnOverrides } as CrnConfig, { logger: silentLogger() });
   } catch (err) {
     await ccn.close();
     rmSync(ccnDir, { recursive: true, force: true });
