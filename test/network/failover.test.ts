@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +20,7 @@ import { buildSampleZip, storeFile } from '../../packages/cli/src/devnet/sample-
 import { pushAllocations } from '../../packages/ccn/src/scheduler/crn-client.ts';
 import { isAlive, jsonLine, RunningProcess } from '../helpers/process.ts';
 import { eventually as waitFor, getJson as json } from '../helpers/eventually.ts';
+import { freePort } from '../helpers/net.ts';
 
 const TAG = 'network-test';
 const CHANNEL = 'NETWORK-TEST';
@@ -50,14 +50,6 @@ interface AllocationsView {
   crns: { hash: string; health: string; desired: { persistent_vms: string[]; instances: string[] }; push: { delivered: boolean } | null }[];
 }
 
-/** A free TCP port: a CRN keeps its registered URL across a restart, so its port is chosen once. */
-async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, host, r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Dumped when a wait fails: what the CCN thinks of its CRNs. */
 let state: (() => Promise<unknown>) | undefined;

@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -20,6 +19,10 @@ import { ccnConfig, startCcn, type CcnNode } from '@aleph-nodes/ccn';
 import { createCoreNode, createResourceNode, linkResourceNode } from '../../packages/cli/src/common/registry-operations.ts';
 import { publishMessage } from '../../packages/cli/src/common/ccn-client.ts';
 import { jsonLine, run, RunningProcess } from '../helpers/process.ts';
+import { eventually, getJson } from '../helpers/eventually.ts';
+import { freePort } from '../helpers/net.ts';
+
+const json = <T>(url: string): Promise<T> => getJson<T>(url, 10_000);
 
 const TAG = 'rewards-test';
 /** Score periods of 30 s (aligned on multiples of 30 s); the reward period is two of them. */
@@ -42,35 +45,6 @@ interface RewardsReport {
   nodes: Record<string, { role: string; score: number; multiplier: number }>;
   score_posts: string[];
   total: number;
-}
-
-async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, host, r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-async function eventually<T>(what: string, ms: number, check: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what} did not happen within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
-
-async function json<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
-  return (await res.json()) as T;
 }
 
 /** Resolves once the clock has passed `unixSeconds` (waiting on the protocol's time, not asserting on it). */

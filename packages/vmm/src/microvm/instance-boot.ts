@@ -6,7 +6,7 @@
  * accepts TCP, and the serial console is the instance's log. Kept here so vm.ts reads as the
  * common lifecycle.
  */
-import { connect } from 'node:net';
+import { tcpOpen } from '../tcp-open.ts';
 import { join } from 'node:path';
 import { createSeedImage, SEED_DRIVE_SERIAL } from './seed.ts';
 import type { DriveArg } from './qemu-args.ts';
@@ -57,16 +57,4 @@ export async function pollSsh(host: string, keepPolling: () => boolean, onOpen: 
   }
 }
 
-/** True when `host:port` accepts a TCP connection within `timeoutMs`. */
-export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+export { tcpOpen };

@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { tcpOpen } from '../tcp-open.ts';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -75,18 +75,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function canConnect(endpoint: Endpoint, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: endpoint.host, port: endpoint.port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 class ProcessHandle implements ExecutionHandle {
   #state: ExecutionState;
@@ -142,7 +130,7 @@ class ProcessHandle implements ExecutionHandle {
       if (this.#finished) {
         throw new ExecutorError('EXITED', 'the workload exited before listening on its port', this.#logs.recent(50));
       }
-      if (await canConnect(this.endpoint, 1000)) {
+      if (await tcpOpen(this.endpoint.host, this.endpoint.port, 1000)) {
         if (this.#state === 'starting') this.#state = 'running';
         return;
       }
