@@ -12,6 +12,8 @@ export interface LoadSpec {
   body?: Uint8Array;
   requests: number;
   concurrency: number;
+  /** Longest wait for a response's headers, then between body chunks (default 60 s): a stuck request counts as an error. */
+  timeoutMs?: number;
 }
 
 export interface LoadResult extends LatencySummary {
@@ -22,7 +24,7 @@ export interface LoadResult extends LatencySummary {
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const url = new URL(spec.url);
-  const pool = new Pool(url.origin, { connections: spec.concurrency, pipelining: 1 });
+  const pool = new Pool(url.origin, { connections: spec.concurrency, pipelining: 1, headersTimeout: spec.timeoutMs ?? 60_000, bodyTimeout: spec.timeoutMs ?? 60_000 });
   const samples: number[] = [];
   let errors = 0;
   let bytesReceived = 0;

@@ -7,4 +7,8 @@ export interface BenchContext {
   /** The directory of the `ccn`/`crn` launchers, to run nodes as separate processes. */
   binDir: string;
   logger: Logger;
+  /** The microVM scenarios: programs started through the CRN (0: skip them) and bare boots. */
+  microVm: { programs: number; bareBoots: number };
+  /** Scenario groups to run (ccn-ingest, ccn-files, crn-warm-path, cache, microvm); all when undefined. */
+  only?: string[] | undefined;
 }
