@@ -56,17 +56,19 @@ export interface BareBooter {
   close(): void;
 }
 
-/** Packs the init script and the app (`files`, entry `main.mjs`) into the drive the hook mounts. */
-export async function prepareBareBoot(input: {
+/** What every bare boot of one series shares. */
+interface BareBootSettings {
   images: BareBootImages;
-  files: Record<string, string>;
   workDir: string;
   accelerator: Accelerator;
   kvmCpu?: string;
   memoryMib: number;
   qemuPath?: string;
   timeoutMs?: number;
-}): Promise<BareBooter> {
+}
+
+/** Packs the init script and the app (`files`, entry `main.mjs`) into the drive the hook mounts. */
+export async function prepareBareBoot(input: BareBootSettings & { files: Record<string, string> }): Promise<BareBooter> {
   if (!input.files['main.mjs']) throw new Error('the bare boot runs main.mjs: the app must have one');
   const stage = join(input.workDir, 'bare-drive');
   mkdirSync(join(stage, 'app'), { recursive: true });
@@ -85,18 +87,7 @@ export async function prepareBareBoot(input: {
   };
 }
 
-async function bootOnce(input: {
-  images: BareBootImages;
-  workDir: string;
-  accelerator: Accelerator;
-  kvmCpu?: string;
-  memoryMib: number;
-  qemuPath?: string;
-  timeoutMs?: number;
-  drive: string;
-  pool: TapPoolConfig;
-  index: number;
-}): Promise<BareBootResult> {
+async function bootOnce(input: BareBootSettings & { drive: string; pool: TapPoolConfig; index: number }): Promise<BareBootResult> {
   const owner = `bench-bare-${process.pid}-${input.index}`;
   const dir = join(input.workDir, `boot-${input.index}`);
   mkdirSync(dir, { recursive: true });
