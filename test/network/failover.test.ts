@@ -122,17 +122,20 @@ describe('scheduler and failover with three CRNs', { timeout: 240_000 }, () => {
 
   after(async () => {
     // Persistent workloads outlive their supervisor: bring every CRN up, tell it to run nothing, stop it.
-    await ccn?.close();
-    for (const crn of crns) {
-      try {
-        if (!crn.proc || crn.proc.child.exitCode !== null || crn.proc.child.signalCode !== null) await startCrnProcess(crn);
-        await pushAllocations(ccnAccount, crn.url, { persistent_vms: [], instances: [] }, 60_000).catch(() => undefined);
-        await eventually('the CRN to stop its workloads', 30_000, async () => (await runningOn(crn)).length === 0).catch(() => undefined);
-      } finally {
-        await crn.proc?.stop('SIGTERM');
+    try {
+      await ccn?.close();
+      for (const crn of crns) {
+        try {
+          if (!crn.proc || crn.proc.child.exitCode !== null || crn.proc.child.signalCode !== null) await startCrnProcess(crn);
+          await pushAllocations(ccnAccount, crn.url, { persistent_vms: [], instances: [] }, 60_000).catch(() => undefined);
+          await eventually('the CRN to stop its workloads', 30_000, async () => (await runningOn(crn)).length === 0).catch(() => undefined);
+        } finally {
+          await crn.proc?.stop('SIGTERM');
+        }
       }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
-    rmSync(root, { recursive: true, force: true });
   });
 
   it('finds its node hash and its three linked CRNs, all healthy', async () => {
