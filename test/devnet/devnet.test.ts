@@ -35,7 +35,11 @@ const MONITOR_ENV = {
   // The shipped default: an accepted push includes the new CRN booting the VM (seconds under TCG).
   CCN_FAILOVER_BOUND_SECONDS: '55',
   CCN_SCHEDULER_INTERVAL_SECONDS: '2',
+  // Short score periods so that `ccn rewards` sees the kill within the test's time.
+  CCN_SCORE_PERIOD_SECONDS: '30',
+  CCN_METRICS_PUBLISH_INTERVAL_SECONDS: '5',
 };
+const SCORE_PERIOD = Number(MONITOR_ENV.CCN_SCORE_PERIOD_SECONDS);
 const FAILOVER_BOUND_MS = Number(MONITOR_ENV.CCN_FAILOVER_BOUND_SECONDS) * 1000;
 /** Booting a VM under software emulation takes tens of seconds; these waits are not measurements. */
 const BOOT_WAIT_MS = 240_000;
@@ -64,6 +68,15 @@ interface V2Execution {
   vm_type: string;
 }
 
+const firewallTableExists = (): boolean => {
+  try {
+    execFileSync('nft', ['list', 'table', 'inet', 'aleph_microvm'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 const qemuOfDevnet = (): number => {
   try {
     return execFileSync('pgrep', ['-f', `qemu-system.*${dataDir}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
@@ -83,13 +96,18 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
   const sshKey = join(dir, 'id_ed25519');
   let program = '';
   let instance = '';
+  /** The killed CRN and when it went down and came back (unix seconds), for the rewards test. */
+  let outage: { hash: string; address: string; from: number; to: number } | undefined;
 
   const allocations = (): Promise<{ allocations: Allocation[]; crns: { hash: string; health: string }[] }> => getJson(`${state.ccn.url}/api/v0/allocations`);
   const allocation = async (hash: string): Promise<Allocation | undefined> => (await allocations()).allocations.find((a) => a.item_hash === hash);
   const crnOf = (hash: string | null) => state.crns.find((c) => c.hash === hash);
   const runningOn = async (url: string): Promise<string[]> => Object.keys(await getJson<Record<string, unknown>>(`${url}/about/executions/list`));
 
+  let tableBefore = true;
+
   before(async () => {
+    tableBefore = firewallTableExists();
     devnet = new RunningProcess(process.execPath, ['packages/cli/bin/devnet.js', '--state-file', stateFile, '--data-dir', dataDir, '--ccn-port', '0', '--crn-port', '0'], { env: MONITOR_ENV });
     await devnet.waitForLine((l) => l.includes('devnet ready'));
     curlLine = await devnet.waitForLine((l) => l.trim().startsWith('curl '));
@@ -228,6 +246,7 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
     restarted.push(back);
     killedConfig = undefined;
     await back.waitForLine((l) => jsonLine(l)?.msg === 'crn ready');
+    outage = { hash: dead.hash, address: dead.address, from: killedAt / 1000, to: Date.now() / 1000 };
     await eventually('the returning CRN to run none of the moved workloads', BOOT_WAIT_MS, async () => {
       const health = (await allocations()).crns.find((c) => c.hash === dead.hash)?.health;
       const list = await runningOn(dead.url);
@@ -239,6 +258,29 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
     }
   });
 
+  it('scores the CRN that was down lower and pays it less (ccn rewards over the outage)', async (t) => {
+    assert.ok(outage, 'a CRN was killed and came back');
+    const down = outage;
+    // Whole score periods around the outage; the CCN publishes each period's scores at its end.
+    const from = Math.floor(down.from / SCORE_PERIOD) * SCORE_PERIOD;
+    const to = Math.ceil(down.to / SCORE_PERIOD) * SCORE_PERIOD;
+    await eventually('the score post of the last period', 120_000 + Math.max(0, to * 1000 - Date.now()), async () => {
+      const { posts } = await getJson<{ posts: { content: { period: { to_date: number } } }[] }>(`${state.ccn.url}/api/v0/posts.json?types=aleph-scoring-scores&pagination=5`);
+      return posts.some((p) => p.content.period.to_date >= to);
+    });
+    const rewards = await run(process.execPath, ['packages/cli/bin/ccn.js', 'rewards', '--ccn', state.ccn.url, '--tag', 'devnet', '--from', String(from), '--to', String(to), '--json']);
+    assert.equal(rewards.code, 0, rewards.stdout + rewards.stderr);
+    const report = JSON.parse(rewards.stdout) as { nodes: Record<string, { score: number }>; distribution: { rewards: Record<string, number> } };
+    const healthy = state.crns.filter((c) => c.hash !== down.hash);
+    const score = (hash: string): number => report.nodes[hash]?.score ?? 0;
+    const earned = (address: string): number => report.distribution.rewards[address.toLowerCase()] ?? 0;
+    t.diagnostic(`scores over ${to - from} s: down ${score(down.hash).toFixed(3)}, healthy ${healthy.map((c) => score(c.hash).toFixed(3)).join(', ')}; ALEPH ${earned(down.address).toFixed(6)} vs ${healthy.map((c) => earned(c.address).toFixed(6)).join(', ')}`);
+    for (const c of healthy) {
+      assert.ok(score(down.hash) < score(c.hash), `the down CRN scores lower (${score(down.hash)} < ${score(c.hash)})`);
+      assert.ok(earned(down.address) < earned(c.address), `the down CRN earns less (${earned(down.address)} < ${earned(c.address)})`);
+    }
+  });
+
   it('stops everything on SIGTERM: nodes, VMs and the state file', async () => {
     for (const p of restarted.splice(0)) assert.equal((await p.stop('SIGTERM')).code, 0);
     const pids = [state.ccn.pid, ...state.crns.map((c) => c.pid)];
@@ -247,6 +289,8 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
     for (const pid of pids) assert.ok(!isAlive(pid), `node ${pid} was stopped`);
     assert.ok(!existsSync(stateFile), 'the state file is removed when the network stops');
     assert.equal(qemuOfDevnet(), 0, 'no QEMU process of the devnet is left');
+    // Other tests' VMs could keep the table alive; on a host with none it goes with the devnet.
+    if (!tableBefore) assert.equal(firewallTableExists(), false, 'the firewall table the devnet created is removed');
   });
 });
 

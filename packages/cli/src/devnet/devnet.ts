@@ -7,6 +7,7 @@ import { EXIT } from '../common/exit-codes.ts';
 import { startChildNode, type ChildNode } from '../common/child-node.ts';
 import { assertPortFree, pickFreePort } from './ports.ts';
 import { microVmPreflight } from './microvm-preflight.ts';
+import { firewallTableGuard } from '../common/firewall-table.ts';
 import { createCoreNode, createResourceNode, linkResourceNode } from '../common/registry-operations.ts';
 import { publishInstanceImage, publishRuntime } from './runtime.ts';
 import { buildSampleZip, publishSampleProgram, storeFile } from './sample-program.ts';
@@ -126,11 +127,13 @@ async function callSample(url: string): Promise<unknown> {
 export async function startDevnet(opts: DevnetOptions): Promise<number> {
   const started: ChildNode[] = [];
   let stopping = false;
+  const releaseFirewall = opts.executor === 'microvm' ? firewallTableGuard() : () => {};
   const stopAll = async (): Promise<void> => {
     stopping = true;
     // CRNs first, so they never lose their CCN while stopping workloads; a VM's clean shutdown
     // under software emulation takes a while, hence the long grace before SIGKILL.
     for (const node of [...started].reverse()) await node.stop(CRN_STOP_GRACE_MS);
+    releaseFirewall();
   };
   try {
     await assertPortFree('127.0.0.1', opts.ccnPort);

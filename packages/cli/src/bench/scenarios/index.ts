@@ -8,6 +8,7 @@ import type { BenchContext } from './context.ts';
 import { benchCache } from './cache.ts';
 import { benchCrnWarmPath } from './crn-warm-path.ts';
 import { benchMicroVm } from './microvm.ts';
+import { firewallTableGuard } from '../../common/firewall-table.ts';
 
 const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://aleph:aleph@127.0.0.1:5432/aleph_test';
 
@@ -46,6 +47,7 @@ async function freshPostgres(): Promise<{ url: string; drop(): Promise<void> } |
 export async function runScenarios(ctx: BenchContext): Promise<{ figures: Figure[]; skipped: { scenario: string; reason: string }[]; accelerator: string }> {
   const figures: Figure[] = [];
   const skipped: { scenario: string; reason: string }[] = [];
+  const releaseFirewall = firewallTableGuard();
   const attempt = async (scenario: string, run: () => Promise<Figure[]>): Promise<void> => {
     const group = scenario.split(' ')[0]?.replace(/-(sqlite|postgres|process)$/, '') ?? scenario;
     if (ctx.only && !ctx.only.includes(group)) {
@@ -81,5 +83,6 @@ export async function runScenarios(ctx: BenchContext): Promise<{ figures: Figure
     });
   }
   if (ctx.executor === 'microvm' && accelerator.startsWith('none')) accelerator = 'microvm executor (accelerator in the CRN log)';
+  releaseFirewall();
   return { figures, skipped, accelerator };
 }
