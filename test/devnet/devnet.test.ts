@@ -30,7 +30,9 @@ const dir = mkdtempSync(join(tmpdir(), 'devnet-test-'));
 const dataDir = join(dir, 'data');
 const MONITOR_ENV = {
   CCN_MONITOR_INTERVAL_SECONDS: '2',
-  CCN_MONITOR_PROBE_TIMEOUT_SECONDS: '2',
+  // The shipped probe timeout: VMs booting under software emulation load the two cores enough
+  // that a shorter one can fail three rounds in a row on a healthy CRN and move its work.
+  CCN_MONITOR_PROBE_TIMEOUT_SECONDS: '5',
   CCN_MONITOR_FAILURES_BEFORE_DOWN: '3',
   // The shipped default: an accepted push includes the new CRN booting the VM (seconds under TCG).
   CCN_FAILOVER_BOUND_SECONDS: '55',
@@ -115,13 +117,17 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'devnet-test', '-f', sshKey]);
   });
 
+  /** A killed CRN's VMs keep running until it comes back: start it so that it stops them. */
+  const reviveKilledCrn = async (): Promise<void> => {
+    if (!killedConfig) return;
+    const back = new RunningProcess(process.execPath, ['packages/cli/bin/crn.js', 'start', '--config', killedConfig]);
+    killedConfig = undefined;
+    restarted.push(back);
+    await back.waitForLine((l) => jsonLine(l)?.msg === 'crn ready').catch(() => undefined);
+  };
+
   after(async () => {
-    // A killed CRN's VMs keep running until it comes back: start it so that it stops them.
-    if (killedConfig) {
-      const back = new RunningProcess(process.execPath, ['packages/cli/bin/crn.js', 'start', '--config', killedConfig]);
-      restarted.push(back);
-      await back.waitForLine((l) => jsonLine(l)?.msg === 'crn ready').catch(() => undefined);
-    }
+    await reviveKilledCrn();
     for (const p of restarted) await p.stop('SIGTERM');
     await devnet?.stop('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
@@ -282,6 +288,7 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
   });
 
   it('stops everything on SIGTERM: nodes, VMs and the state file', async () => {
+    await reviveKilledCrn();
     for (const p of restarted.splice(0)) assert.equal((await p.stop('SIGTERM')).code, 0);
     const pids = [state.ccn.pid, ...state.crns.map((c) => c.pid)];
     const exit = await devnet.stop('SIGTERM');
