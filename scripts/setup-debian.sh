@@ -25,13 +25,14 @@ fi
 # - qemu-system-x86: the microVMs; debootstrap, squashfs-tools, busybox-static, zstd, cpio,
 #   e2fsprogs: the guest images (kernel, initramfs, runtime root filesystem, volumes);
 # - dosfstools, mtools: the seed drive (vfat, NoCloud layout) of microVM instances;
+# - bubblewrap: the jail of process workloads and of the image tools run on tenant disks;
 # - openssh-client: the instance tests log in to their VM over SSH;
 # - curl: the examples the devnet prints.
 APT_PACKAGES=(
   postgresql postgresql-client
   iproute2 util-linux nftables iptables
   qemu-system-x86 debootstrap squashfs-tools busybox-static zstd cpio e2fsprogs
-  dosfstools mtools openssh-client
+  dosfstools mtools openssh-client bubblewrap
   curl ca-certificates
 )
 missing=()

@@ -17,3 +17,4 @@ export * from './auth/allocation-signature.ts';
 export * from './auth/signed-operation.ts';
 export * from './hostname.ts';
 export * from './cost.ts';
+export * from './paths.ts';

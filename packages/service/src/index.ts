@@ -2,3 +2,4 @@ export * from './config.ts';
 export * from './logger.ts';
 export * from './http-errors.ts';
 export * from './keyfile.ts';
+export * from './safe-path.ts';

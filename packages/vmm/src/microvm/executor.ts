@@ -42,7 +42,7 @@ import { MAX_VIRTIO_DEVICES } from './qemu-args.ts';
 import { cleanupOrphanTaps, deleteTap, DEFAULT_TAP_POOL } from './tap.ts';
 import type { TapLease, TapPoolConfig } from './tap.ts';
 import { settlesWithin, sleep } from './timing.ts';
-import { Firewall, FIREWALL_TABLE, validatePortForwards } from './firewall.ts';
+import { Firewall, FIREWALL_TABLE, validatePortForwards } from '../net/firewall.ts';
 import { hostIpv4 } from './host-address.ts';
 import { validateSeedConfig } from './seed.ts';
 import { INSTANCE_SSH_PORT, MicroVm, MicroVmError } from './vm.ts';

@@ -2,7 +2,7 @@
  * The instance-specific parts of a microVM (`options.instance`). The root drive is the
  * instance's own writable disk, the initramfs starts its systemd (`aleph.mode=instance`), a seed
  * drive generated in the VM directory carries keys, host name and network (seed.ts), host ports
- * are DNATed to it (firewall.ts). There is no agent: the VM is ready when the guest's port 22
+ * are DNATed to it (net/firewall.ts). There is no agent: the VM is ready when the guest's port 22
  * accepts TCP, and the serial console is the instance's log. Kept here so vm.ts reads as the
  * common lifecycle.
  */

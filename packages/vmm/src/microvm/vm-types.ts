@@ -8,7 +8,7 @@ import type { GuestConfig } from '@aleph-nodes/guest';
 import type { PortForward } from '../executor.ts';
 import type { SeedVolume } from './seed.ts';
 import type { Accelerator, DriveArg } from './qemu-args.ts';
-import type { Firewall } from './firewall.ts';
+import type { Firewall } from '../net/firewall.ts';
 import type { TapLease, TapPoolConfig } from './tap.ts';
 import type { BootPolicy } from './boot-watchdog.ts';
 

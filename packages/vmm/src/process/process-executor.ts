@@ -27,8 +27,8 @@ import {
   type LogLine,
 } from '../executor.ts';
 import { LogBuffer } from '../log-buffer.ts';
-import { Cgroup, detectCgroups, type CgroupLayout } from './cgroups.ts';
-import { isSameProcessAlive, processStartTime, resolveHostTools, type HostTools } from './host.ts';
+import { Cgroup, detectCgroups, type CgroupLayout } from '../host/cgroups.ts';
+import { isSameProcessAlive, processStartTime, resolveHostTools, type HostTools } from '../host/tools.ts';
 import { LogTail } from './log-tail.ts';
 import { createNetwork, destroyNetwork, leasesWithPrefix, listNetns, type NetworkConfig, type NetworkInfo } from './network.ts';
 import { sandboxScript } from './sandbox-script.ts';

@@ -15,7 +15,7 @@
  * are private to the workload).
  */
 import type { ExecutionSpec } from '../executor.ts';
-import { shq, type HostTools } from './host.ts';
+import { shq, type HostTools } from '../host/tools.ts';
 
 export interface SandboxScriptInput {
   spec: ExecutionSpec;
