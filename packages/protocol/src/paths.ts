@@ -67,8 +67,9 @@ const ASGI_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-
 /** A program entrypoint: an ASGI `module:app` reference, or a relative path for executables. */
 export function checkEntrypoint(value: unknown, asgi: boolean): PathCheck {
   if (asgi) {
-    if (typeof value === 'string' && value.length <= 256 && ASGI_RE.test(value)) return { ok: true, path: value };
-    return { ok: false, reason: `entrypoint ${quote(String(value))} is not a Python module:attribute reference` };
+    if (typeof value !== 'string') return { ok: false, reason: 'entrypoint must be a string' };
+    if (value.length <= 256 && ASGI_RE.test(value)) return { ok: true, path: value };
+    return { ok: false, reason: `entrypoint ${quote(value)} is not a Python module:attribute reference` };
   }
   return checkRelativePath(value, 'entrypoint');
 }
