@@ -1,8 +1,14 @@
-/** Host facts the process backend depends on: tool paths and process identity in /proc. */
+/**
+ * Host facts the backends depend on: tool paths and process identity in /proc.
+ *
+ * Tools run as root are found in the distribution's own directories only, never through `PATH`
+ * (which a service manager, a shell profile or a tenant-influenced environment could change) and
+ * never in /usr/local, which holds what an admin dropped there by hand.
+ */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const SEARCH_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+const SEARCH_PATH = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 /** Absolute path of an executable, or undefined. */
 export function findTool(name: string): string | undefined {
@@ -16,6 +22,13 @@ export function findTool(name: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Absolute path of an executable, or an Error naming the tool and its Debian package. */
+export function requireTool(name: string, debianPackage: string): string {
+  const path = findTool(name);
+  if (!path) throw new Error(`${name} is not installed in ${SEARCH_PATH.join(', ')} (Debian package ${debianPackage})`);
+  return path;
 }
 
 export interface HostTools {

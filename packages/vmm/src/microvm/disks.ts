@@ -1,11 +1,9 @@
 /**
- * Host-side drive images of a microVM: code and immutable directories packed as squashfs,
- * writable volumes as ext4 images (ephemeral ones sparse and removed on stop, persistent ones
- * created once at their source path and kept).
+ * Host-side drive images of a microVM: code and immutable directories packed as squashfs (the
+ * writable ext4 images are host/ext4.ts, shared with the process backend).
  */
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -39,19 +37,3 @@ export async function squashDirectory(dir: string, out: string): Promise<void> {
   await tool('mksquashfs', [dir, out, '-noappend', '-no-progress', '-quiet', '-all-root', '-comp', 'zstd']);
 }
 
-/** A sparse file of `sizeMib` formatted ext4. */
-export async function createExt4Image(path: string, sizeMib: number): Promise<void> {
-  const handle = await open(path, 'wx');
-  try {
-    await handle.truncate(sizeMib * 1024 * 1024);
-  } finally {
-    await handle.close();
-  }
-  await tool('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=1,lazy_journal_init=1', path]);
-}
-
-/** The persistent volume image at `path`, created (ext4) when missing. */
-export async function ensurePersistentImage(path: string, sizeMib: number): Promise<void> {
-  if (existsSync(path) && statSync(path).isFile()) return;
-  await createExt4Image(path, sizeMib);
-}

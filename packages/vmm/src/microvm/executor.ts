@@ -33,7 +33,8 @@ import type {
   ExitInfo,
   LogLine,
 } from '../executor.ts';
-import { createExt4Image, ensurePersistentImage, isSquashfsImage, squashDirectory } from './disks.ts';
+import { createExt4Image, ensurePersistentImage } from '../host/ext4.ts';
+import { isSquashfsImage, squashDirectory } from './disks.ts';
 import { hostTscKhz } from './host-tsc.ts';
 import { probeAccelerator } from './kvm-probe.ts';
 import type { ProbeResult } from './kvm-probe.ts';
