@@ -179,8 +179,28 @@ export interface ExecutorCapacity {
   memoryMib: number;
 }
 
+/**
+ * What a backend really does to contain a workload, as reported to operators and clients
+ * (`/status/config`, `crn doctor`). Each field is true only when the backend enforces it for
+ * every workload it starts, never as an intention.
+ */
+export interface ExecutorIsolation {
+  /** The workload (or its VMM) runs as its own unprivileged host uid, confined to its own files. */
+  jailed: boolean;
+  /** A guest kernel stands between the workload and the host kernel. */
+  virtualized: boolean;
+  /** A seccomp filter narrows the system calls of the workload (or of its VMM). */
+  seccomp: boolean;
+  /** Per-workload cgroup limits (memory, CPU, pids). */
+  cgroups: boolean;
+  /** Outbound traffic of workloads with `internet` is limited to public unicast addresses. */
+  egressFiltered: boolean;
+}
+
 export interface Executor {
   readonly name: string;
+  /** What this backend enforces for every workload (see ExecutorIsolation). */
+  readonly isolation: ExecutorIsolation;
   /** Host capacity this backend can hand out (before the supervisor's reserves). */
   capacity(): ExecutorCapacity;
   /** Launches the workload; the handle starts in `starting`. Cleans up after itself on failure. */

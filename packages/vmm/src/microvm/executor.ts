@@ -30,6 +30,7 @@ import type {
   ExecutionState,
   Executor,
   ExecutorCapacity,
+  ExecutorIsolation,
   ExitInfo,
   LogLine,
 } from '../executor.ts';
@@ -200,6 +201,8 @@ class MicroVmHandle implements ExecutionHandle {
 
 export class MicroVmExecutor implements Executor {
   readonly name = BACKEND;
+  // QEMU runs as root without a jail or cgroup so far; its own seccomp filter (-sandbox on) is on.
+  readonly isolation: ExecutorIsolation = { jailed: false, virtualized: true, seccomp: true, cgroups: false, egressFiltered: false };
   readonly #handles = new Map<string, MicroVmHandle>();
   readonly #network: TapPoolConfig;
   readonly firewall: Firewall | undefined;

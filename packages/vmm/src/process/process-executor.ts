@@ -23,6 +23,7 @@ import {
   type ExecutionState,
   type Executor,
   type ExecutorCapacity,
+  type ExecutorIsolation,
   type ExitInfo,
   type LogLine,
 } from '../executor.ts';
@@ -200,6 +201,8 @@ class ProcessHandle implements ExecutionHandle {
 
 export class ProcessExecutor implements Executor {
   readonly name = BACKEND;
+  // Namespaces and a cgroup, but the host's root file system and a shared IPC namespace so far.
+  readonly isolation: ExecutorIsolation = { jailed: false, virtualized: false, seccomp: false, cgroups: true, egressFiltered: false };
   readonly #tools: HostTools;
   readonly #cgroups: CgroupLayout;
   readonly #net: NetworkConfig;
