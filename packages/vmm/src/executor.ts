@@ -16,6 +16,8 @@
  * leaves them running, and a new supervisor re-attaches with `adopt(record)`.
  */
 
+import { checkEntrypoint, checkMountPoint, checkRelativePath } from '@aleph-nodes/protocol';
+
 /** Lifecycle of one handle. `stopped` and `failed` are final for that handle. */
 export type ExecutionState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -230,17 +232,17 @@ const VAR_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Checks what every backend relies on; throws ExecutorError('INVALID_SPEC'). */
 export function validateSpec(spec: ExecutionSpec): void {
   if (!ID_RE.test(spec.id)) throw new ExecutorError('INVALID_SPEC', 'execution id must match [a-z0-9-]{1,64}');
-  const entry = spec.code.entrypoint;
-  if (entry.startsWith('/') || entry.split('/').some((p) => p === '..' || p === '')) {
-    throw new ExecutorError('INVALID_SPEC', 'entrypoint must be a relative path inside the code');
-  }
+  // The one path validator of the project (packages/protocol): a relative, normalized entrypoint;
+  // mount points below the allowed prefixes only (never /usr/bin, /etc, /proc…), whatever the backend.
+  // A Python ASGI reference (`main:app`) is the other form a microVM runtime accepts.
+  const entry = checkRelativePath(spec.code.entrypoint, 'entrypoint');
+  if (!entry.ok && !checkEntrypoint(spec.code.entrypoint, true).ok) throw new ExecutorError('INVALID_SPEC', entry.reason);
   for (const name of Object.keys(spec.variables)) {
     if (!VAR_NAME_RE.test(name)) throw new ExecutorError('INVALID_SPEC', `variable name ${JSON.stringify(name.slice(0, 64))} is not a valid environment name`);
   }
   for (const v of spec.volumes) {
-    if (!v.mount.startsWith('/') || v.mount.split('/').some((p) => p === '..') || v.mount === '/' || /[\0\n]/.test(v.mount)) {
-      throw new ExecutorError('INVALID_SPEC', `volume mount ${JSON.stringify(v.mount.slice(0, 256))} must be an absolute path without '..'`);
-    }
+    const mount = checkMountPoint(v.mount, 'volume mount');
+    if (!mount.ok) throw new ExecutorError('INVALID_SPEC', mount.reason);
   }
   if (!(spec.resources.vcpus >= 1) || !(spec.resources.memoryMib >= 16)) {
     throw new ExecutorError('INVALID_SPEC', 'resources need at least 1 vCPU and 16 MiB of memory');

@@ -19,6 +19,8 @@ describe('jailCommand', () => {
         env: { PATH: '/usr/bin:/bin', FOO: 'bar baz' },
         chdir: '/opt/code',
         seccompFd: 3,
+        readOnlyRoot: true,
+        disableUserns: true,
         command: ['/usr/bin/node', '/opt/code/index.js'],
       },
       TOOLS,
@@ -33,6 +35,8 @@ describe('jailCommand', () => {
     assert.deepEqual(bw.slice(-3), ['--', '/usr/bin/node', '/opt/code/index.js']);
     assert.ok(bw.indexOf('--bind') > bw.indexOf('--tmpfs'), 'volumes are bound after the scratch mounts');
     assert.deepEqual(bw.slice(bw.indexOf('--seccomp'), bw.indexOf('--seccomp') + 2), ['--seccomp', '3']);
+    assert.ok(bw.includes('--disable-userns'));
+    assert.ok(bw.indexOf('--remount-ro') > bw.lastIndexOf('--bind'), 'the root turns read-only after every mount');
   });
 
   it('refuses root, relative mount points and bad environment names', () => {

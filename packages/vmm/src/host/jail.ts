@@ -57,6 +57,13 @@ export interface JailSpec {
   unshareNet?: boolean;
   /** File descriptor (in the spawned process) from which bwrap reads a compiled seccomp filter. */
   seccompFd?: number;
+  /**
+   * Make the jail's root read-only once everything is mounted (the tmpfs root would otherwise be
+   * writable, unbounded but for the cgroup's memory limit).
+   */
+  readOnlyRoot?: boolean;
+  /** Forbid user namespaces inside the jail (bwrap --disable-userns; seccomp also denies them). */
+  disableUserns?: boolean;
   command: string[];
 }
 
@@ -97,6 +104,7 @@ export function jailCommand(spec: JailSpec, tools: JailTools): JailCommand {
     '--new-session',
     '--cap-drop', 'ALL',
     '--clearenv',
+    ...(spec.disableUserns ? ['--disable-userns'] : []),
   ];
   if (spec.insideUid !== undefined) bw.push('--uid', String(spec.insideUid));
   if (spec.insideGid !== undefined) bw.push('--gid', String(spec.insideGid));
@@ -133,6 +141,7 @@ export function jailCommand(spec: JailSpec, tools: JailTools): JailCommand {
     checkJailPath(b.dest, 'mount point');
     bw.push('--bind', b.src, b.dest);
   }
+  if (spec.readOnlyRoot) bw.push('--remount-ro', '/');
   if (spec.chdir) bw.push('--chdir', spec.chdir);
   if (spec.seccompFd !== undefined) bw.push('--seccomp', String(spec.seccompFd));
   return {

@@ -31,33 +31,41 @@ export function requireTool(name: string, debianPackage: string): string {
   return path;
 }
 
+/** The tools the process backend runs as root, each by absolute path. */
 export interface HostTools {
   sh: string;
-  env: string;
   ip: string;
   nsenter: string;
   unshare: string;
   setpriv: string;
-  iptables?: string | undefined;
+  bwrap: string;
+  mount: string;
+  mkdir: string;
+  chown: string;
+  stat: string;
 }
 
+/** Resolves every tool of HostTools, or throws one Error naming each missing tool's Debian package. */
 export function resolveHostTools(): HostTools {
   const missing: string[] = [];
-  const need = (name: string): string => {
+  const need = (name: string, debianPackage: string): string => {
     const p = findTool(name);
-    if (!p) missing.push(name);
+    if (!p) missing.push(`${name} (${debianPackage})`);
     return p ?? '';
   };
   const tools: HostTools = {
-    sh: need('sh'),
-    env: need('env'),
-    ip: need('ip'),
-    nsenter: need('nsenter'),
-    unshare: need('unshare'),
-    setpriv: need('setpriv'),
-    iptables: findTool('iptables'),
+    sh: need('sh', 'dash'),
+    ip: need('ip', 'iproute2'),
+    nsenter: need('nsenter', 'util-linux'),
+    unshare: need('unshare', 'util-linux'),
+    setpriv: need('setpriv', 'util-linux'),
+    bwrap: need('bwrap', 'bubblewrap'),
+    mount: need('mount', 'mount'),
+    mkdir: need('mkdir', 'coreutils'),
+    chown: need('chown', 'coreutils'),
+    stat: need('stat', 'coreutils'),
   };
-  if (missing.length > 0) throw new Error(`the process executor needs ${missing.join(', ')} (util-linux, iproute2)`);
+  if (missing.length > 0) throw new Error(`the process executor needs ${missing.join(', ')}, not found in ${SEARCH_PATH.join(', ')}`);
   return tools;
 }
 

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { firewallRuleset, parsePortForwardMap, portForwardElements, validatePortForwards } from './firewall.ts';
+import { firewallRuleset, hostSubnets, parsePortForwardMap, parseTableObjects, portForwardElements, rulesMarker, upgradeTransaction, validatePortForwards } from './firewall.ts';
+import { EGRESS_DENY_V4, EGRESS_DENY_V6 } from './egress.ts';
 
 describe('firewall ruleset', () => {
   const rules = firewallRuleset({ table: 'aleph_microvm', tapPrefix: 'vmtap' });
@@ -24,6 +25,72 @@ describe('firewall ruleset', () => {
     const forward = lines.slice(lines.indexOf('chain forward {'), lines.indexOf('chain postrouting {'));
     assert.ok(forward.indexOf('iifname @internet accept') < forward.lastIndexOf('iifname "vmtap*" drop'));
     assert.ok(lines.includes('iifname @internet oifname != "vmtap*" masquerade'));
+  });
+
+  it('lets internet workloads reach public unicast only: every egress drop comes before the accept', () => {
+    const forward = lines.slice(lines.indexOf('chain forward {'), lines.indexOf('chain postrouting {'));
+    const accept = forward.indexOf('iifname @internet accept');
+    for (const rule of [
+      'iifname @internet ip daddr @egress_deny4 drop',
+      'iifname @internet ip6 daddr @egress_deny6 drop',
+      'iifname @internet ip daddr @host_nets4 drop',
+      'iifname @internet ip6 daddr @host_nets6 drop',
+      'iifname @internet fib daddr type { local, broadcast, anycast, multicast } drop',
+    ]) {
+      const at = forward.indexOf(rule);
+      assert.ok(at > 0 && at < accept, rule);
+    }
+    // The sets hold exactly the egress table.
+    for (const r of [...EGRESS_DENY_V4, ...EGRESS_DENY_V6]) assert.ok(rules.includes(r.cidr), r.cidr);
+  });
+});
+
+describe('firewall ruleset of the process backend', () => {
+  const config = { table: 'aleph_process_ab12', tapPrefix: 'awab12', portForwards: false };
+  const rules = firewallRuleset(config);
+  const lines = rules.split('\n').map((l) => l.trim());
+  const micro = firewallRuleset({ table: 'aleph_process_ab12', tapPrefix: 'awab12' }).split('\n').map((l) => l.trim());
+
+  it('has the microVM rules without the port-forward NAT', () => {
+    assert.ok(!rules.includes('portfwd'));
+    assert.ok(!rules.includes('dnat'));
+    const filter = (ls: string[]): string[] => ls.filter((l) => !/portfwd|dnat|prerouting|chain output|hook output|^\}$|^$/.test(l) && !l.startsWith('type inet_proto') && !l.startsWith('map ') && !l.startsWith('set rules_'));
+    assert.deepEqual(filter(lines), filter(micro));
+  });
+
+  it('marks its version with a set named after the rules', () => {
+    assert.match(rules, new RegExp(`set ${rulesMarker(config)} \\{`));
+    assert.notEqual(rulesMarker(config), rulesMarker({ ...config, tapPrefix: 'awzz99' }));
+    assert.equal(rulesMarker(config), rulesMarker({ ...config }));
+  });
+
+  it('upgrades an older table atomically, keeping the live elements', () => {
+    const tx = upgradeTransaction(config, { chains: ['input', 'forward', 'postrouting'], sets: ['internet', 'rules_0123456789ab', 'egress_deny4', 'host_nets4'] });
+    const txLines = tx.split('\n');
+    assert.ok(txLines.includes('flush chain inet aleph_process_ab12 forward'));
+    assert.ok(txLines.includes('delete chain inet aleph_process_ab12 forward'));
+    assert.ok(txLines.includes('delete set inet aleph_process_ab12 rules_0123456789ab'));
+    assert.ok(txLines.includes('delete set inet aleph_process_ab12 egress_deny4'));
+    assert.ok(!txLines.some((l) => /delete set .* (internet|host_nets4)$/.test(l)), 'state sets are kept');
+    assert.ok(tx.trimEnd().endsWith(rules.trimEnd()));
+  });
+
+  it('reads chain and set names from nft -j', () => {
+    const json = JSON.stringify({ nftables: [{ metainfo: {} }, { table: { name: 't' } }, { set: { name: 'internet' } }, { map: { name: 'portfwd' } }, { chain: { name: 'input' } }, { rule: {} }] });
+    assert.deepEqual(parseTableObjects(json), { chains: ['input'], sets: ['internet', 'portfwd'] });
+  });
+
+  it("lists the host's subnets, not the workload links, loopback or link-local", () => {
+    const nets = hostSubnets('awab12', {
+      lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '', internal: true, cidr: '127.0.0.1/8' }],
+      eth0: [
+        { address: '192.168.1.77', netmask: '255.255.255.0', family: 'IPv4', mac: '', internal: false, cidr: '192.168.1.77/24' },
+        { address: '2a01:4f8:c17:1234::1', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '', internal: false, cidr: '2a01:4f8:c17:1234::1/64', scopeid: 0 },
+        { address: 'fe80::1', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '', internal: false, cidr: 'fe80::1/64', scopeid: 2 },
+      ],
+      awab12deadbeef: [{ address: '10.213.0.1', netmask: '255.255.255.252', family: 'IPv4', mac: '', internal: false, cidr: '10.213.0.1/30' }],
+    });
+    assert.deepEqual(nets, { v4: ['192.168.1.0/24'], v6: ['2a01:4f8:c17:1234:0:0:0:0/64'] });
   });
 });
 

@@ -1,37 +1,53 @@
 /**
- * Isolation and NAT of microVMs with nftables, in a table of our own (`inet aleph_microvm`, so
- * no other rules of the host are touched):
- * - a guest cannot open connections to the host (its tap's `.1` included: the host's API and
- *   every other service stay out of reach); replies to connections the host opened pass;
- * - a guest cannot reach another VM's tap (tenants are isolated from each other);
- * - only VMs whose interface is in the `internet` set are forwarded to other interfaces and
- *   masqueraded; all other forwarded traffic from VM taps is dropped.
- * - port forwards of instances: a host port (tcp or udp) DNATed to a guest's ip:port, for traffic
- *   arriving from outside (prerouting) and for connections the host opens to its own addresses
- *   (output; not 127.0.0.1, which would need route_localnet); DNATed connections pass the
- *   forward chain in both directions.
- * Per-VM state is set/map elements (its tap name, its forwarded ports, commented with the tap
- * name), added at start and removed at stop, so the rules themselves never change while VMs come
- * and go.
+ * The workload firewall at run time: one nftables table per backend (rules in
+ * firewall-rules.ts), created when missing, brought up to date when an earlier version made it,
+ * and per-workload elements added and removed as workloads start and stop. `nft` is run by its
+ * absolute path (a bare name is resolved in the distribution's directories, never through PATH).
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import type { PortForward } from '../executor.ts';
+import { requireTool } from '../host/tools.ts';
+import { networkOf } from './egress.ts';
+import {
+  parsePortForwardMap,
+  parseTableObjects,
+  portForwardElements,
+  rulesMarker,
+  firewallRuleset,
+  upgradeTransaction,
+  validatePortForwards,
+  type PortForwardEntry,
+  type RulesetConfig,
+} from './firewall-rules.ts';
 
+export {
+  FIREWALL_TABLE,
+  firewallRuleset,
+  parsePortForwardMap,
+  parseTableObjects,
+  portForwardElements,
+  rulesMarker,
+  upgradeTransaction,
+  validatePortForwards,
+  type PortForwardEntry,
+  type RulesetConfig,
+} from './firewall-rules.ts';
 
-export const FIREWALL_TABLE = 'aleph_microvm';
-
-export interface FirewallConfig {
+export interface FirewallConfig extends RulesetConfig {
+  /** `nft`, as an absolute path or a bare name looked up in /usr/sbin, /usr/bin, /sbin, /bin. */
   nftPath: string;
-  /** Tap name prefix (the rules match `<prefix>*`). */
-  tapPrefix: string;
-  /** Table name; tests use their own so they never disturb a running node. */
-  table: string;
+}
+
+function resolveNft(path: string): string {
+  return path.startsWith('/') ? path : requireTool(path, 'nftables');
 }
 
 async function nft(config: FirewallConfig, args: string[], input?: string): Promise<string> {
+  const file = resolveNft(config.nftPath);
   return new Promise((resolve, reject) => {
-    const child = execFile(config.nftPath, args, { timeout: 10_000 }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { timeout: 10_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`nft ${args.join(' ')}: ${(stderr || err.message).trim()}`));
       else resolve(stdout);
     });
@@ -39,141 +55,54 @@ async function nft(config: FirewallConfig, args: string[], input?: string): Prom
   });
 }
 
-/** The table's rules (pure, unit-tested). */
-export function firewallRuleset(config: Pick<FirewallConfig, 'table' | 'tapPrefix'>): string {
-  const taps = `"${config.tapPrefix}*"`;
-  return `
-table inet ${config.table} {
-  set internet {
-    type ifname
-  }
-  map portfwd {
-    type inet_proto . inet_service : ipv4_addr . inet_service
-  }
-  chain input {
-    type filter hook input priority 0; policy accept;
-    iifname ${taps} ct state established,related accept
-    iifname ${taps} drop
-  }
-  chain forward {
-    type filter hook forward priority 0; policy accept;
-${FORWARD_ACCEPT_RULE}
-    iifname ${taps} oifname ${taps} drop
-    oifname ${taps} ct state established,related accept
-    oifname ${taps} drop
-    iifname @internet accept
-    iifname ${taps} drop
-  }
-  chain postrouting {
-    type nat hook postrouting priority 100; policy accept;
-    iifname @internet oifname != ${taps} masquerade
-  }
-${portForwardChains()}
-}
-`;
-}
-
-/** Connections DNATed by our port forwards pass, whatever tap they go to or come from. */
-const FORWARD_ACCEPT_RULE = '    ct status dnat accept';
-
-/** The NAT chains of the port forwards (also added on their own to a table of an older version). */
-function portForwardChains(): string {
-  const dnat = 'fib daddr type local meta l4proto { tcp, udp } dnat ip to meta l4proto . th dport map @portfwd';
-  return `  chain prerouting {
-    type nat hook prerouting priority -100; policy accept;
-    ${dnat}
-  }
-  chain output {
-    type nat hook output priority -100; policy accept;
-    ip daddr != 127.0.0.0/8 ${dnat}
-  }`;
-}
-
-/** A map element of `portfwd`: `tcp . 2222 : 172.16.4.2 . 22` (comment: the VM's tap). */
-export function portForwardElements(guestIp: string, forwards: readonly PortForward[], comment: string): string[] {
-  const elements: string[] = [];
-  for (const f of forwards) {
-    for (const proto of [f.tcp ? 'tcp' : undefined, f.udp ? 'udp' : undefined]) {
-      if (proto) elements.push(`${proto} . ${f.hostPort} comment "${comment}" : ${guestIp} . ${f.guestPort}`);
-    }
-  }
-  return elements;
-}
-
-/** Checks port numbers, protocols and duplicate host ports; throws with a clear message. */
-export function validatePortForwards(forwards: readonly PortForward[]): void {
-  const seen = new Set<string>();
-  for (const f of forwards) {
-    for (const port of [f.hostPort, f.guestPort]) {
-      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`port ${port} is not between 1 and 65535`);
-    }
-    if (!f.tcp && !f.udp) throw new Error(`port forward ${f.hostPort} → ${f.guestPort} has neither tcp nor udp`);
-    for (const proto of [f.tcp ? 'tcp' : '', f.udp ? 'udp' : ''].filter(Boolean)) {
-      const key = `${proto}/${f.hostPort}`;
-      if (seen.has(key)) throw new Error(`host port ${key} is forwarded twice`);
-      seen.add(key);
-    }
-  }
-}
-
-/** One element of `nft -j list map`: key [proto, port], value [ip, port], comment. */
-export interface PortForwardEntry {
-  proto: string;
-  hostPort: number;
-  guestIp: string;
-  guestPort: number;
-  comment: string | undefined;
-}
-
-/** Parses `nft -j list map inet <table> portfwd` (pure: unit-tested). */
-export function parsePortForwardMap(json: string): PortForwardEntry[] {
-  const entries: PortForwardEntry[] = [];
-  const doc = JSON.parse(json) as { nftables?: Array<{ map?: { elem?: unknown[] } }> };
-  for (const item of doc.nftables ?? []) {
-    for (const elem of item.map?.elem ?? []) {
-      // Each element is [key, value]; a key with a comment is wrapped as { elem: { val, comment } }.
-      const [rawKey, rawValue] = elem as [unknown, unknown];
-      let key = rawKey as { concat?: unknown[]; elem?: { val: { concat: unknown[] }; comment?: string } };
-      let comment: string | undefined;
-      if (key.elem) {
-        comment = key.elem.comment;
-        key = key.elem.val;
+/**
+ * The subnets this host is attached to, by family, as nft interval elements: its LAN, which a
+ * workload with internet must not reach. Workload interfaces (`prefix*`), loopback and link-local
+ * are left out (the deny lists hold those).
+ */
+export function hostSubnets(prefix: string, interfaces = networkInterfaces()): { v4: string[]; v6: string[] } {
+  const v4 = new Set<string>();
+  const v6 = new Set<string>();
+  for (const [name, addrs] of Object.entries(interfaces)) {
+    if (name.startsWith(prefix)) continue;
+    for (const a of addrs ?? []) {
+      if (a.internal || !a.cidr) continue;
+      const bits = Number(a.cidr.split('/')[1]);
+      try {
+        if (a.family === 'IPv4') v4.add(networkOf(a.address, bits));
+        else if (!/^fe[89ab]/i.test(a.address)) v6.add(networkOf(a.address, bits));
+      } catch {
+        // an address form we do not parse (none expected from the kernel): not a LAN to add
       }
-      const [proto, hostPort] = (key.concat ?? []) as [string, number];
-      const [guestIp, guestPort] = ((rawValue as { concat?: unknown[] }).concat ?? []) as [string, number];
-      entries.push({ proto, hostPort, guestIp, guestPort, comment });
     }
   }
-  return entries;
+  return { v4: [...v4], v6: [...v6] };
 }
 
 export class Firewall {
   constructor(readonly config: FirewallConfig) {}
 
-  /** Creates the table when missing (idempotent; several supervisors may share it). */
+  /**
+   * Creates the table when missing, or replaces its rules when an earlier version made it
+   * (idempotent; several supervisors may share a table and call this concurrently).
+   */
   async ensure(): Promise<void> {
-    try {
-      await nft(this.config, ['list', 'table', 'inet', this.config.table]);
-      return;
-    } catch {
-      // missing: create it below
+    for (let attempt = 0; ; attempt++) {
+      const listing = await nft(this.config, ['-j', 'list', 'table', 'inet', this.config.table]).catch(() => undefined);
+      try {
+        if (listing === undefined) {
+          await nft(this.config, ['-f', '-'], firewallRuleset(this.config));
+          return;
+        }
+        const existing = parseTableObjects(listing);
+        if (existing.sets.includes(rulesMarker(this.config))) return;
+        await nft(this.config, ['-f', '-'], upgradeTransaction(this.config, existing));
+        return;
+      } catch (err) {
+        // Another supervisor created or upgraded the table between our listing and our change.
+        if (attempt >= 2) throw err;
+      }
     }
-    await nft(this.config, ['-f', '-'], firewallRuleset(this.config));
-  }
-
-  /** Adds the port-forward parts to a table created by an older version (no `portfwd` map). */
-  async #upgrade(): Promise<void> {
-    const t = this.config.table;
-    const hasMap = await nft(this.config, ['list', 'map', 'inet', t, 'portfwd']).then(() => true, () => false);
-    if (hasMap) return;
-    await nft(this.config, ['-f', '-'], `table inet ${t} {
-  map portfwd {
-    type inet_proto . inet_service : ipv4_addr . inet_service
-  }
-${portForwardChains()}
-}
-insert rule inet ${t} forward${FORWARD_ACCEPT_RULE}
-`);
   }
 
   /**
@@ -185,7 +114,6 @@ insert rule inet ${t} forward${FORWARD_ACCEPT_RULE}
     const elements = portForwardElements(guestIp, forwards, ifname);
     if (elements.length === 0) return;
     await this.ensure();
-    await this.#upgrade();
     // `create` (unlike `add`) fails on an existing key: two VMs never share a host port.
     await nft(this.config, ['create', 'element', 'inet', this.config.table, 'portfwd', `{ ${elements.join(', ')} }`]).catch((err: Error) => {
       throw new Error(`a forwarded host port is already in use: ${err.message}`);
@@ -212,12 +140,26 @@ insert rule inet ${t} forward${FORWARD_ACCEPT_RULE}
     await nft(this.config, ['delete', 'element', 'inet', this.config.table, 'portfwd', `{ ${keys} }`]).catch(() => {});
   }
 
-  /** Lets the VM behind `ifname` reach other networks (NAT); enables IPv4 forwarding. */
+  /**
+   * Lets the workload behind `ifname` reach public unicast addresses (NAT); refreshes the host's
+   * subnets first, so a LAN joined since the last start is covered; enables IPv4 forwarding.
+   */
   async allowInternet(ifname: string): Promise<void> {
     await this.ensure();
+    await this.refreshHostSubnets();
     await nft(this.config, ['add', 'element', 'inet', this.config.table, 'internet', `{ "${ifname}" }`]);
-    // As the reference does at start; not restored on exit (other VMs may need it).
+    // As the reference does at start; not restored on exit (other workloads may need it).
     await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+  }
+
+  /** Replaces the `host_nets4/6` elements with the host's current subnets, atomically. */
+  async refreshHostSubnets(): Promise<void> {
+    const { v4, v6 } = hostSubnets(this.config.tapPrefix);
+    const t = `inet ${this.config.table}`;
+    const lines = [`flush set ${t} host_nets4`, `flush set ${t} host_nets6`];
+    if (v4.length > 0) lines.push(`add element ${t} host_nets4 { ${v4.join(', ')} }`);
+    if (v6.length > 0) lines.push(`add element ${t} host_nets6 { ${v6.join(', ')} }`);
+    await nft(this.config, ['-f', '-'], `${lines.join('\n')}\n`);
   }
 
   async revokeInternet(ifname: string): Promise<void> {

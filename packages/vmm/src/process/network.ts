@@ -1,17 +1,24 @@
 /**
  * Per-workload networking for the process backend: a network namespace joined to the host by a
- * veth pair on a private /30 (host .1, workload .2). The supervisor reaches the workload at
- * `<.2>:8080`, exactly as it reaches a microVM at its guest address. Without `internet` the
- * namespace has no default route: the workload can only answer its peer. With `internet` a
- * default route and a masquerading rule (iptables, when installed) give it outbound access.
+ * veth pair on a private /30 (host .1, workload .2 on the namespace's `eth0`). The supervisor
+ * reaches the workload at `<.2>:8080`, exactly as it reaches a microVM at its guest address.
+ *
+ * Filtering is the shared nftables firewall (net/firewall.ts) in this executor's own table,
+ * matching its veths by name prefix: the workload cannot open connections to the host (its
+ * gateway included) nor to other workloads; with `internet` it gets a default route, and its
+ * veth joins the table's `internet` set (NAT to public unicast destinations only). The namespace
+ * belongs to the host's user namespace, so the jailed workload (in a user namespace of its own,
+ * without capabilities) can change neither its addresses, nor its routes, nor any rule.
  *
  * /30 subnets are leased host-wide with exclusive-create files, so several supervisors on one
- * host (tests, a crashed and a restarted one) never hand out the same subnet.
+ * host (tests, a crashed and a restarted one) never hand out the same subnet; the lease number
+ * also gives the workload its host uid (host/ids.ts).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Firewall } from '../net/firewall.ts';
 
 const run = promisify(execFile);
 
@@ -22,8 +29,7 @@ export interface NetworkConfig {
   poolBase: string;
   /** Resolved path of `ip`. */
   ipPath: string;
-  /** Resolved path of `iptables`, when installed (needed for `internet`). */
-  iptablesPath?: string | undefined;
+  firewall: Firewall;
 }
 
 export interface NetworkInfo {
@@ -36,6 +42,8 @@ export interface NetworkInfo {
 }
 
 const POOL_SIZE = 16384; // /30 subnets in a /16
+/** The workload's side of the veth, inside its namespace. */
+export const GUEST_IF = 'eth0';
 
 function addressOf(base: string, offset: number): string {
   const parts = base.split('.').map(Number);
@@ -81,7 +89,7 @@ function releaseLease(cfg: NetworkConfig, lease: number, owner: string): void {
 }
 
 /** Leases held by namespaces whose names start with `prefix` (for orphan cleanup). */
-export function leasesWithPrefix(cfg: NetworkConfig, prefix: string): { lease: number; owner: string }[] {
+export function leasesWithPrefix(cfg: Pick<NetworkConfig, 'leaseDir'>, prefix: string): { lease: number; owner: string }[] {
   const out: { lease: number; owner: string }[] = [];
   let names: string[] = [];
   try {
@@ -105,17 +113,20 @@ export async function createNetwork(cfg: NetworkConfig, netns: string, hostIf: s
   const hostIp = addressOf(cfg.poolBase, lease * 4 + 1);
   const guestIp = addressOf(cfg.poolBase, lease * 4 + 2);
   const info: NetworkInfo = { netns, hostIf, lease, hostIp, guestIp, internet };
-  const guestIf = `${hostIf.slice(0, -1)}g`;
   try {
+    // The table's input-drop rules must exist before the workload has an interface.
+    await cfg.firewall.ensure();
     await ip(cfg, 'netns', 'add', netns);
-    await ip(cfg, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', guestIf);
-    await ip(cfg, 'link', 'set', guestIf, 'netns', netns);
+    await ip(cfg, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', GUEST_IF, 'netns', netns);
     await ip(cfg, 'addr', 'add', `${hostIp}/30`, 'dev', hostIf);
     await ip(cfg, 'link', 'set', hostIf, 'up');
     await ip(cfg, '-n', netns, 'link', 'set', 'lo', 'up');
-    await ip(cfg, '-n', netns, 'addr', 'add', `${guestIp}/30`, 'dev', guestIf);
-    await ip(cfg, '-n', netns, 'link', 'set', guestIf, 'up');
-    if (internet) await enableInternet(cfg, info);
+    await ip(cfg, '-n', netns, 'addr', 'add', `${guestIp}/30`, 'dev', GUEST_IF);
+    await ip(cfg, '-n', netns, 'link', 'set', GUEST_IF, 'up');
+    if (internet) {
+      await ip(cfg, '-n', netns, 'route', 'add', 'default', 'via', hostIp);
+      await cfg.firewall.allowInternet(hostIf);
+    }
     return info;
   } catch (err) {
     await destroyNetwork(cfg, info);
@@ -123,22 +134,12 @@ export async function createNetwork(cfg: NetworkConfig, netns: string, hostIf: s
   }
 }
 
-async function enableInternet(cfg: NetworkConfig, info: NetworkInfo): Promise<void> {
-  await ip(cfg, '-n', info.netns, 'route', 'add', 'default', 'via', info.hostIp);
-  if (!cfg.iptablesPath) return; // documented: without iptables the route leads nowhere
-  const { writeFile } = await import('node:fs/promises');
-  await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
-  await run(cfg.iptablesPath, ['-t', 'nat', '-A', 'POSTROUTING', '-s', `${info.guestIp}/32`, '!', '-o', info.hostIf, '-j', 'MASQUERADE'], { timeout: 10_000 });
-}
-
-/** Removes the namespace, the veth pair, the NAT rule and the lease; tolerates partial state. */
+/** Removes the firewall element, the veth pair, the namespace and the lease; tolerates partial state. */
 export async function destroyNetwork(cfg: NetworkConfig, info: NetworkInfo): Promise<void> {
-  if (info.internet && cfg.iptablesPath) {
-    await run(cfg.iptablesPath, ['-t', 'nat', '-D', 'POSTROUTING', '-s', `${info.guestIp}/32`, '!', '-o', info.hostIf, '-j', 'MASQUERADE'], { timeout: 10_000 }).catch(() => undefined);
-  }
+  await cfg.firewall.revokeInternet(info.hostIf).catch(() => undefined);
   await ip(cfg, 'link', 'del', info.hostIf).catch(() => undefined);
   await ip(cfg, 'netns', 'del', info.netns).catch(() => undefined);
-  releaseLease(cfg, info.lease, info.netns);
+  if (info.lease >= 0) releaseLease(cfg, info.lease, info.netns);
 }
 
 /** Names of network namespaces starting with `prefix`. */

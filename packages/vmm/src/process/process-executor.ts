@@ -1,7 +1,11 @@
 /**
- * The `process` backend: each workload is an OS process tree in its own pid, mount and network
- * namespaces, in its own cgroup (memory, CPU, pids), running as an unprivileged uid with the
- * code mounted read-only. It needs root, util-linux (nsenter, unshare, setpriv) and iproute2.
+ * The `process` backend: each workload is an OS process tree in a bubblewrap jail (host/jail.ts):
+ * its own unprivileged host uid (from its network lease), a user namespace without capabilities
+ * over anything of the host, its own pid, mount, IPC, UTS, cgroup and network namespaces, a
+ * minimal root filesystem (jail-spec.ts) instead of the host's `/`, a seccomp filter
+ * (host/seccomp.ts), a cgroup (memory, CPU, pids), persistent volumes as ext4 images (a quota),
+ * and the shared nftables firewall in a table of its own (net/). It needs root, util-linux,
+ * iproute2, bubblewrap and nftables.
  *
  * Workloads are started detached (own session, output to files, no pipe to the supervisor), so
  * they outlive a supervisor killed with -9; the adoption record (pid + start time, namespace,
@@ -9,205 +13,89 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tcpOpen } from '../tcp-open.ts';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
   ExecutorError,
   validateSpec,
   type AdoptionRecord,
-  type Endpoint,
   type ExecutionHandle,
   type ExecutionSpec,
-  type ExecutionState,
   type Executor,
   type ExecutorCapacity,
   type ExecutorIsolation,
-  type ExitInfo,
-  type LogLine,
 } from '../executor.ts';
-import { LogBuffer } from '../log-buffer.ts';
 import { Cgroup, detectCgroups, type CgroupLayout } from '../host/cgroups.ts';
+import { workloadId } from '../host/ids.ts';
+import { jailCommand } from '../host/jail.ts';
+import { seccompFilter } from '../host/seccomp.ts';
 import { isSameProcessAlive, processStartTime, resolveHostTools, type HostTools } from '../host/tools.ts';
-import { LogTail } from './log-tail.ts';
+import { Firewall } from '../net/firewall.ts';
+import { ETC_FILES, etcFiles, hostnameOf, workloadJail } from './jail-spec.ts';
 import { createNetwork, destroyNetwork, leasesWithPrefix, listNetns, type NetworkConfig, type NetworkInfo } from './network.ts';
-import { sandboxScript } from './sandbox-script.ts';
+import { BACKEND, ProcessHandle, SANDBOX_VERSION, WORKLOAD_PORT, type ProcessAdoptionData } from './process-handle.ts';
+import { sandboxScript, stagedSources } from './sandbox-script.ts';
+import { prepareImages, waitImagesFree } from './volumes.ts';
+import { releaseLegacy } from './legacy.ts';
 
-export const WORKLOAD_PORT = 8080;
-const BACKEND = 'process';
+export { WORKLOAD_PORT };
+
+/** Public resolvers: the egress policy drops private ones (a LAN resolver is unreachable). */
+export const DEFAULT_DNS_SERVERS = ['9.9.9.9', '1.1.1.1'] as const;
 
 export interface ProcessExecutorOptions {
   /** Directory for per-execution files (script, output); should not be readable by workloads. */
   stateDir: string;
   /**
-   * Short tag in the names of this executor's host resources (netns, veth, cgroups), so that
-   * orphan cleanup never touches another supervisor's workloads. Default: derived from stateDir.
+   * Short tag in the names of this executor's host resources (netns, veth, cgroups, nft table),
+   * so that orphan cleanup never touches another supervisor's workloads. Default: from stateDir.
    */
   scope?: string;
   /** Host-wide directory of subnet leases. */
   leaseDir?: string;
   /** First address of the /16 the /30 subnets come from. */
   poolBase?: string;
-  /** Unprivileged identity of workloads (default nobody/nogroup). */
-  uid?: number;
-  gid?: number;
+  /** Fixed directory the root stage mounts its staging tmpfs over (in a private mount namespace). */
+  stageDir?: string;
+  /** Name servers written to the workloads' /etc/resolv.conf. */
+  dnsServers?: string[];
   /** Maximum number of processes per workload. */
   pidsLimit?: number;
   /** Private /tmp size per workload in MiB. */
   tmpSizeMib?: number;
   /** Extra environment every workload gets (e.g. the ALEPH_* guest variables). */
   baseEnvironment?: Record<string, string>;
-}
-
-interface ProcessAdoptionData {
-  pid: number;
-  startTime: number;
-  net: NetworkInfo;
-  cgroup: string;
-  dir: string;
+  /** `nft` (absolute, or a name looked up in the system directories). */
+  nftPath?: string;
 }
 
 function shortHash(text: string, length: number): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-
-class ProcessHandle implements ExecutionHandle {
-  #state: ExecutionState;
-  readonly #logs = new LogBuffer();
-  readonly #tails: LogTail[];
-  #exitWatch: NodeJS.Timeout | undefined;
-  #stopRequested = false;
-  #detached = false;
-  #finished = false;
-  #resolveExited!: (info: ExitInfo) => void;
-  readonly exited: Promise<ExitInfo>;
-  readonly endpoint: Endpoint;
-
-  constructor(
-    private readonly executor: ProcessExecutor,
-    readonly spec: ExecutionSpec,
-    private readonly data: ProcessAdoptionData,
-    private readonly cgroup: Cgroup,
-    child: ChildProcess | undefined,
-    initialState: ExecutionState,
-  ) {
-    this.#state = initialState;
-    this.endpoint = { host: data.net.guestIp, port: WORKLOAD_PORT };
-    this.exited = new Promise((resolve) => {
-      this.#resolveExited = resolve;
-    });
-    this.#tails = (['stdout', 'stderr'] as const).map(
-      (stream) => new LogTail(join(data.dir, `${stream}.log`), (chunk) => this.#logs.write(stream, chunk)),
-    );
-    for (const tail of this.#tails) tail.start();
-    if (child) {
-      child.once('exit', (code, signal) => void this.#finish(code, signal));
-    } else {
-      // Adopted: not our child, so watch /proc for its end.
-      this.#exitWatch = setInterval(() => {
-        if (!isSameProcessAlive(data.pid, data.startTime)) void this.#finish(null, null);
-      }, 250);
-      this.#exitWatch.unref();
-    }
-  }
-
-  get id(): string {
-    return this.spec.id;
-  }
-
-  get state(): ExecutionState {
-    return this.#state;
-  }
-
-  async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.#finished) {
-        throw new ExecutorError('EXITED', 'the workload exited before listening on its port', this.#logs.recent(50));
-      }
-      if (await tcpOpen(this.endpoint.host, this.endpoint.port, 1000)) {
-        if (this.#state === 'starting') this.#state = 'running';
-        return;
-      }
-      await sleep(50);
-    }
-    throw new ExecutorError('NOT_READY', `the workload did not listen on port ${WORKLOAD_PORT} within ${timeoutMs} ms`, this.#logs.recent(50));
-  }
-
-  recentLogs(limit?: number): LogLine[] {
-    for (const tail of this.#tails) tail.poll();
-    return this.#logs.recent(limit);
-  }
-
-  subscribeLogs(listener: (line: LogLine) => void): () => void {
-    return this.#logs.subscribe(listener);
-  }
-
-  async stop(timeoutMs = 5000): Promise<void> {
-    if (this.#detached) throw new ExecutorError('EXITED', 'this handle was detached');
-    if (!this.#finished) {
-      this.#stopRequested = true;
-      this.#state = 'stopping';
-      // SIGTERM to the workload's processes, not to the namespace holder (whose death kills all).
-      this.cgroup.signalAll('SIGTERM', new Set([this.data.pid]));
-      const graceful = await Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
-      if (!graceful) {
-        try {
-          process.kill(this.data.pid, 'SIGKILL');
-        } catch {
-          // gone already
-        }
-        this.cgroup.signalAll('SIGKILL');
+/** Mount points of one spec must be distinct and never nested: a bind inside another would create its mount point in a tenant volume. */
+function checkMountLayout(spec: ExecutionSpec): void {
+  const mounts = spec.volumes.map((v) => v.mount);
+  for (const [i, a] of mounts.entries()) {
+    for (const b of mounts.slice(i + 1)) {
+      if (a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)) {
+        throw new ExecutorError('INVALID_SPEC', `volume mount points ${JSON.stringify(a)} and ${JSON.stringify(b)} overlap`);
       }
     }
-    await this.exited;
-  }
-
-  detach(): void {
-    this.#detached = true;
-    this.#stopTimers();
-  }
-
-  adoptionRecord(): AdoptionRecord {
-    return { backend: BACKEND, id: this.spec.id, data: { ...this.data } };
-  }
-
-  #stopTimers(): void {
-    for (const tail of this.#tails) tail.stop();
-    if (this.#exitWatch) clearInterval(this.#exitWatch);
-  }
-
-  async #finish(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    if (this.#finished || this.#detached) return;
-    this.#finished = true;
-    if (this.#exitWatch) clearInterval(this.#exitWatch);
-    for (const tail of this.#tails) tail.poll();
-    const oom = this.cgroup.oomKilled();
-    const peak = this.cgroup.memoryPeakBytes();
-    this.#stopTimers();
-    this.#logs.flush();
-    if (oom) this.#logs.push({ stream: 'stderr', time: Date.now(), text: `[process executor] killed: out of memory (limit ${this.spec.resources.memoryMib} MiB)` });
-    await this.executor.release(this.data, this.cgroup);
-    this.#state = this.#stopRequested ? 'stopped' : 'failed';
-    this.#resolveExited({ code, signal, requested: this.#stopRequested, memoryPeakMib: peak === undefined ? undefined : Math.ceil(peak / 1048576) });
   }
 }
 
 export class ProcessExecutor implements Executor {
   readonly name = BACKEND;
-  // Namespaces and a cgroup, but the host's root file system and a shared IPC namespace so far.
-  readonly isolation: ExecutorIsolation = { jailed: false, virtualized: false, seccomp: false, cgroups: true, egressFiltered: false };
+  readonly isolation: ExecutorIsolation;
   readonly #tools: HostTools;
   readonly #cgroups: CgroupLayout;
   readonly #net: NetworkConfig;
   readonly #scope: string;
+  readonly #seccomp: Buffer | undefined;
   readonly #handles = new Set<ProcessHandle>();
+  readonly firewall: Firewall;
 
   constructor(private readonly options: ProcessExecutorOptions) {
     if (process.getuid?.() !== 0) throw new ExecutorError('UNSUPPORTED', 'the process executor must run as root (namespaces, cgroups, veth)');
@@ -215,13 +103,23 @@ export class ProcessExecutor implements Executor {
     this.#scope = options.scope ?? shortHash(options.stateDir, 4);
     if (!/^[a-z0-9]{4}$/.test(this.#scope)) throw new ExecutorError('INVALID_SPEC', 'scope must be 4 characters [a-z0-9]');
     this.#cgroups = detectCgroups('aleph-vmm');
+    // One table per executor scope: tables matching the same interfaces would each need the
+    // workload in their `internet` set (every table's forward chain must accept a packet).
+    this.firewall = new Firewall({ nftPath: options.nftPath ?? 'nft', table: `aleph_process_${this.#scope}`, tapPrefix: `aw${this.#scope}`, portForwards: false });
     this.#net = {
       leaseDir: options.leaseDir ?? '/run/aleph-nodes-vmm/leases',
       poolBase: options.poolBase ?? '10.213.0.0',
       ipPath: this.#tools.ip,
-      iptablesPath: this.#tools.iptables,
+      firewall: this.firewall,
     };
+    this.#seccomp = seccompFilter();
+    this.isolation = { jailed: true, virtualized: false, seccomp: this.#seccomp !== undefined, cgroups: true, egressFiltered: true };
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.#stageDir, { recursive: true, mode: 0o755 });
+  }
+
+  get #stageDir(): string {
+    return this.options.stageDir ?? '/run/aleph-nodes-vmm/stage';
   }
 
   capacity(): ExecutorCapacity {
@@ -232,7 +130,7 @@ export class ProcessExecutor implements Executor {
     const h = shortHash(id, 8);
     return {
       netns: `alv-${this.#scope}-${h}`,
-      hostIf: `a${this.#scope}${h}h`,
+      hostIf: `aw${this.#scope}${h}`,
       cgroup: `${this.#scope}-${id}`,
       dir: join(this.options.stateDir, id),
     };
@@ -242,20 +140,27 @@ export class ProcessExecutor implements Executor {
     validateSpec(spec);
     // An instance boots its own kernel and OS from a disk image: only the microvm backend can.
     if (spec.instance) throw new ExecutorError('UNSUPPORTED', 'the process backend cannot run instances (use the microvm executor)');
-    if (spec.code.entrypoint.includes('=')) throw new ExecutorError('INVALID_SPEC', "entrypoint must not contain '='");
+    checkMountLayout(spec);
     const names = this.#names(spec.id);
     if (listNetns(names.netns).length > 0) throw new ExecutorError('START_FAILED', `execution ${spec.id} is already running`);
-    const uid = this.options.uid ?? 65534;
-    const gid = this.options.gid ?? 65534;
     const entry = join(spec.code.dir, spec.code.entrypoint);
     try {
-      const st = statSync(entry);
-      if (!st.isFile()) throw new Error('not a file');
+      // lstat: an entrypoint that is a symbolic link must not make root chmod its target.
+      const st = lstatSync(entry);
+      if (!st.isFile()) throw new Error('not a regular file');
       if (!/\.(m|c)?js$/.test(spec.code.entrypoint) && (st.mode & 0o555) !== 0o555) chmodSync(entry, st.mode | 0o555);
     } catch {
       throw new ExecutorError('START_FAILED', `entrypoint ${spec.code.entrypoint} is not a file of the code`);
     }
-    for (const v of spec.volumes) if (v.kind === 'persistent') chownSync(v.source, uid, gid);
+    let images: (string | undefined)[];
+    try {
+      images = await prepareImages(spec.volumes);
+    } catch (err) {
+      throw new ExecutorError('START_FAILED', `could not prepare the persistent volumes: ${(err as Error).message}`);
+    }
+    // A previous run of this workload may still hold its image for a moment (mount namespace
+    // teardown): mounting an ext4 image twice would corrupt it.
+    if (!(await waitImagesFree(images, 15_000))) throw new ExecutorError('START_FAILED', 'a persistent volume is still in use by a previous run');
 
     rmSync(names.dir, { recursive: true, force: true });
     mkdirSync(names.dir, { recursive: true, mode: 0o700 });
@@ -264,43 +169,20 @@ export class ProcessExecutor implements Executor {
     try {
       cgroup.create({ memoryMib: spec.resources.memoryMib, vcpus: spec.resources.vcpus, pids: this.options.pidsLimit ?? 512 });
       net = await createNetwork(this.#net, names.netns, names.hostIf, spec.internet);
-      const scriptPath = join(names.dir, 'sandbox.sh');
-      writeFileSync(
-        scriptPath,
-        sandboxScript({
-          spec,
-          tools: this.#tools,
-          scriptPath,
-          netns: names.netns,
-          cgroupProcsFiles: cgroup.procsFiles,
-          uid,
-          gid,
-          environment: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...this.options.baseEnvironment, ...spec.variables },
-          tmpSizeMib: this.options.tmpSizeMib ?? 64,
-        }),
-        { mode: 0o700 },
-      );
-      const out = openSync(join(names.dir, 'stdout.log'), 'a', 0o600);
-      const err = openSync(join(names.dir, 'stderr.log'), 'a', 0o600);
-      let child: ChildProcess;
-      try {
-        child = spawn(this.#tools.sh, [scriptPath, 'outer'], {
-          detached: true,
-          stdio: ['ignore', out, err],
-          env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-        });
-      } finally {
-        closeSync(out);
-        closeSync(err);
-      }
-      const pid = await new Promise<number>((resolve, reject) => {
-        child.once('spawn', () => resolve(child.pid as number));
-        child.once('error', reject);
-      });
-      child.unref();
-      const startTime = processStartTime(pid) ?? 0;
-      const data: ProcessAdoptionData = { pid, startTime, net, cgroup: names.cgroup, dir: names.dir };
-      const handle = new ProcessHandle(this, spec, data, cgroup, child, 'starting');
+      const uid = workloadId('process', net.lease);
+      const data: Omit<ProcessAdoptionData, 'pid' | 'startTime'> = {
+        sandbox: SANDBOX_VERSION,
+        net,
+        cgroup: names.cgroup,
+        dir: names.dir,
+        uid,
+        images: images.filter((i): i is string => i !== undefined),
+      };
+      const scriptPath = this.#writeSandbox(spec, names.dir, names.netns, cgroup, uid, images);
+      const child = await this.#spawnDetached(scriptPath, names.dir);
+      const pid = child.pid as number;
+      const full: ProcessAdoptionData = { ...data, pid, startTime: processStartTime(pid) ?? 0 };
+      const handle = new ProcessHandle(this, spec, full, cgroup, child, 'starting');
       this.#track(handle);
       return handle;
     } catch (err) {
@@ -312,10 +194,82 @@ export class ProcessExecutor implements Executor {
     }
   }
 
+  /** Writes /etc, the seccomp filter and the root stage script into the workload's state dir. */
+  #writeSandbox(spec: ExecutionSpec, dir: string, netns: string, cgroup: Cgroup, uid: number, images: (string | undefined)[]): string {
+    const etcDir = join(dir, 'etc');
+    // Readable by the workload's uid through the staging bind (its parents stay closed).
+    mkdirSync(etcDir, { mode: 0o755 });
+    chmodSync(etcDir, 0o755);
+    const files = etcFiles({ uid, gid: uid, hostname: hostnameOf(spec.id), dnsServers: this.options.dnsServers ?? DEFAULT_DNS_SERVERS });
+    for (const name of ETC_FILES) writeFileSync(join(etcDir, name), files[name], { mode: 0o644 });
+    let seccompFile: string | undefined;
+    if (this.#seccomp) {
+      seccompFile = join(dir, 'seccomp.bpf');
+      writeFileSync(seccompFile, this.#seccomp, { mode: 0o600 });
+    }
+    const jail = jailCommand(
+      workloadJail({
+        spec,
+        uid,
+        gid: uid,
+        staged: stagedSources(this.#stageDir, spec.volumes),
+        environment: { ...this.options.baseEnvironment, ...spec.variables },
+        tmpSizeMib: this.options.tmpSizeMib ?? 64,
+        seccompFd: seccompFile ? 3 : undefined,
+      }),
+      this.#tools,
+    );
+    const scriptPath = join(dir, 'sandbox.sh');
+    writeFileSync(
+      scriptPath,
+      sandboxScript({
+        tools: this.#tools,
+        scriptPath,
+        netns,
+        cgroupProcsFiles: cgroup.procsFiles,
+        stageDir: this.#stageDir,
+        codeDir: spec.code.dir,
+        etcDir,
+        volumes: spec.volumes,
+        images,
+        uid,
+        gid: uid,
+        seccompFile,
+        jail,
+      }),
+      { mode: 0o700 },
+    );
+    return scriptPath;
+  }
+
+  async #spawnDetached(scriptPath: string, dir: string): Promise<ChildProcess> {
+    const out = openSync(join(dir, 'stdout.log'), 'a', 0o600);
+    const err = openSync(join(dir, 'stderr.log'), 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.#tools.sh, [scriptPath, 'outer'], { detached: true, stdio: ['ignore', out, err], env: {} });
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    child.unref();
+    return child;
+  }
+
   async adopt(record: AdoptionRecord, spec: ExecutionSpec): Promise<ExecutionHandle | undefined> {
     if (record.backend !== BACKEND) throw new ExecutorError('UNSUPPORTED', `cannot adopt a ${record.backend} execution`);
     const data = record.data as unknown as ProcessAdoptionData;
     const cgroup = new Cgroup(this.#cgroups, data.cgroup);
+    if (data.sandbox !== SANDBOX_VERSION) {
+      // Started by the earlier, unjailed backend: stopped and freed; the supervisor restarts it
+      // in the jail, as for a workload that died with its host.
+      await releaseLegacy(this.#net, data, cgroup);
+      return undefined;
+    }
     if (!isSameProcessAlive(data.pid, data.startTime)) {
       await this.release(data, cgroup);
       return undefined;
@@ -332,8 +286,11 @@ export class ProcessExecutor implements Executor {
 
   /** Frees every host resource of one workload (called when it has ended). */
   async release(data: ProcessAdoptionData, cgroup: Cgroup): Promise<void> {
+    // Killing the group ends the pid namespace and then the private mount namespace, whose
+    // teardown unmounts the volume images and frees their (autoclear) loop devices.
     await cgroup.destroy().catch(() => undefined);
     await destroyNetwork(this.#net, data.net);
+    await waitImagesFree(data.images ?? [], 15_000);
     rmSync(data.dir, { recursive: true, force: true });
   }
 
@@ -346,15 +303,15 @@ export class ProcessExecutor implements Executor {
         await new Cgroup(this.#cgroups, name).destroy().catch(() => undefined);
       }
     }
+    const orphan = (netns: string, lease: number): NetworkInfo => {
+      const h = netns.slice(`alv-${this.#scope}-`.length);
+      return { netns, hostIf: `aw${this.#scope}${h}`, lease, hostIp: '', guestIp: '', internet: true };
+    };
     for (const { lease, owner } of leasesWithPrefix(this.#net, `alv-${this.#scope}-`)) {
-      if (liveNetns.has(owner)) continue;
-      const h = owner.slice(`alv-${this.#scope}-`.length);
-      await destroyNetwork(this.#net, { netns: owner, hostIf: `a${this.#scope}${h}h`, lease, hostIp: '', guestIp: '', internet: false });
+      if (!liveNetns.has(owner)) await destroyNetwork(this.#net, orphan(owner, lease));
     }
     for (const netns of listNetns(`alv-${this.#scope}-`)) {
-      if (liveNetns.has(netns)) continue;
-      const h = netns.slice(`alv-${this.#scope}-`.length);
-      await destroyNetwork(this.#net, { netns, hostIf: `a${this.#scope}${h}h`, lease: -1, hostIp: '', guestIp: '', internet: false });
+      if (!liveNetns.has(netns)) await destroyNetwork(this.#net, orphan(netns, -1));
     }
     let dirs: string[] = [];
     try {
@@ -365,9 +322,14 @@ export class ProcessExecutor implements Executor {
     for (const id of dirs) if (!liveIds.has(id)) rmSync(join(this.options.stateDir, id), { recursive: true, force: true });
   }
 
+  /**
+   * Detaches from all workloads (does not stop them). The firewall table goes when no workload
+   * of this executor is left on the host (a node keeps it while detached workloads run).
+   */
   async close(): Promise<void> {
     for (const handle of this.#handles) handle.detach();
     this.#handles.clear();
+    if (listNetns(`alv-${this.#scope}-`).length === 0) await this.firewall.remove();
   }
 
   /** Host resources of this executor (for leak checks in tests): netns, cgroups, leases. */
