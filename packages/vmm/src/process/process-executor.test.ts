@@ -1,27 +1,66 @@
 /** What the process backend refuses outright (nothing is started in these tests). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExecutorError } from '../executor.ts';
+import { ExecutorError, type ExecutionSpec } from '../executor.ts';
 import { ProcessExecutor } from './process-executor.ts';
 
 describe('ProcessExecutor refusals', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, () => {
-  it('refuses instances (a full OS needs the microvm backend)', async (t) => {
-    const stateDir = await mkdtemp(join(tmpdir(), 'pex-'));
-    t.after(() => rm(stateDir, { recursive: true, force: true }));
-    const executor = new ProcessExecutor({ stateDir });
-    t.after(() => executor.close());
-    await assert.rejects(executor.start({
-      id: 'inst-1',
-      instance: { rootDisk: '/nonexistent.ext4', authorizedKeys: [], hostname: 'x', portForwards: [] },
-      code: { dir: stateDir, entrypoint: 'placeholder' },
+  const setup = async (t: { after(fn: () => unknown): void }): Promise<{ executor: ProcessExecutor; dir: string; spec: (o?: Partial<ExecutionSpec>) => ExecutionSpec }> => {
+    const dir = await mkdtemp(join(tmpdir(), 'pex-'));
+    const stateDir = join(dir, 'state');
+    const executor = new ProcessExecutor({ stateDir, stageDir: join(dir, 'stage') });
+    t.after(async () => {
+      await executor.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    await mkdir(join(dir, 'code'));
+    await writeFile(join(dir, 'code', 'main.mjs'), '');
+    const spec = (o: Partial<ExecutionSpec> = {}): ExecutionSpec => ({
+      id: 'refused-1',
+      code: { dir: join(dir, 'code'), entrypoint: 'main.mjs' },
       volumes: [],
       variables: {},
       resources: { vcpus: 1, memoryMib: 128 },
       internet: false,
-    }), (err: unknown) => err instanceof ExecutorError && err.code === 'UNSUPPORTED' && /instances/.test(err.message));
-    assert.deepEqual((await readdir(stateDir)).filter((e) => !e.startsWith('.')), [], 'nothing prepared');
+      ...o,
+    });
+    return { executor, dir, spec };
+  };
+  const refused = (code: string, pattern: RegExp) => (err: unknown) => err instanceof ExecutorError && err.code === code && pattern.test(err.message);
+
+  it('refuses instances (a full OS needs the microvm backend)', async (t) => {
+    const { executor, dir, spec } = await setup(t);
+    await assert.rejects(executor.start(spec({
+      instance: { rootDisk: '/nonexistent.ext4', authorizedKeys: [], hostname: 'x', portForwards: [] },
+    })), refused('UNSUPPORTED', /instances/));
+    assert.deepEqual((await readdir(join(dir, 'state'))).filter((e) => !e.startsWith('.')), [], 'nothing prepared');
+  });
+
+  it('refuses mount points outside the allowed prefixes, overlapping ones, and bad entrypoints', async (t) => {
+    const { executor, dir, spec } = await setup(t);
+    for (const mount of ['/usr/bin', '/etc', '/', '/tmp/x', '/opt/code/x']) {
+      await assert.rejects(executor.start(spec({ volumes: [{ kind: 'ephemeral', sizeMib: 1, mount }] })), refused('INVALID_SPEC', /mount/), mount);
+    }
+    await assert.rejects(executor.start(spec({ volumes: [
+      { kind: 'ephemeral', sizeMib: 1, mount: '/mnt/a' },
+      { kind: 'ephemeral', sizeMib: 1, mount: '/mnt/a/b' },
+    ] })), refused('INVALID_SPEC', /overlap/));
+    for (const entrypoint of ['../main.mjs', '/etc/passwd', 'a//b', '']) {
+      await assert.rejects(executor.start(spec({ code: { dir: join(dir, 'code'), entrypoint } })), refused('INVALID_SPEC', /entrypoint/), entrypoint);
+    }
+  });
+
+  it('refuses an entrypoint or a volume image that is a symbolic link (root would act on its target)', async (t) => {
+    const { executor, dir, spec } = await setup(t);
+    await symlink('/etc/shadow', join(dir, 'code', 'run.sh'));
+    await assert.rejects(executor.start(spec({ code: { dir: join(dir, 'code'), entrypoint: 'run.sh' } })), refused('START_FAILED', /not a file/));
+    const volume = join(dir, 'volume');
+    await mkdir(volume);
+    await symlink('/etc/shadow', join(volume, 'volume.ext4'));
+    await assert.rejects(executor.start(spec({ volumes: [{ kind: 'persistent', source: volume, sizeMib: 8, mount: '/var/lib/x' }] })), refused('START_FAILED', /not a regular file/));
+    assert.deepEqual(executor.hostResources(), { netns: [], cgroups: [], leases: [] });
   });
 });
