@@ -44,6 +44,9 @@ export { WORKLOAD_PORT };
 /** Public resolvers: the egress policy drops private ones (a LAN resolver is unreachable). */
 export const DEFAULT_DNS_SERVERS = ['9.9.9.9', '1.1.1.1'] as const;
 
+/** Each executor's nftables table is `inet <prefix><scope>`. */
+export const PROCESS_FIREWALL_TABLE_PREFIX = 'aleph_process_';
+
 export interface ProcessExecutorOptions {
   /** Directory for per-execution files (script, output); should not be readable by workloads. */
   stateDir: string;
@@ -105,7 +108,7 @@ export class ProcessExecutor implements Executor {
     this.#cgroups = detectCgroups('aleph-vmm');
     // One table per executor scope: tables matching the same interfaces would each need the
     // workload in their `internet` set (every table's forward chain must accept a packet).
-    this.firewall = new Firewall({ nftPath: options.nftPath ?? 'nft', table: `aleph_process_${this.#scope}`, tapPrefix: `aw${this.#scope}`, portForwards: false });
+    this.firewall = new Firewall({ nftPath: options.nftPath ?? 'nft', table: `${PROCESS_FIREWALL_TABLE_PREFIX}${this.#scope}`, tapPrefix: `aw${this.#scope}`, portForwards: false });
     this.#net = {
       leaseDir: options.leaseDir ?? '/run/aleph-nodes-vmm/leases',
       poolBase: options.poolBase ?? '10.213.0.0',

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cpuMeetsProfile, evaluate } from './checks.ts';
+import { cpuMeetsProfile, evaluate, sandboxChecks } from './checks.ts';
 import type { HostFacts } from './facts.ts';
+import type { SandboxFacts } from './sandbox.ts';
+
+const sandboxOk: SandboxFacts = {
+  bwrap: '/usr/bin/bwrap',
+  userns: { usable: true, detail: 'bwrap jail started as uid 1801048575' },
+  cgroups: { version: 'v2', missing: [] },
+  nft: { path: '/usr/sbin/nft', usable: true, detail: 'a scratch table was created and deleted' },
+};
 
 const server: HostFacts = {
   arch: 'x86_64',
@@ -12,6 +20,7 @@ const server: HostFacts = {
   network: { ipv4: ['203.0.113.7'], ipv6: ['2001:db8::7'] },
   kernel: { tun: true, cgroups: 'v2', nftables: true, kvmDevice: true },
   commands: { 'qemu-system-x86_64': true },
+  sandbox: sandboxOk,
 };
 const kvmOk = { usable: true, detail: 'guest booted' };
 
@@ -48,5 +57,22 @@ describe('crn doctor checks', () => {
   it('a missing command fails its own check', () => {
     const checks = evaluate({ ...server, commands: { 'qemu-system-x86_64': false } }, kvmOk);
     assert.equal(checks.find((c) => c.id === 'command:qemu-system-x86_64')?.status, 'fail');
+  });
+
+  it('checks what the sandbox needs, each failure with a remedy', () => {
+    const ids = sandboxChecks(sandboxOk).map((c) => c.id);
+    assert.deepEqual(ids, ['bubblewrap', 'userns', 'cgroups', 'nftables']);
+    assert.ok(sandboxChecks(sandboxOk).every((c) => c.status === 'pass' && c.remedy === undefined));
+    const broken = sandboxChecks({
+      bwrap: null,
+      userns: { usable: false, detail: 'bwrap failed: setting up uid map: Permission denied' },
+      cgroups: { version: 'v2', missing: ['pids'] },
+      nft: { path: null, usable: false, detail: 'nft is not installed' },
+    });
+    assert.ok(broken.every((c) => c.status === 'fail' && (c.remedy ?? '').length > 10), JSON.stringify(broken));
+    assert.match(broken.find((c) => c.id === 'cgroups')?.value ?? '', /missing pids/);
+    assert.match(broken.find((c) => c.id === 'userns')?.remedy ?? '', /unprivileged_userns_clone/);
+    assert.match(broken.find((c) => c.id === 'nftables')?.remedy ?? '', /apt-get install nftables/);
+    assert.equal(sandboxChecks({ ...sandboxOk, cgroups: { version: null, missing: ['memory', 'cpu', 'pids'] } }).find((c) => c.id === 'cgroups')?.status, 'fail');
   });
 });

@@ -5,6 +5,7 @@
  * packages the executors use.
  */
 import type { HostFacts } from './facts.ts';
+import type { SandboxFacts } from './sandbox.ts';
 
 export type CheckStatus = 'pass' | 'fail';
 
@@ -14,6 +15,8 @@ export interface Check {
   status: CheckStatus;
   value: string;
   requirement: string;
+  /** What the operator does about a failure. */
+  remedy?: string;
 }
 
 export interface KvmProbeResult {
@@ -30,7 +33,14 @@ export const MIN_MEMORY_BYTES = 64e9;
 export const MIN_STORAGE_BYTES = 1e12;
 
 const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(1)} GB`;
-const check = (id: string, title: string, ok: boolean, value: string, requirement: string): Check => ({ id, title, status: ok ? 'pass' : 'fail', value, requirement });
+const check = (id: string, title: string, ok: boolean, value: string, requirement: string, remedy?: string): Check => ({
+  id,
+  title,
+  status: ok ? 'pass' : 'fail',
+  value,
+  requirement,
+  ...(ok || !remedy ? {} : { remedy }),
+});
 
 export function cpuMeetsProfile(cpu: HostFacts['cpu']): boolean {
   return CPU_PROFILES.some((p) => cpu.cores >= p.cores && cpu.threads >= p.threads && cpu.maxMhz !== null && cpu.maxMhz >= p.mhz);
@@ -55,11 +65,41 @@ export function evaluate(facts: HostFacts, kvm: KvmProbeResult): Check[] {
     check('ipv4', 'IPv4', network.ipv4.length > 0, network.ipv4.join(', ') || 'none', 'an IPv4 address'),
     check('ipv6', 'IPv6', network.ipv6.length > 0, network.ipv6.join(', ') || 'no global IPv6 address', 'a global IPv6 address'),
     check('tun', 'TUN/TAP', kernel.tun, kernel.tun ? '/dev/net/tun' : 'missing', '/dev/net/tun'),
-    check('cgroups', 'cgroups', kernel.cgroups !== null, kernel.cgroups ?? 'none', 'cgroup v2 (or v1 memory, cpu, pids)'),
-    check('nftables', 'nftables', kernel.nftables, kernel.nftables ? 'available' : 'missing', 'nf_tables'),
+    ...(facts.sandbox ? sandboxChecks(facts.sandbox) : [
+      check('cgroups', 'cgroups', kernel.cgroups !== null, kernel.cgroups ?? 'none', 'cgroup v2 (or v1 memory, cpu, pids)'),
+      check('nftables', 'nftables', kernel.nftables, kernel.nftables ? 'available' : 'missing', 'nf_tables'),
+    ]),
   ];
   for (const [command, present] of Object.entries(facts.commands)) {
     checks.push(check(`command:${command}`, `Command ${command}`, present, present ? 'installed' : 'missing', 'installed'));
   }
   return checks;
+}
+
+/** What the workload sandbox needs: each check says how to fix a failure. */
+export function sandboxChecks(sandbox: SandboxFacts): Check[] {
+  const { cgroups, userns, nft } = sandbox;
+  const cgroupValue = cgroups.version === null ? 'none' : `${cgroups.version}${cgroups.missing.length > 0 ? `, missing ${cgroups.missing.join(', ')}` : ', memory cpu pids'}`;
+  return [
+    check('bubblewrap', 'Bubblewrap', sandbox.bwrap !== null, sandbox.bwrap ?? 'missing', 'bwrap installed', 'apt-get install bubblewrap'),
+    check(
+      'userns',
+      'User namespaces',
+      userns.usable,
+      userns.detail,
+      'an unprivileged uid can start a bwrap jail',
+      'sysctl -w kernel.unprivileged_userns_clone=1 and user.max_user_namespaces=15000 (persist in /etc/sysctl.d); where AppArmor restricts them (kernel.apparmor_restrict_unprivileged_userns=1), allow bwrap with an AppArmor profile',
+    ),
+    check(
+      'cgroups',
+      'cgroups',
+      cgroups.version !== null && cgroups.missing.length === 0,
+      cgroupValue,
+      'cgroup v2 (or v1) with memory, cpu and pids',
+      cgroups.version === 'v2'
+        ? 'enable the controllers: echo "+memory +cpu +pids" > /sys/fs/cgroup/cgroup.subtree_control (or boot with systemd.unified_cgroup_hierarchy=1 and cgroup_enable=memory)'
+        : 'boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2), or mount the v1 memory, cpu and pids hierarchies',
+    ),
+    check('nftables', 'nftables', nft.usable, nft.detail, 'nft can create and delete a table', nft.path ? 'load the nf_tables kernel module (modprobe nf_tables) and run as root' : 'apt-get install nftables'),
+  ];
 }

@@ -23,6 +23,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<number> {
     printJson({ ok, host: facts, kvm, checks });
   } else {
     printTable(['CHECK', 'RESULT', 'FOUND', 'REQUIRED'], checks.map((c) => [c.title, c.status === 'pass' ? 'pass' : 'FAIL', c.value, c.requirement]));
+    for (const c of checks) if (c.remedy) process.stdout.write(`\n${c.title}: ${c.remedy}`);
     process.stdout.write(`\n${ok ? 'All requirements are met.' : `${checks.filter((c) => c.status === 'fail').length} requirement(s) not met.`}\n`);
   }
   return opts.strict && !ok ? EXIT.FAILURE : EXIT.OK;

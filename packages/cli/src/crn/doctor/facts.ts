@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, statfsSync, statSync } from 'node:fs';
 import { arch, cpus, networkInterfaces, totalmem } from 'node:os';
 import { basename } from 'node:path';
+import { probeSandbox, type SandboxFacts } from './sandbox.ts';
 
 export interface HostFacts {
   arch: string;
@@ -17,6 +18,8 @@ export interface HostFacts {
   network: { ipv4: string[]; ipv6: string[] };
   kernel: { tun: boolean; cgroups: 'v2' | 'v1' | null; nftables: boolean; kvmDevice: boolean };
   commands: Record<string, boolean>;
+  /** The sandbox probes (bwrap jail, cgroup controllers, nft); absent when not probed. */
+  sandbox?: SandboxFacts;
 }
 
 function readText(path: string): string | null {
@@ -119,7 +122,7 @@ export function readKernel(): HostFacts['kernel'] {
   return { tun: existsSync('/dev/net/tun'), cgroups, nftables, kvmDevice: existsSync('/dev/kvm') };
 }
 
-export const REQUIRED_COMMANDS = ['qemu-system-x86_64', 'ip', 'unshare', 'nft', 'mksquashfs'] as const;
+export const REQUIRED_COMMANDS = ['qemu-system-x86_64', 'ip', 'unshare', 'setpriv', 'nsenter', 'bwrap', 'nft', 'mksquashfs'] as const;
 
 export function gatherFacts(dataDir: string): HostFacts {
   return {
@@ -131,5 +134,6 @@ export function gatherFacts(dataDir: string): HostFacts {
     network: readNetwork(),
     kernel: readKernel(),
     commands: Object.fromEntries(REQUIRED_COMMANDS.map((c) => [c, commandExists(c)])),
+    sandbox: probeSandbox(),
   };
 }
