@@ -36,6 +36,8 @@ describe('jailCommand', () => {
     assert.ok(bw.indexOf('--bind') > bw.indexOf('--tmpfs'), 'volumes are bound after the scratch mounts');
     assert.deepEqual(bw.slice(bw.indexOf('--seccomp'), bw.indexOf('--seccomp') + 2), ['--seccomp', '3']);
     assert.ok(bw.includes('--disable-userns'));
+    const detached = jailCommand({ uid: 200001, gid: 200001, dieWithParent: false, command: ['/bin/true'] }, TOOLS);
+    assert.ok(!detached.args.includes('--die-with-parent'), 'a detached workload outlives its supervisor');
     assert.ok(bw.indexOf('--remount-ro') > bw.lastIndexOf('--bind'), 'the root turns read-only after every mount');
   });
 

@@ -62,6 +62,12 @@ export interface JailSpec {
    * writable, unbounded but for the cgroup's memory limit).
    */
   readOnlyRoot?: boolean;
+  /**
+   * Kill the jail when the process that started bwrap dies (default true: image tools die with
+   * the supervisor). Detached workloads set false: they must outlive a supervisor killed with -9,
+   * and their cgroup is what kills every process of the jail at stop.
+   */
+  dieWithParent?: boolean;
   /** Forbid user namespaces inside the jail (bwrap --disable-userns; seccomp also denies them). */
   disableUserns?: boolean;
   command: string[];
@@ -99,7 +105,7 @@ export function jailCommand(spec: JailSpec, tools: JailTools): JailCommand {
     '--unshare-uts',
     '--unshare-cgroup-try',
     ...(spec.unshareNet ? ['--unshare-net'] : []),
-    '--die-with-parent',
+    ...(spec.dieWithParent === false ? [] : ['--die-with-parent']),
     // A new session: the jailed program cannot push input into a terminal of ours (TIOCSTI).
     '--new-session',
     '--cap-drop', 'ALL',

@@ -149,6 +149,8 @@ export function workloadJail(input: WorkloadJailInput): JailSpec {
     seccompFd: input.seccompFd,
     readOnlyRoot: true,
     disableUserns: true,
+    // Detached: the workload outlives a supervisor killed with -9 (its cgroup kills it at stop).
+    dieWithParent: false,
     command: workloadCommand(spec.code.entrypoint),
   };
 }
