@@ -22,8 +22,8 @@ http.createServer((req, res) => {
   const report = {
     immutable: attempt(() => readFileSync('/opt/assets/greeting.txt', 'utf8')),
     immutableWrite: attempt(() => { writeFileSync('/opt/assets/new.txt', 'x'); return 'written'; }),
-    ephemeralBefore: existsSync('/scratch/note.txt'),
-    ephemeralWrite: attempt(() => { writeFileSync('/scratch/note.txt', 'tmp'); return 'written'; }),
+    ephemeralBefore: existsSync('/mnt/scratch/note.txt'),
+    ephemeralWrite: attempt(() => { writeFileSync('/mnt/scratch/note.txt', 'tmp'); return 'written'; }),
     persistentBefore: attempt(() => readFileSync('/data/counter.txt', 'utf8')),
   };
   const next = String(Number(existsSync('/data/counter.txt') ? readFileSync('/data/counter.txt', 'utf8') : '0') + 1);
@@ -57,7 +57,7 @@ describe('microVM volumes', { timeout: 300_000 }, () => {
       code: { dir: join(work, 'code'), entrypoint: 'main.mjs' },
       volumes: [
         { kind: 'immutable', source: join(work, 'assets'), mount: '/opt/assets' },
-        { kind: 'ephemeral', sizeMib: 16, mount: '/scratch' },
+        { kind: 'ephemeral', sizeMib: 16, mount: '/mnt/scratch' },
         { kind: 'persistent', source: join(work, 'data.ext4'), sizeMib: 16, mount: '/data' },
       ],
       variables: {},

@@ -59,7 +59,7 @@ describe('MicroVmExecutor (before boot)', { skip: process.getuid?.() !== 0 ? 'ne
     const { executor, spec } = await setup(t);
     await assert.rejects(executor.start(spec({ code: { dir: '/nonexistent', entrypoint: 'x.js' } })), rejectsWith('START_FAILED', /not a file of the code/));
     await assert.rejects(executor.start(spec({ id: 'Bad_Id' })), rejectsWith('INVALID_SPEC', /execution id/));
-    const volumes = Array.from({ length: 5 }, (_, i) => ({ kind: 'ephemeral' as const, sizeMib: 8, mount: `/v${i}` }));
+    const volumes = Array.from({ length: 5 }, (_, i) => ({ kind: 'ephemeral' as const, sizeMib: 8, mount: `/mnt/v${i}` }));
     await assert.rejects(executor.start(spec({ volumes })), rejectsWith('INVALID_SPEC', /at most 4 volumes/));
   });
 
