@@ -1,7 +1,7 @@
 /** What the process backend refuses outright (nothing is started in these tests). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExecutorError, type ExecutionSpec } from '../executor.ts';
@@ -10,6 +10,7 @@ import { ProcessExecutor } from './process-executor.ts';
 describe('ProcessExecutor refusals', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, () => {
   const setup = async (t: { after(fn: () => unknown): void }): Promise<{ executor: ProcessExecutor; dir: string; spec: (o?: Partial<ExecutionSpec>) => ExecutionSpec }> => {
     const dir = await mkdtemp(join(tmpdir(), 'pex-'));
+    await chmod(dir, 0o755);
     const stateDir = join(dir, 'state');
     const executor = new ProcessExecutor({ stateDir, stageDir: join(dir, 'stage') });
     t.after(async () => {
@@ -30,6 +31,12 @@ describe('ProcessExecutor refusals', { skip: process.getuid?.() !== 0 ? 'needs r
     return { executor, dir, spec };
   };
   const refused = (code: string, pattern: RegExp) => (err: unknown) => err instanceof ExecutorError && err.code === code && pattern.test(err.message);
+
+  it('refuses a staging directory that workload uids cannot reach', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'pex-closed-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    assert.throws(() => new ProcessExecutor({ stateDir: join(dir, 'state'), stageDir: join(dir, 'stage') }), refused('UNSUPPORTED', /traversable by other users/));
+  });
 
   it('refuses instances (a full OS needs the microvm backend)', async (t) => {
     const { executor, dir, spec } = await setup(t);

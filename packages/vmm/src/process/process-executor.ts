@@ -13,9 +13,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   ExecutorError,
   validateSpec,
@@ -89,6 +89,23 @@ function checkMountLayout(spec: ExecutionSpec): void {
   }
 }
 
+/**
+ * The staging directory is where bwrap, as a workload's uid, finds the sources of its binds: the
+ * directory and all its ancestors must be traversable by other users (the staging tmpfs mounted
+ * over it in the workload's namespace is 0755). A restrictive umask at first creation would make
+ * every start fail inside bwrap; this says why up front.
+ */
+function checkStageDir(stageDir: string): void {
+  mkdirSync(stageDir, { recursive: true, mode: 0o755 });
+  chmodSync(stageDir, 0o755);
+  for (let dir = dirname(stageDir); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new ExecutorError('UNSUPPORTED', `${dir} must be traversable by other users (chmod o+x): workload uids reach their files through ${stageDir}`);
+    }
+    if (dir === '/') return;
+  }
+}
+
 export class ProcessExecutor implements Executor {
   readonly name = BACKEND;
   readonly isolation: ExecutorIsolation;
@@ -118,7 +135,7 @@ export class ProcessExecutor implements Executor {
     this.#seccomp = seccompFilter();
     this.isolation = { jailed: true, virtualized: false, seccomp: this.#seccomp !== undefined, cgroups: true, egressFiltered: true };
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
-    mkdirSync(this.#stageDir, { recursive: true, mode: 0o755 });
+    checkStageDir(this.#stageDir);
   }
 
   get #stageDir(): string {
