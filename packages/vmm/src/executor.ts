@@ -237,8 +237,10 @@ export function validateSpec(spec: ExecutionSpec): void {
   // A Python ASGI reference (`main:app`) is the other form a microVM runtime accepts.
   const entry = checkRelativePath(spec.code.entrypoint, 'entrypoint');
   if (!entry.ok && !checkEntrypoint(spec.code.entrypoint, true).ok) throw new ExecutorError('INVALID_SPEC', entry.reason);
-  for (const name of Object.keys(spec.variables)) {
+  for (const [name, value] of Object.entries(spec.variables)) {
     if (!VAR_NAME_RE.test(name)) throw new ExecutorError('INVALID_SPEC', `variable name ${JSON.stringify(name.slice(0, 64))} is not a valid environment name`);
+    // No environment can hold a NUL byte; a backend would cut the value or fail somewhere deeper.
+    if (typeof value !== 'string' || value.includes('\0')) throw new ExecutorError('INVALID_SPEC', `variable ${name} must be a string without NUL bytes`);
   }
   for (const v of spec.volumes) {
     const mount = checkMountPoint(v.mount, 'volume mount');

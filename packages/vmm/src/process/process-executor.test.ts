@@ -55,6 +55,7 @@ describe('ProcessExecutor refusals', { skip: process.getuid?.() !== 0 ? 'needs r
       { kind: 'ephemeral', sizeMib: 1, mount: '/mnt/a' },
       { kind: 'ephemeral', sizeMib: 1, mount: '/mnt/a/b' },
     ] })), refused('INVALID_SPEC', /overlap/));
+    await assert.rejects(executor.start(spec({ variables: { A: 'x\0y' } })), refused('INVALID_SPEC', /NUL/));
     for (const entrypoint of ['../main.mjs', '/etc/passwd', 'a//b', '']) {
       await assert.rejects(executor.start(spec({ code: { dir: join(dir, 'code'), entrypoint } })), refused('INVALID_SPEC', /entrypoint/), entrypoint);
     }
