@@ -20,8 +20,8 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Firewall, type ExecutionHandle } from '@aleph-nodes/vmm';
 import { createEgressFixture, type EgressFixture } from './helpers/egress-fixture.ts';
-import { randomScope, snapshot, type Snapshot } from './helpers/host-resources.ts';
-import { createRig, gatewayOf, hostAddresses, interfaceWithAddress, type SandboxRig } from './helpers/workloads.ts';
+import { randomScope, snapshot, type Snapshot } from './helpers/sandbox-resources.ts';
+import { createRig, gatewayOf, hostAddresses, interfaceWithAddress, type SandboxRig } from './helpers/sandbox-rig.ts';
 
 type Reach = Record<string, { ok: boolean; error?: string; data?: string }>;
 

@@ -19,8 +19,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExecutorError, type ExecutionHandle } from '@aleph-nodes/vmm';
-import { snapshot, type Snapshot } from './helpers/host-resources.ts';
-import { createRig, type SandboxRig } from './helpers/workloads.ts';
+import { snapshot, type Snapshot } from './helpers/sandbox-resources.ts';
+import { createRig, type SandboxRig } from './helpers/sandbox-rig.ts';
 
 const FAKE_TOOLS = ['mount', 'mkdir', 'sh', 'chown', 'stat', 'unshare', 'nsenter', 'setpriv', 'bwrap', 'env', 'ip', 'node'];
 

@@ -9,8 +9,8 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ExecutionHandle } from '@aleph-nodes/vmm';
-import { snapshot, type Snapshot } from './helpers/host-resources.ts';
-import { createRig, type SandboxRig } from './helpers/workloads.ts';
+import { snapshot, type Snapshot } from './helpers/sandbox-resources.ts';
+import { createRig, type SandboxRig } from './helpers/sandbox-rig.ts';
 
 const SIZE_MIB = 16;
 

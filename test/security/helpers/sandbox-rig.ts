@@ -4,7 +4,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessExecutor, type ExecutionHandle, type ExecutionSpec } from '@aleph-nodes/vmm';
 import { PROBE_SOURCE } from './sandbox-probe.ts';
-import { randomScope } from './host-resources.ts';
+import { randomScope } from './sandbox-resources.ts';
 
 export interface SandboxRig {
   root: string;
