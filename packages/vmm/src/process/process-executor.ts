@@ -133,6 +133,9 @@ export class ProcessExecutor implements Executor {
       firewall: this.firewall,
     };
     this.#seccomp = seccompFilter();
+    // The truth for every workload this executor starts: a jail of its own uid (bwrap, minimal
+    // root), the host's kernel (no guest kernel in between), the seccomp filter where there is a
+    // table for this architecture, cgroup limits, and the egress policy of net/egress.ts.
     this.isolation = { jailed: true, virtualized: false, seccomp: this.#seccomp !== undefined, cgroups: true, egressFiltered: true };
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
     checkStageDir(this.#stageDir);

@@ -126,7 +126,8 @@ export class ProcessHandle implements ExecutionHandle {
     if (!this.#finished) {
       this.#stopRequested = true;
       this.#state = 'stopping';
-      // SIGTERM to the workload's processes, not to the namespace holder (whose death kills all).
+      // SIGTERM to the workload's processes, not to bwrap's monitor (which exits with the
+      // workload's status); bwrap's pid 1 exits when the workload does.
       this.cgroup.signalAll('SIGTERM', new Set([this.data.pid]));
       const graceful = await Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
       if (!graceful) {
