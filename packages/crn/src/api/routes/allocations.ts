@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isItemHash, isProtocolError, verifyAllocationRequest } from '@aleph-nodes/protocol';
 import { HttpError } from '@aleph-nodes/service';
+import { CcnError } from '../../ccn/ccn-client.ts';
 import { DEFAULT_ALLOCATION_SIGNER } from '../../config.ts';
 import type { AuthState } from '../../db/auth-state.ts';
 import { CRN_ERRORS } from '../../errors.ts';
@@ -167,9 +168,16 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
     const parsed = NotifyBody.safeParse(parseJson(body));
     if (!parsed.success) throw CRN_ERRORS.error('INVALID_BODY', 'Body must be {"instance": "<item hash>"}');
     const ref = parsed.data.instance;
+    // The notify checks come first, on the message as the CCN has it: whatever this node could
+    // or could not run, an instance that is not for it is refused before anything else.
+    const raw = await ctx.ccn.getMessage(ref).catch((err: unknown) => {
+      if (err instanceof CcnError && err.code === 'NOT_FOUND') return undefined;
+      throw CRN_ERRORS.error('CCN_UNAVAILABLE', (err as Error).message);
+    });
+    if (!raw) throw CRN_ERRORS.error('UNKNOWN_REF', `No message ${ref} on the CCN`);
+    if (raw.message.type !== 'INSTANCE') throw CRN_ERRORS.error('NOT_EXECUTABLE', `Message ${ref} is not an INSTANCE`);
+    checkNotifiable(raw.content as NotifiableContent, ctx.config.nodeHash);
     const message = await ctx.supervisor.message(ref);
-    if (message.message.type !== 'INSTANCE') throw CRN_ERRORS.error('NOT_EXECUTABLE', `Message ${ref} is not an INSTANCE`);
-    checkNotifiable(message.content as NotifiableContent, ctx.config.nodeHash);
     // The supervisor's admission decides capacity (and whatever per-owner limits it enforces).
     try {
       await ctx.supervisor.ensurePersistent(ref, message);
