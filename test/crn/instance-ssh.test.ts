@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
 import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
-import { ItemType } from '@aleph-sdk/message';
+import { ItemType, PaymentType } from '@aleph-sdk/message';
 import { ccnConfig, startCcn, type CcnNode } from '@aleph-nodes/ccn';
 import { startCrn, type CrnConfig, type RunningCrn } from '@aleph-nodes/crn';
 import { buildImages } from '@aleph-nodes/guest';
@@ -26,6 +26,15 @@ import { parseForwardedPorts } from '../../packages/crn/src/db/port-forwards.ts'
 import { eventually, OWNER_KEY } from './helpers/nodes.ts';
 
 const run = promisify(execFile);
+
+/**
+ * Notify starts only instances that name this node and are paid by stream or credits (issue 12):
+ * the CRN knows its hash and the instances name it and pay by credits.
+ */
+const NODE_HASH = '5a'.repeat(32);
+type InstanceOptions = Parameters<AuthenticatedAlephHttpClient['createInstance']>[0];
+// `chain` is the SDK core's Blockchain enum, whose ETH value is the string 'ETH'.
+const PAID = { payment: { chain: 'ETH', type: PaymentType.credit }, requirements: { node: { node_hash: NODE_HASH } } } as unknown as Pick<InstanceOptions, 'payment' | 'requirements'>;
 
 /*
  * Other tests share this machine (and the executor's nftables table): leaks are counted on what
@@ -84,6 +93,7 @@ describe('INSTANCE on the microvm CRN: SSH through the forwarded port', () => {
       capacityVcpus: 8,
       instanceStartTimeoutSeconds: 600,
       cacheMaxMib: 8192,
+      nodeHash: NODE_HASH,
     }) as CrnConfig;
 
   const ssh = (command: string): Promise<{ stdout: string }> =>
@@ -107,6 +117,7 @@ describe('INSTANCE on the microvm CRN: SSH through the forwarded port', () => {
       rootfs: { parent: { ref: storeHash } },
       authorized_keys: [readFileSync(`${key}.pub`, 'utf8').trim()],
       resources: { vcpus: 1, memory: 512 },
+      ...PAID,
       storageEngine: ItemType.storage,
       channel: 'TEST',
       sync: true,
@@ -171,7 +182,7 @@ describe('INSTANCE on the microvm CRN: SSH through the forwarded port', () => {
   it('a rootfs parent that is not a disk image ends only that instance, with a clear error', async () => {
     const running = crn as RunningCrn;
     const junk = await client.createStore({ fileObject: new Blob([new TextEncoder().encode('not a disk image')]), storageEngine: ItemType.storage, channel: 'TEST', sync: true });
-    const bad = await client.createInstance({ rootfs: { parent: { ref: junk.item_hash } }, resources: { vcpus: 1, memory: 128 }, storageEngine: ItemType.storage, channel: 'TEST', sync: true });
+    const bad = await client.createInstance({ rootfs: { parent: { ref: junk.item_hash } }, resources: { vcpus: 1, memory: 128 }, ...PAID, storageEngine: ItemType.storage, channel: 'TEST', sync: true });
     const res = await fetch(`${running.url}/control/allocation/notify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instance: bad.item_hash }) });
     const body = (await res.json()) as { success: boolean; errors: Record<string, string> };
     assert.equal(res.status, 503);
@@ -201,9 +212,9 @@ describe('INSTANCE on the microvm CRN: SSH through the forwarded port', () => {
 
   it('the process executor refuses instances with a clear 400', async () => {
     const processDir = join(dir, 'crn-process');
-    const processCrn = await startCrn({ dataDir: processDir, ccn: ccn?.url, port: 0, logLevel: 'silent', executor: 'process', messageWatch: false } as CrnConfig, { logger: silentLogger() });
+    const processCrn = await startCrn({ dataDir: processDir, ccn: ccn?.url, port: 0, logLevel: 'silent', executor: 'process', messageWatch: false, nodeHash: NODE_HASH } as CrnConfig, { logger: silentLogger() });
     try {
-      const instance = await client.createInstance({ rootfs: { parent: { ref: storeHash } }, resources: { vcpus: 1, memory: 128 }, storageEngine: ItemType.storage, channel: 'TEST', sync: true });
+      const instance = await client.createInstance({ rootfs: { parent: { ref: storeHash } }, resources: { vcpus: 1, memory: 128 }, ...PAID, storageEngine: ItemType.storage, channel: 'TEST', sync: true });
       const res = await fetch(`${processCrn.url}/control/allocation/notify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instance: instance.item_hash }) });
       const body = await res.text();
       assert.equal(res.status, 400, body);

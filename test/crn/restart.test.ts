@@ -58,7 +58,7 @@ async function allocate(url: string, persistent: string[]): Promise<Response> {
   const iat = Math.floor(Date.now() / 1000) + pushes++;
   return fetch(`${url}/control/allocations`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: signAllocationRequest(scheduler, { method: 'POST', path: '/control/allocations', body, iat }) },
+    headers: { 'content-type': 'application/json', authorization: signAllocationRequest(scheduler, { method: 'POST', path: '/control/allocations', body, iat, target: { nodeHash: null, url } }) },
     body,
   });
 }

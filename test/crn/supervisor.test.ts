@@ -34,7 +34,7 @@ async function allocate(nodes: Nodes, persistent: string[], signer = scheduler):
   const iat = Math.floor(Date.now() / 1000) + pushes++;
   return fetch(`${nodes.crn.url}/control/allocations`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: signAllocationRequest(signer, { method: 'POST', path: '/control/allocations', body, iat }) },
+    headers: { 'content-type': 'application/json', authorization: signAllocationRequest(signer, { method: 'POST', path: '/control/allocations', body, iat, target: { nodeHash: null, url: nodes.crn.url } }) },
     body,
   });
 }

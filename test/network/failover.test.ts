@@ -127,7 +127,8 @@ describe('scheduler and failover with three CRNs', { timeout: 240_000 }, () => {
       for (const crn of crns) {
         try {
           if (!crn.proc || crn.proc.child.exitCode !== null || crn.proc.child.signalCode !== null) await startCrnProcess(crn);
-          await pushAllocations(ccnAccount, crn.url, { persistent_vms: [], instances: [] }, 60_000).catch(() => undefined);
+          // Signed as the CCN would, a second past its last push (the CRN refuses older or repeated iats).
+          await pushAllocations(ccnAccount, crn.url, { persistent_vms: [], instances: [] }, 60_000, { crnHash: crn.hash, iat: Math.floor(Date.now() / 1000) + 1 }).catch(() => undefined);
           await eventually('the CRN to stop its workloads', 30_000, async () => (await runningOn(crn)).length === 0).catch(() => undefined);
         } finally {
           await crn.proc?.stop('SIGTERM');

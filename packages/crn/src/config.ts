@@ -57,6 +57,29 @@ export const CrnConfigSchema = z.object({
   instanceStopTimeoutSeconds: z.number().min(0).default(60).describe('Grace period for an instance to power off after the ACPI power button (its OS flushes its disk) before a hard kill'),
   maxImageMib: z.number().int().min(1).default(4096).describe('Largest instance root filesystem image (rootfs.parent) the node downloads; the download cache must be at least as large'),
   workloadPoolBase: z.string().default('10.213.0.0').describe('First address of the /16 from which workloads get a /30 (process executor)'),
+
+  // ---- Control traffic and the operator surface (signed pushes, owner operations, cookie, log streams) ----
+  allowUnboundAllocationPushes: z
+    .boolean()
+    .default(false)
+    .describe('Accept POST /control/allocations signed with the reference payload that names no target node (what aleph\'s own scheduler sends). Off: a push must name this node (its nodeHash, or when that is unknown its URL\'s host = domain), so a push cannot be replayed to another CRN'),
+  maxOwnerOperations: z
+    .number()
+    .int()
+    .min(100)
+    .default(100_000)
+    .describe('Owner operations (X-SignedOperation) remembered as used, each for its ±120 s window, on disk; when this many are held, new operations get 503 until some expire'),
+  programPathSandbox: z
+    .boolean()
+    .default(true)
+    .describe('Answer programs on the path form /vm/{ref}/… (the node\'s own origin) with `Content-Security-Policy: sandbox` without allow-same-origin: their pages run in an opaque origin and cannot read operator pages; such pages have no cookies or localStorage and their fetches to their own paths are cross-origin. The host form <base32 hash>.<domain> is not affected'),
+  streamLogsMaxPerExecution: z.number().int().min(1).default(4).describe('Live log websockets (stream_logs) at once for one execution, counted once authenticated'),
+  streamLogsMaxPerIp: z.number().int().min(1).default(8).describe('Live log websockets at once from one client address, authenticated or not'),
+  streamLogsMaxTotal: z.number().int().min(1).default(256).describe('Live log websockets at once on this node'),
+  trustProxy: z
+    .array(z.string())
+    .default(['loopback'])
+    .describe('Reverse proxies whose X-Forwarded-For names the client (for per-address limits): addresses, CIDRs, or "loopback"; empty = the TCP peer is the client'),
 });
 export type CrnConfig = z.infer<typeof CrnConfigSchema>;
 

@@ -9,6 +9,8 @@ export const CRN_ERRORS = defineErrorTable({
   INVALID_IMAGE: { status: 400, message: 'The instance root filesystem is not a usable disk image' },
   INVALID_BODY: { status: 400, message: 'Invalid request body' },
   AUTH_MALFORMED: { status: 400, message: 'Malformed authentication headers' },
+  INVALID_PAYMENT_METHOD: { status: 400, message: 'Invalid payment method' },
+  WRONG_NODE: { status: 400, message: 'The instance requires another node' },
   AUTH_INVALID: { status: 401, message: 'Authentication token received is invalid' },
   LOGIN_REQUIRED: { status: 401, message: 'Login required' },
   UNAUTHORIZED_SENDER: { status: 403, message: 'Unauthorized sender' },
@@ -21,6 +23,8 @@ export const CRN_ERRORS = defineErrorTable({
   INSUFFICIENT_CAPACITY: { status: 503, message: 'Insufficient capacity' },
   OWNER_STOPPED: { status: 503, message: 'Stopped by its owner; the owner must start it again' },
   DRAINING: { status: 503, message: 'Server is draining, try another node' },
+  NODE_HASH_UNKNOWN: { status: 503, message: 'This node does not know its node hash yet' },
+  TOO_MANY_OPERATIONS: { status: 503, message: 'Too many recent owner operations; try again shortly' },
   PROGRAM_TIMEOUT: { status: 504, message: 'Program did not respond within `resource.seconds`' },
 });
 export type CrnErrorCode = keyof typeof CRN_ERRORS.specs;

@@ -119,7 +119,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
   const tokenPath = join(config.dataDir, 'login.token');
   rmSync(tokenPath, { force: true });
   writeFileSync(tokenPath, loginToken, { mode: 0o400 });
-  logger.info({ url: `/about/login?token=${loginToken}` }, 'operator login link');
+  logger.info({ tokenFile: tokenPath, login: '/about/login?token=<contents of tokenFile>' }, 'operator login token written (mode 0400)');
 
   let draining = false;
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 256 });

@@ -14,6 +14,7 @@ export * from './crypto/eth.ts';
 export * from './crypto/hex.ts';
 export * from './crypto/sha256.ts';
 export * from './auth/allocation-signature.ts';
+export * from './auth/allocation-replay.ts';
 export * from './auth/signed-operation.ts';
 export * from './hostname.ts';
 export * from './cost.ts';

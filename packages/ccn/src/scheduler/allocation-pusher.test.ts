@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { EthAccount, ReplayCache, verifyAllocationRequest } from '@aleph-nodes/protocol';
+import { EthAccount, MemoryReplayGuard, verifyAllocationRequest } from '@aleph-nodes/protocol';
 import { silentLogger } from '@aleph-nodes/service';
 import { AllocationPusher, retryDelayMs, type PushFn } from './allocation-pusher.ts';
 import { ALLOCATIONS_PATH, PushError, pushAllocations, type DesiredSet, type PushAnswer } from './crn-client.ts';
@@ -107,12 +107,38 @@ describe('AllocationPusher', () => {
     assert.ok((seconds[1] as number) > (seconds[0] as number), 'the second push is signed in a later second');
     await pusher.close();
   });
+
+  it('signs for the CRN it pushes to, with iats the CRN accepts: never older, the same set never twice at one iat', async () => {
+    const guard = new MemoryReplayGuard();
+    const signed: { crnHash: string; iat: number; key: string }[] = [];
+    const refused: string[] = [];
+    const push: PushFn = async (_url, s, signing) => {
+      const key = JSON.stringify(s);
+      signed.push({ ...signing, key });
+      // What a CRN decides (the digest stands for the signed payload: set + iat).
+      if (!guard.accept(signing.crnHash, signing.iat, `${key}@${signing.iat}`)) refused.push(key);
+      return ok(s);
+    };
+    const pusher = new AllocationPusher(push, { retryBaseMs: 5, retryMaxMs: 5 }, { delivered: () => undefined }, silentLogger());
+    // X, then Y, then X again, quickly: X must not be signed twice with one iat.
+    pusher.setDesired('crn-a', 'http://a', set(X));
+    await until(() => pusher.status('crn-a')?.state === 'idle', 'first push');
+    pusher.setDesired('crn-a', 'http://a', set(Y));
+    await until(() => pusher.status('crn-a')?.state === 'idle', 'second push');
+    pusher.setDesired('crn-a', 'http://a', set(X));
+    await until(() => signed.length === 3 && pusher.status('crn-a')?.state === 'idle', 'third push');
+    assert.deepEqual(refused, []);
+    assert.ok(signed.every((p) => p.crnHash === 'crn-a'));
+    assert.ok((signed[1]?.iat as number) >= (signed[0]?.iat as number) && (signed[2]?.iat as number) > (signed[0]?.iat as number));
+    await pusher.close();
+  });
 });
 
 describe('pushAllocations', () => {
   it('sends the set signed Aleph-EIP191-V1 by the CCN key, as the CRN verifies it', async () => {
     const account = EthAccount.generate();
-    const replay = new ReplayCache();
+    const replay = new MemoryReplayGuard();
+    const crnHash = 'c'.repeat(64);
     const seen: { signer: string; body: unknown }[] = [];
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -120,9 +146,9 @@ describe('pushAllocations', () => {
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         try {
-          const signer = verifyAllocationRequest(
+          const { signer } = verifyAllocationRequest(
             { authorization: req.headers.authorization ?? '', method: req.method ?? '', path: req.url ?? '', hasQuery: false, contentLength: Number(req.headers['content-length']), body },
-            { authorizedSigners: [account.address], replay },
+            { authorizedSigners: [account.address], replay, self: { nodeHash: crnHash, domain: '127.0.0.1' } },
           );
           const parsed = JSON.parse(body.toString()) as DesiredSet;
           seen.push({ signer, body: parsed });
@@ -137,13 +163,15 @@ describe('pushAllocations', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const answer = await pushAllocations(account, url, { persistent_vms: [X], instances: [Y] }, 5000);
+      const answer = await pushAllocations(account, url, { persistent_vms: [X], instances: [Y] }, 5000, { crnHash });
       assert.equal(answer.status, 207);
       assert.deepEqual(answer.failing, [Y]);
       assert.deepEqual(answer.errors, { [Y]: 'boom' });
       assert.deepEqual(seen, [{ signer: account.address.toLowerCase(), body: { persistent_vms: [X], instances: [Y] } }]);
       // A key the CRN does not trust is refused: a PushError, so the pusher retries.
-      await assert.rejects(pushAllocations(EthAccount.generate(), url, set(X), 5000), (err: Error) => err instanceof PushError && /answered 401/.test(err.message));
+      await assert.rejects(pushAllocations(EthAccount.generate(), url, set(X), 5000, { crnHash }), (err: Error) => err instanceof PushError && /answered 401/.test(err.message));
+      // A push signed for another CRN is refused by this one.
+      await assert.rejects(pushAllocations(account, url, set(X), 5000, { crnHash: 'd'.repeat(64) }), (err: Error) => err instanceof PushError && /answered 401/.test(err.message));
       assert.equal(ALLOCATIONS_PATH, '/control/allocations');
     } finally {
       await new Promise((r) => server.close(r));
@@ -155,6 +183,6 @@ describe('pushAllocations', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     await new Promise((r) => server.close(r));
-    await assert.rejects(pushAllocations(EthAccount.generate(), `http://127.0.0.1:${port}`, set(X), 2000), PushError);
+    await assert.rejects(pushAllocations(EthAccount.generate(), `http://127.0.0.1:${port}`, set(X), 2000, { crnHash: 'c'.repeat(64) }), PushError);
   });
 });

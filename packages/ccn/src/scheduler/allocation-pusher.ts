@@ -7,14 +7,17 @@
  * that CRN was unreachable, the retry that finally reaches it no longer lists the workload, and
  * the CRN stops its copy.
  *
- * Two pushes of the same set to one CRN are at least one second apart: the signed payload holds
- * the body hash and `iat` in whole seconds, so an identical body signed in the same second would
- * be refused as a replay.
+ * Signed times (`iat`): the CRN accepts, per signer, no `iat` older than the last one it accepted,
+ * and no payload twice (protocol allocation-replay.ts). So the `iat` of each CRN never goes
+ * back here, even if the clock does; two different sets may share a second (their payloads
+ * differ), and the same set is signed again only in a later second (waiting for it when the
+ * clock is there, else one second past the last `iat`).
  */
 import type { Logger } from '@aleph-nodes/service';
 import type { DesiredSet, PushAnswer } from './crn-client.ts';
 
-export type PushFn = (crnUrl: string, set: DesiredSet) => Promise<PushAnswer>;
+/** `signing.crnHash` and `signing.iat` go into the signed payload (crn-client.ts). */
+export type PushFn = (crnUrl: string, set: DesiredSet, signing: { crnHash: string; iat: number }) => Promise<PushAnswer>;
 
 export interface PusherSettings {
   retryBaseMs: number;
@@ -45,8 +48,9 @@ interface CrnSlot {
   failures: number;
   lastError: string | null;
   lastDeliveredAt: number | null;
-  lastSentSecond: number;
-  lastSentKey: string | null;
+  /** The last `iat` signed for this CRN, and the sets signed with it. */
+  lastIat: number;
+  keysAtLastIat: Set<string>;
   timer: NodeJS.Timeout | undefined;
   nextRetryAt: number | null;
   /** Another push is wanted once the one in flight ends. */
@@ -100,8 +104,8 @@ export class AllocationPusher {
         failures: 0,
         lastError: null,
         lastDeliveredAt: null,
-        lastSentSecond: 0,
-        lastSentKey: null,
+        lastIat: 0,
+        keysAtLastIat: new Set(),
         timer: undefined,
         nextRetryAt: null,
         again: false,
@@ -160,15 +164,20 @@ export class AllocationPusher {
 
   async #run(crnHash: string, slot: CrnSlot): Promise<void> {
     const nowSecond = Math.floor(Date.now() / 1000);
-    if (nowSecond <= slot.lastSentSecond && slot.desiredKey === slot.lastSentKey) await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+    if (nowSecond === slot.lastIat && slot.keysAtLastIat.has(slot.desiredKey)) await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
     if (this.#closed || this.#slots.get(crnHash) !== slot) return;
     const set = slot.desired;
     const key = slot.desiredKey;
     slot.again = false;
-    slot.lastSentSecond = Math.floor(Date.now() / 1000);
-    slot.lastSentKey = key;
+    let iat = Math.max(Math.floor(Date.now() / 1000), slot.lastIat);
+    if (iat === slot.lastIat && slot.keysAtLastIat.has(key)) iat = slot.lastIat + 1;
+    if (iat !== slot.lastIat) {
+      slot.lastIat = iat;
+      slot.keysAtLastIat = new Set();
+    }
+    slot.keysAtLastIat.add(key);
     try {
-      const answer = await this.#push(slot.url, set);
+      const answer = await this.#push(slot.url, set, { crnHash, iat });
       slot.deliveredKey = key;
       slot.failures = 0;
       slot.lastError = null;

@@ -56,6 +56,14 @@ const PushAnswerSchema = z.object({
   errors: z.record(z.string(), z.string()).default({}),
 });
 
+/** What the signed payload of a push carries besides the body (protocol allocation-signature.ts). */
+export interface PushSigning {
+  /** The target CRN's registry hash. */
+  crnHash: string;
+  /** Unix seconds; defaults to now. */
+  iat?: number;
+}
+
 export class PushError extends Error {
   override readonly name = 'PushError';
 }
@@ -69,9 +77,12 @@ function trimSlash(url: string): string {
  * workloads failed to start: the set itself was applied); throws PushError when the set was not
  * applied (unreachable, timeout, refused signature, unexpected answer), which the caller retries.
  */
-export async function pushAllocations(account: EthAccount, crnUrl: string, set: DesiredSet, timeoutMs: number): Promise<PushAnswer> {
+export async function pushAllocations(account: EthAccount, crnUrl: string, set: DesiredSet, timeoutMs: number, signing: PushSigning): Promise<PushAnswer> {
   const body = JSON.stringify({ persistent_vms: set.persistent_vms, instances: set.instances });
-  const authorization = signAllocationRequest(account, { method: 'POST', path: ALLOCATIONS_PATH, body });
+  // Bound to this CRN (its registry hash and the URL pushed to), so that it cannot be replayed
+  // to another CRN; `iat` comes from the pusher, never older than the last one sent to the CRN.
+  const target = { nodeHash: signing.crnHash, url: crnUrl };
+  const authorization = signAllocationRequest(account, { method: 'POST', path: ALLOCATIONS_PATH, body, target, ...(signing.iat === undefined ? {} : { iat: signing.iat }) });
   let res: Response;
   try {
     res = await fetch(`${trimSlash(crnUrl)}${ALLOCATIONS_PATH}`, {

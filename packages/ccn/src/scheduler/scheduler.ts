@@ -61,7 +61,7 @@ export class Scheduler {
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
     const timeoutMs = deps.config.allocationPushTimeoutSeconds * 1000;
-    const push: PushFn = deps.push ?? ((url, set) => pushAllocations(deps.account, url, set, timeoutMs));
+    const push: PushFn = deps.push ?? ((url, set, signing) => pushAllocations(deps.account, url, set, timeoutMs, signing));
     this.#pusher = new AllocationPusher(
       push,
       { retryBaseMs: deps.config.allocationRetryBaseMs, retryMaxMs: deps.config.allocationRetryMaxMs },

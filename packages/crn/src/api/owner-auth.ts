@@ -1,8 +1,11 @@
 /**
  * VM-owner authentication for `/control/machine/{ref}/*` (CRN reference §2.2): the signed
- * ephemeral key and the signed operation, then the signer must own the execution's message.
+ * ephemeral key and the signed operation, then the signer must own the execution's message,
+ * then the operation is spent: each signed operation acts once (the reference accepts it again
+ * and again within its ±120 s window), over HTTP and over the log websocket alike.
  */
-import { isProtocolError, verifyOwnerOperation } from '@aleph-nodes/protocol';
+import { isProtocolError, verifyOwnerOperation, type VerifiedOwnerOperation } from '@aleph-nodes/protocol';
+import type { AuthState } from '../db/auth-state.ts';
 import { CRN_ERRORS } from '../errors.ts';
 import type { Execution } from '../execution/execution.ts';
 import type { ApiContext } from './context.ts';
@@ -16,13 +19,13 @@ export interface OwnerAuthInput {
   path: string;
 }
 
-/** Verifies the signatures; 400 when malformed, 401 when invalid. Returns the signer address. */
-export function verifyOwnerSignature(ctx: ApiContext, input: OwnerAuthInput): string {
+/** Verifies the signatures; 400 when malformed, 401 when invalid. */
+export function verifyOwnerSignature(ctx: ApiContext, input: OwnerAuthInput): VerifiedOwnerOperation {
   if (input.signedPubKey === undefined || input.signedOperation === undefined) {
     throw CRN_ERRORS.error('AUTH_INVALID', 'X-SignedPubKey and X-SignedOperation are required');
   }
   try {
-    return verifyOwnerOperation({ ...input, domain: ctx.config.domain }).address;
+    return verifyOwnerOperation({ ...input, domain: ctx.config.domain });
   } catch (err) {
     if (isProtocolError(err)) {
       if (MALFORMED.has(err.code)) throw CRN_ERRORS.error('AUTH_MALFORMED', err.message);
@@ -53,4 +56,19 @@ export async function assertOwner(ctx: ApiContext, signer: string, owner: string
     (a) => typeof a.address === 'string' && a.address.toLowerCase() === signer.toLowerCase() && (!Array.isArray(a.types) || a.types.length === 0 || a.types.includes('INSTANCE')),
   );
   if (!delegated) throw CRN_ERRORS.error('UNAUTHORIZED_SENDER');
+}
+
+/**
+ * The whole owner check of one request on `ref`: signatures, the execution, ownership, then the
+ * operation is marked used (401 when it already was). It is recorded only once every other
+ * check passed, so a stranger's signatures never fill the used-operation table.
+ */
+export async function authorizeOwnerOperation(ctx: ApiContext, auth: AuthState, input: OwnerAuthInput, ref: string): Promise<string> {
+  const verified = verifyOwnerSignature(ctx, input);
+  const { owner } = knownExecutionOwner(ctx, ref);
+  await assertOwner(ctx, verified.address, owner);
+  const use = auth.useOwnerOperation(verified.operation.key, verified.operation.expiresAtMs);
+  if (use === 'replayed') throw CRN_ERRORS.error('AUTH_INVALID', 'this signed operation was already used');
+  if (use === 'full') throw CRN_ERRORS.error('TOO_MANY_OPERATIONS');
+  return verified.address;
 }

@@ -7,8 +7,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { installErrorHandlers } from '@aleph-nodes/service';
 import type { Agent } from 'undici';
+import { AuthState } from '../db/auth-state.ts';
 import type { ApiContext } from './context.ts';
-import { aboutRoutes } from './routes/about.ts';
+import { aboutRoutes, OPERATOR_PATHS } from './routes/about.ts';
 import { allocationRoutes } from './routes/allocations.ts';
 import { machineRoutes } from './routes/machine.ts';
 import { statusRoutes } from './routes/status.ts';
@@ -20,7 +21,17 @@ export async function buildServer(ctx: ApiContext, agent: Agent): Promise<Fastif
   // Fastify's default request logging writes two info lines per request, which on the program
   // path cost more than the proxying itself (measured by `npm run bench`): one access line at
   // debug level instead.
-  const app = Fastify({ loggerInstance: ctx.logger as FastifyBaseLogger, bodyLimit: PROGRAM_BODY_LIMIT, return503OnClosing: true, disableRequestLogging: true });
+  // trustProxy: behind the HTTPS reverse proxy every connection comes from it; its
+  // X-Forwarded-For names the client that per-address limits (stream_logs) count.
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    bodyLimit: PROGRAM_BODY_LIMIT,
+    return503OnClosing: true,
+    disableRequestLogging: true,
+    ...(ctx.config.trustProxy.length > 0 ? { trustProxy: ctx.config.trustProxy } : {}),
+  });
+  // Replay state of signed control traffic, in the node's database (kept across restarts).
+  const auth = new AuthState(ctx.records.database, { maxOwnerOperations: ctx.config.maxOwnerOperations });
   installErrorHandlers(app);
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
@@ -30,7 +41,8 @@ export async function buildServer(ctx: ApiContext, agent: Agent): Promise<Fastif
   app.addHook('onRequest', async (request, reply) => {
     reply.header('server', ctx.serverHeader);
     const path = (request.raw.url ?? '/').split('?')[0] ?? '/';
-    if (CORS_PREFIXES.some((p) => path.startsWith(p))) {
+    // The operator routes never answer another origin (a program's host is one): no CORS.
+    if (CORS_PREFIXES.some((p) => path.startsWith(p)) && !OPERATOR_PATHS.has(path)) {
       reply.header('access-control-allow-origin', request.headers.origin ?? '*');
       reply.header('access-control-allow-credentials', 'true');
       reply.header('access-control-expose-headers', '*');
@@ -52,8 +64,8 @@ export async function buildServer(ctx: ApiContext, agent: Agent): Promise<Fastif
 
   await app.register(async (scope) => aboutRoutes(scope, ctx));
   await app.register(async (scope) => statusRoutes(scope, ctx));
-  await app.register(async (scope) => allocationRoutes(scope, ctx));
-  await app.register(async (scope) => machineRoutes(scope, ctx));
+  await app.register(async (scope) => allocationRoutes(scope, ctx, auth));
+  await app.register(async (scope) => machineRoutes(scope, ctx, auth));
   await app.register(async (scope) =>
     vmProxyRoutes(scope, {
       supervisor: ctx.supervisor,
@@ -62,6 +74,7 @@ export async function buildServer(ctx: ApiContext, agent: Agent): Promise<Fastif
       agent,
       metrics: ctx.metrics,
       isDraining: ctx.isDraining,
+      pathSandbox: ctx.config.programPathSandbox,
     }),
   );
   return app;

@@ -4,34 +4,43 @@ import { EthAccount } from '../crypto/eth.ts';
 import { encodeHex, utf8 } from '../crypto/hex.ts';
 import { sha256Hex } from '../crypto/sha256.ts';
 import { ALEPH_ERROR, ProtocolError, type ProtocolErrorCode } from '../errors.ts';
+import { ALLOCATION_DIGESTS_PER_SECOND, MemoryReplayGuard } from './allocation-replay.ts';
 import {
   ALLOCATION_MAX_BODY_BYTES,
   ALLOCATION_SIGNATURE_MAX_AGE_SECONDS,
-  ReplayCache,
   parseAllocationAuthorization,
   signAllocationRequest,
   verifyAllocationRequest,
   type AllocationRequest,
+  type AllocationSelf,
+  type AllocationTarget,
 } from './allocation-signature.ts';
 
 const NOW = 1_795_300_000;
 const PATH = '/control/allocations';
 const BODY = JSON.stringify({ persistent_vms: ['a'.repeat(64)], instances: [] });
 const scheduler = EthAccount.generate();
+const SELF_HASH = 'c'.repeat(64);
+const SELF: AllocationSelf = { nodeHash: SELF_HASH, domain: 'crn-a.example.org' };
+const TARGET: AllocationTarget = { nodeHash: SELF_HASH, url: 'https://crn-a.example.org' };
 
-function request(overrides: Partial<AllocationRequest> = {}, sign: { iat?: number; body?: string; method?: string; path?: string; account?: EthAccount } = {}): AllocationRequest {
+function request(
+  overrides: Partial<AllocationRequest> = {},
+  sign: { iat?: number; body?: string; method?: string; path?: string; account?: EthAccount; target?: AllocationTarget | null } = {},
+): AllocationRequest {
   const body = overrides.body ?? utf8(BODY);
   const authorization = signAllocationRequest(sign.account ?? scheduler, {
     method: sign.method ?? 'POST',
     path: sign.path ?? PATH,
     body: sign.body ?? BODY,
     iat: sign.iat ?? NOW,
+    target: sign.target === undefined ? TARGET : sign.target,
   });
   return { authorization, method: 'POST', path: PATH, hasQuery: false, contentLength: body.length, body, ...overrides };
 }
 
-function verify(req: AllocationRequest, replay = new ReplayCache(), now = NOW): string {
-  return verifyAllocationRequest(req, { authorizedSigners: [scheduler.address], replay, now });
+function verify(req: AllocationRequest, replay = new MemoryReplayGuard(), now = NOW, self = SELF, allowUnbound = false): string {
+  return verifyAllocationRequest(req, { authorizedSigners: [scheduler.address], replay, now, self, allowUnbound }).signer;
 }
 
 function assertCode(fn: () => unknown, code: ProtocolErrorCode): void {
@@ -49,17 +58,20 @@ describe('Aleph-EIP191-V1 allocation signatures', () => {
   });
 
   test('the header has the reference shape and the payload is the signed JSON', () => {
-    const header = signAllocationRequest(scheduler, { method: 'POST', path: PATH, body: BODY, iat: NOW });
+    const header = signAllocationRequest(scheduler, { method: 'POST', path: PATH, body: BODY, iat: NOW, target: TARGET });
     const m = /^Aleph-EIP191-V1 sig=(0x[0-9a-f]{130}),payload=([0-9a-f]+)$/.exec(header);
     assert.ok(m, header);
     const payload = JSON.parse(Buffer.from(m[2] as string, 'hex').toString('utf8')) as Record<string, unknown>;
-    assert.deepEqual(payload, { method: 'POST', path: PATH, body_sha256: sha256Hex(BODY), iat: NOW });
+    assert.deepEqual(payload, { method: 'POST', path: PATH, body_sha256: sha256Hex(BODY), iat: NOW, node_hash: SELF_HASH, url: TARGET.url });
+    const unbound = signAllocationRequest(scheduler, { method: 'POST', path: PATH, body: BODY, iat: NOW, target: null });
+    const legacy = JSON.parse(Buffer.from(unbound.split('payload=')[1] as string, 'hex').toString('utf8')) as Record<string, unknown>;
+    assert.deepEqual(legacy, { method: 'POST', path: PATH, body_sha256: sha256Hex(BODY), iat: NOW });
   });
 
   test('authorized signers match case-insensitively', () => {
     const req = request();
     assert.equal(
-      verifyAllocationRequest(req, { authorizedSigners: [scheduler.address.toUpperCase().replace('0X', '0x')], replay: new ReplayCache(), now: NOW }),
+      verifyAllocationRequest(req, { authorizedSigners: [scheduler.address.toUpperCase().replace('0X', '0x')], replay: new MemoryReplayGuard(), now: NOW, self: SELF }).signer,
       scheduler.address.toLowerCase(),
     );
   });
@@ -106,7 +118,7 @@ describe('Aleph-EIP191-V1 allocation signatures', () => {
   test('unauthorized signer', () => {
     assertCode(() => verify(request({}, { account: EthAccount.generate() })), 'UNAUTHORIZED_SIGNER');
     assertCode(
-      () => verifyAllocationRequest(request(), { authorizedSigners: [], replay: new ReplayCache(), now: NOW }),
+      () => verifyAllocationRequest(request(), { authorizedSigners: [], replay: new MemoryReplayGuard(), now: NOW, self: SELF }),
       'UNAUTHORIZED_SIGNER',
     );
   });
@@ -118,26 +130,65 @@ describe('Aleph-EIP191-V1 allocation signatures', () => {
     assertCode(() => verify(request({ authorization: `Aleph-EIP191-V1 sig=${a.sig},payload=${b.payloadHex}` })), 'UNAUTHORIZED_SIGNER');
   });
 
-  test('replay: the same header twice is refused, another iat is fine', () => {
-    const replay = new ReplayCache();
+  test('replay: the same header twice is refused, a later iat is fine, an older one is not', () => {
+    const replay = new MemoryReplayGuard();
     const req = request();
     verify(req, replay);
     assertCode(() => verify(req, replay), 'AUTH_REPLAYED');
     assert.doesNotThrow(() => verify(request({}, { iat: NOW + 1 }), replay));
+    // Signed earlier than the last accepted push of this signer: refused, even with a new body.
+    const other = JSON.stringify({ persistent_vms: [], instances: [] });
+    assertCode(() => verify(request({ body: utf8(other), contentLength: other.length }, { body: other, iat: NOW }), replay, NOW + 1), 'AUTH_REPLAYED');
   });
 
-  test('replay entries expire with their iat, and a failed check does not consume the header', () => {
-    const replay = new ReplayCache();
-    const req = request();
-    // Rejected for another reason first: not remembered.
-    assertCode(() => verify({ ...req, hasQuery: true }, replay), 'AUTH_MISMATCH');
-    verify(req, replay);
-    assertCode(() => verify(req, replay, NOW + 10), 'AUTH_REPLAYED');
-    // After the window the header is expired anyway, and the cache forgot it.
-    assertCode(() => verify(req, replay, NOW + ALLOCATION_SIGNATURE_MAX_AGE_SECONDS + 1), 'AUTH_EXPIRED');
-    assert.equal(replay.remember('k', NOW, NOW), true);
-    assert.equal(replay.remember('k', NOW, NOW + 1), false);
-    assert.equal(replay.remember('k', NOW + 400, NOW + ALLOCATION_SIGNATURE_MAX_AGE_SECONDS + 1), true);
+  test('two different pushes in the same second are both accepted', () => {
+    const replay = new MemoryReplayGuard();
+    const other = JSON.stringify({ persistent_vms: [], instances: [] });
+    verify(request(), replay);
+    assert.doesNotThrow(() => verify(request({ body: utf8(other), contentLength: other.length }, { body: other }), replay));
+  });
+
+  test('a refused push does not move the signer\'s state', () => {
+    const replay = new MemoryReplayGuard();
+    const later = request({}, { iat: NOW + 5 });
+    // Rejected for another reason (query string, another target): not recorded.
+    assertCode(() => verify({ ...later, hasQuery: true }, replay), 'AUTH_MISMATCH');
+    assertCode(() => verify(request({}, { iat: NOW + 5, target: { nodeHash: 'd'.repeat(64), url: 'https://crn-b.example.org' } }), replay), 'AUTH_MISMATCH');
+    assert.doesNotThrow(() => verify(request(), replay));
+  });
+
+  test('the guard: older iat, same digest, and the per-second cap', () => {
+    const guard = new MemoryReplayGuard();
+    assert.equal(guard.accept('s', 10, 'a'), true);
+    assert.equal(guard.accept('s', 10, 'a'), false);
+    assert.equal(guard.accept('s', 10, 'b'), true);
+    assert.equal(guard.accept('s', 9, 'c'), false);
+    assert.equal(guard.accept('t', 9, 'c'), true, 'signers are independent');
+    assert.equal(guard.accept('s', 11, 'a'), true, 'a later second starts afresh');
+    assert.equal(guard.accept('s', 10, 'z'), false);
+    for (let i = 1; i < ALLOCATION_DIGESTS_PER_SECOND; i++) assert.equal(guard.accept('s', 11, `d${i}`), true);
+    assert.equal(guard.accept('s', 11, 'one-too-many'), false);
+  });
+
+  test('target: a push for another node is refused, by hash or (hash unknown) by URL host', () => {
+    const forB: AllocationTarget = { nodeHash: 'd'.repeat(64), url: 'https://crn-b.example.org' };
+    assertCode(() => verify(request({}, { target: forB })), 'AUTH_MISMATCH');
+    // The right URL does not help when this node knows its hash and the hash differs.
+    assertCode(() => verify(request({}, { target: { ...forB, url: TARGET.url } })), 'AUTH_MISMATCH');
+    assertCode(() => verify(request({}, { target: { nodeHash: null, url: TARGET.url } })), 'AUTH_MISMATCH');
+    const noHash: AllocationSelf = { nodeHash: '', domain: 'crn-a.example.org' };
+    assert.doesNotThrow(() => verify(request({}, { target: { nodeHash: null, url: 'https://CRN-A.example.org:8443/' } }), undefined, NOW, noHash));
+    assertCode(() => verify(request({}, { target: forB }), undefined, NOW, noHash), 'AUTH_MISMATCH');
+    assertCode(() => verify(request({}, { target: { nodeHash: null, url: 'not a url' } }), undefined, NOW, noHash), 'AUTH_MISMATCH');
+    const v6: AllocationSelf = { nodeHash: '', domain: '::1' };
+    assert.doesNotThrow(() => verify(request({}, { target: { nodeHash: null, url: 'http://[::1]:4020' } }), undefined, NOW, v6));
+  });
+
+  test('the unbound reference payload is accepted only when allowed', () => {
+    assertCode(() => verify(request({}, { target: null })), 'AUTH_MISMATCH');
+    assert.doesNotThrow(() => verify(request({}, { target: null }), undefined, NOW, SELF, true));
+    const verified = verifyAllocationRequest(request({}, { target: null }), { authorizedSigners: [scheduler.address], replay: new MemoryReplayGuard(), now: NOW, self: SELF, allowUnbound: true });
+    assert.equal(verified.bound, false);
   });
 
   test('extra header parameter', () => {
@@ -187,6 +238,9 @@ describe('Aleph-EIP191-V1 allocation signatures', () => {
       hex('not json'),
       hex(JSON.stringify({ method: 'POST', path: PATH, iat: NOW })),
       hex(JSON.stringify({ method: 'POST', path: PATH, body_sha256: sha256Hex(BODY), iat: NOW, extra: 1 })),
+      hex(JSON.stringify({ method: 'POST', path: PATH, body_sha256: sha256Hex(BODY), iat: NOW, node_hash: SELF_HASH.toUpperCase(), url: TARGET.url })),
+      hex(JSON.stringify({ method: 'POST', path: PATH, body_sha256: sha256Hex(BODY), iat: NOW, node_hash: SELF_HASH, url: 'x'.repeat(3000) })),
+      hex(JSON.stringify({ method: 'POST', path: PATH, body_sha256: sha256Hex(BODY), iat: NOW, node_hash: 1 })),
       hex(JSON.stringify({ method: 'POST', path: PATH, body_sha256: sha256Hex(BODY), iat: NOW + 0.5 })),
     ]) {
       assertCode(() => verify(request({ authorization: `Aleph-EIP191-V1 sig=${sig},payload=${payload}` })), 'INVALID_AUTH_HEADER');
@@ -202,11 +256,11 @@ describe('Aleph-EIP191-V1 allocation signatures', () => {
   });
 
   test('default iat is the current time', () => {
-    const authorization = signAllocationRequest(scheduler, { method: 'POST', path: PATH, body: BODY });
+    const authorization = signAllocationRequest(scheduler, { method: 'POST', path: PATH, body: BODY, target: TARGET });
     const body = utf8(BODY);
-    const signer = verifyAllocationRequest(
+    const { signer } = verifyAllocationRequest(
       { authorization, method: 'POST', path: PATH, hasQuery: false, contentLength: body.length, body },
-      { authorizedSigners: [scheduler.address], replay: new ReplayCache() },
+      { authorizedSigners: [scheduler.address], replay: new MemoryReplayGuard(), self: SELF },
     );
     assert.equal(signer, scheduler.address.toLowerCase());
   });

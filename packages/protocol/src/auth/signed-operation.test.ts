@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { EthAccount } from '../crypto/eth.ts';
 import { encodeHex, utf8 } from '../crypto/hex.ts';
 import { ProtocolError, type ProtocolErrorCode } from '../errors.ts';
-import { OPERATION_MAX_SKEW_SECONDS, OwnerSession, verifyOwnerOperation, type OwnerOperationRequest } from './signed-operation.ts';
+import { OPERATION_MAX_SKEW_SECONDS, OwnerSession, verifyOwnerOperation, type OwnerOperationRequest, type VerifiedOwnerOperation } from './signed-operation.ts';
 
 const TEST_ADDRESS = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 const DOMAIN = '127.0.0.1';
@@ -54,6 +54,10 @@ function capturedRequest(i = 0): OwnerOperationRequest & { signedPubKey: string;
   };
 }
 
+function identity(v: VerifiedOwnerOperation): { address: string; chain: string } {
+  return { address: v.address, chain: v.chain };
+}
+
 function assertCode(fn: () => unknown, code: ProtocolErrorCode): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof ProtocolError, `not a ProtocolError: ${String(err)}`);
@@ -69,7 +73,7 @@ describe('verifyOwnerOperation on the captured VmClient headers', () => {
 
   for (const [i, r] of SIGNED.entries()) {
     test(`verifies ${r.method} ${r.path}`, () => {
-      assert.deepEqual(verifyOwnerOperation(capturedRequest(i)), { address: TEST_ADDRESS, chain: 'ETH' });
+      assert.deepEqual(identity(verifyOwnerOperation(capturedRequest(i))), { address: TEST_ADDRESS, chain: 'ETH' });
     });
   }
 
@@ -85,7 +89,7 @@ describe('verifyOwnerOperation on the captured VmClient headers', () => {
       domain: DOMAIN,
       nowMs: Date.parse(String(op.time)),
     };
-    assert.deepEqual(verifyOwnerOperation(req), { address: TEST_ADDRESS, chain: 'ETH' });
+    assert.deepEqual(identity(verifyOwnerOperation(req)), { address: TEST_ADDRESS, chain: 'ETH' });
     // The path and method are checked on the socket too (the SDK signs them).
     assertCode(() => verifyOwnerOperation({ ...req, path: `${path}x` }), 'AUTH_MISMATCH');
     assertCode(() => verifyOwnerOperation({ ...req, method: 'POST' }), 'AUTH_MISMATCH');
@@ -165,7 +169,7 @@ describe('verifyOwnerOperation on the captured VmClient headers', () => {
     const env = JSON.parse(req.signedOperation) as Signed;
     assert.doesNotMatch(env.signature, /^0x/, 'the SDK sends it without prefix');
     const prefixed = JSON.stringify({ ...env, signature: `0x${env.signature}` });
-    assert.deepEqual(verifyOwnerOperation({ ...req, signedOperation: prefixed }), { address: TEST_ADDRESS, chain: 'ETH' });
+    assert.deepEqual(identity(verifyOwnerOperation({ ...req, signedOperation: prefixed })), { address: TEST_ADDRESS, chain: 'ETH' });
   });
 
   test('malformed headers are INVALID_AUTH_HEADER', () => {
@@ -206,6 +210,36 @@ describe('verifyOwnerOperation on the captured VmClient headers', () => {
   });
 });
 
+describe('operation identity (single use)', () => {
+  test('the same operation has the same key whatever its signature or hex case; another has another', () => {
+    const req = capturedRequest();
+    const first = verifyOwnerOperation(req);
+    const env = JSON.parse(req.signedOperation) as Signed;
+    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const s = BigInt(`0x${env.signature.slice(64)}`);
+    const flipped = `${env.signature.slice(0, 64)}${(n - s).toString(16).padStart(64, '0')}`;
+    const variants = [
+      JSON.stringify({ ...env, signature: flipped }),
+      JSON.stringify({ ...env, signature: `0x${env.signature.toUpperCase()}` }),
+      JSON.stringify({ ...env, payload: env.payload.toUpperCase() }),
+    ];
+    for (const signedOperation of variants) assert.equal(verifyOwnerOperation({ ...req, signedOperation }).operation.key, first.operation.key);
+    const op = decodePayload(req.signedOperation);
+    assert.equal(first.operation.expiresAtMs, Date.parse(String(op.time)) + OPERATION_MAX_SKEW_SECONDS * 1000);
+    assert.notEqual(verifyOwnerOperation(capturedRequest(1)).operation.key, first.operation.key);
+  });
+
+  test('two keys signing the same operation text have different keys', () => {
+    const path = '/p';
+    const time = new Date();
+    const a = new OwnerSession(EthAccount.generate(), DOMAIN);
+    const b = new OwnerSession(EthAccount.generate(), DOMAIN);
+    const ka = verifyOwnerOperation({ signedPubKey: a.signedPubKey, signedOperation: a.signOperation({ method: 'GET', path, domain: DOMAIN, time }), method: 'GET', path, domain: DOMAIN });
+    const kb = verifyOwnerOperation({ signedPubKey: b.signedPubKey, signedOperation: b.signOperation({ method: 'GET', path, domain: DOMAIN, time }), method: 'GET', path, domain: DOMAIN });
+    assert.notEqual(ka.operation.key, kb.operation.key);
+  });
+});
+
 describe('OwnerSession', () => {
   const account = EthAccount.generate();
 
@@ -214,7 +248,7 @@ describe('OwnerSession', () => {
     const path = `/control/machine/${'ab'.repeat(32)}/stop`;
     const signedOperation = session.signOperation({ method: 'POST', path, domain: DOMAIN });
     const id = verifyOwnerOperation({ signedPubKey: session.signedPubKey, signedOperation, method: 'POST', path, domain: DOMAIN });
-    assert.deepEqual(id, { address: account.address, chain: 'ETH' });
+    assert.deepEqual(identity(id), { address: account.address, chain: 'ETH' });
   });
 
   test('headers have the SDK shape', () => {

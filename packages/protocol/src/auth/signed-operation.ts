@@ -1,11 +1,16 @@
 /**
  * VM-owner authentication (CRN reference §2.2): the wallet signs an ephemeral P-256 key once
  * (`X-SignedPubKey`), and that key signs each request (`X-SignedOperation`).
+ *
+ * The reference accepts an operation as often as it is presented within its ±120 s window. Here
+ * verification also returns the operation's identity (`operation.key`) and how long it stays
+ * valid, so that the node can accept each operation once (the CRN keeps the used keys on disk).
  */
 import { p256 } from '@noble/curves/nist.js';
 import { z } from 'zod';
 import { recoverPersonalSigner, type EthAccount } from '../crypto/eth.ts';
 import { decodeHex, encodeHex, utf8 } from '../crypto/hex.ts';
+import { sha256Hex } from '../crypto/sha256.ts';
 import { ProtocolError } from '../errors.ts';
 
 /** How far an operation's `time` may be from now, in seconds. */
@@ -49,6 +54,22 @@ export interface OwnerIdentity {
   chain: 'ETH' | 'SOL';
 }
 
+/** What makes an operation single-use. */
+export interface OwnerOperationUse {
+  /**
+   * SHA-256 over the ephemeral public key and the signed operation bytes. Not over the
+   * signature: ECDSA signatures are malleable ((r, n−s) verifies too, and S is not normalized),
+   * so a replay could carry another signature of the same operation.
+   */
+  key: string;
+  /** Unix ms after which the operation no longer verifies (its time + the skew). */
+  expiresAtMs: number;
+}
+
+export interface VerifiedOwnerOperation extends OwnerIdentity {
+  operation: OwnerOperationUse;
+}
+
 function decodeSigned(value: unknown, header: string): { payload: Uint8Array; signature: string; json: unknown } {
   let obj = value;
   if (typeof value === 'string') {
@@ -86,7 +107,7 @@ function parseIsoMs(value: string, what: string): number {
  * Verifies both headers and returns who signed. Throws INVALID_AUTH_HEADER for malformed
  * headers (HTTP 400) and AUTH_* / INVALID_SIGNATURE for failed checks (HTTP 401).
  */
-export function verifyOwnerOperation(req: OwnerOperationRequest): OwnerIdentity {
+export function verifyOwnerOperation(req: OwnerOperationRequest): VerifiedOwnerOperation {
   const nowMs = req.nowMs ?? Date.now();
   const pub = decodeSigned(req.signedPubKey, 'X-SignedPubKey');
   const pubPayload = PubKeyPayload.safeParse(pub.json);
@@ -103,7 +124,8 @@ export function verifyOwnerOperation(req: OwnerOperationRequest): OwnerIdentity 
   const opPayload = OperationPayload.safeParse(op.json);
   if (!opPayload.success) throw new ProtocolError('INVALID_AUTH_HEADER', 'X-SignedOperation payload does not have the expected fields');
   const { time, method, path, domain } = opPayload.data;
-  if (Math.abs(parseIsoMs(time, 'operation time') - nowMs) > OPERATION_MAX_SKEW_SECONDS * 1000) {
+  const timeMs = parseIsoMs(time, 'operation time');
+  if (Math.abs(timeMs - nowMs) > OPERATION_MAX_SKEW_SECONDS * 1000) {
     throw new ProtocolError('AUTH_EXPIRED', 'operation time is too far from now');
   }
   if (domain !== req.domain) throw new ProtocolError('AUTH_MISMATCH', 'operation domain is not this node');
@@ -111,15 +133,18 @@ export function verifyOwnerOperation(req: OwnerOperationRequest): OwnerIdentity 
   if (method.toUpperCase() !== req.method.toUpperCase()) throw new ProtocolError('AUTH_MISMATCH', 'operation method differs from the request');
 
   let ok = false;
+  const point = new Uint8Array([4, ...Buffer.from(pubkey.x, 'base64url'), ...Buffer.from(pubkey.y, 'base64url')]);
   try {
-    const point = new Uint8Array([4, ...Buffer.from(pubkey.x, 'base64url'), ...Buffer.from(pubkey.y, 'base64url')]);
     // WebCrypto signs raw r‖s (IEEE P1363) over SHA-256 and does not normalize S.
     ok = p256.verify(decodeHex(op.signature, 'operation signature'), op.payload, point, { prehash: true, lowS: false });
   } catch {
     ok = false;
   }
   if (!ok) throw new ProtocolError('INVALID_SIGNATURE', 'X-SignedOperation signature is not valid for the signed key');
-  return { address, chain };
+  const keyed = new Uint8Array(point.length + op.payload.length);
+  keyed.set(point);
+  keyed.set(op.payload, point.length);
+  return { address, chain, operation: { key: sha256Hex(keyed), expiresAtMs: timeMs + OPERATION_MAX_SKEW_SECONDS * 1000 } };
 }
 
 /** An ephemeral P-256 key signed by a wallet, as the SDK's VmClient builds it (for tests and the CLI). */

@@ -1,11 +1,15 @@
 /** `/about/*` and `/v2/about/*`: capacity, execution lists, records, operator login. */
+import { timingSafeEqual } from 'node:crypto';
 import { loadavg, cpus, arch, freemem, totalmem } from 'node:os';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ExecutionNetwork } from '@aleph-nodes/vmm';
+import { HttpError } from '@aleph-nodes/service';
 import { CRN_ERRORS } from '../../errors.ts';
 import { freeDiskMib } from '../../execution/admission.ts';
 import type { Execution } from '../../execution/execution.ts';
 import type { ApiContext } from '../context.ts';
+import { isNodeHost } from '../node-host.ts';
+import { NODE_COOKIE } from '../program-headers.ts';
 
 /** `mapped_ports` of the v2 list: `{"22": {"host": 24000, "tcp": true, "udp": false}}`. */
 function mappedPorts(network: ExecutionNetwork): Record<string, { host: number; tcp: boolean; udp: boolean }> {
@@ -34,12 +38,33 @@ function networkingV2(exec: Execution): Record<string, unknown> {
   return { ipv4_network: `${handle.endpoint.host}/30`, ipv4_ip: handle.endpoint.host, host_ipv4: null, ipv6_network: null, ipv6_ip: null, mapped_ports: {} };
 }
 
-function cookieToken(header: string | undefined): string | undefined {
+/** The operator routes: no CORS (server.ts), never on a program's host, never framed. */
+export const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/about/login', '/about/config', '/about/executions/details']);
+
+/**
+ * The operator cookie (reference §2.3) with what keeps it from programs: HttpOnly (no script
+ * reads it), Secure (HTTPS only; browsers treat http://localhost as secure), SameSite=Strict
+ * (not sent on requests a page of another site, or a sandboxed path-form program page, starts),
+ * Path=/about (the operator routes are all under it, so it is not sent to /vm/…; the proxy also
+ * strips it, see program-headers.ts). Host-only: no Domain, so not sent to program hosts.
+ */
+function operatorCookie(token: string): string {
+  return `${NODE_COOKIE}=${token}; HttpOnly; Secure; SameSite=Strict; Path=/about`;
+}
+
+function cookieTokens(header: string | undefined): string[] {
+  const out: string[] = [];
   for (const part of (header ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === 'token') return v.join('=');
+    const eq = part.indexOf('=');
+    if (eq >= 0 && part.slice(0, eq).trim() === NODE_COOKIE) out.push(part.slice(eq + 1).trim());
   }
-  return undefined;
+  return out;
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export async function aboutRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
@@ -120,23 +145,39 @@ export async function aboutRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     })),
   );
 
-  app.get<{ Querystring: { token?: string } }>('/about/login', async (request, reply) => {
+  /**
+   * Every operator route: only on the node's own host (404 elsewhere, as an unknown route), and
+   * answers that no page may frame, cache or leak through a Referer.
+   */
+  const operatorPage = (request: FastifyRequest, reply: FastifyReply): void => {
+    if (!isNodeHost(request.headers.host, ctx.config.domain)) {
+      throw new HttpError('NOT_FOUND', 404, `No route for ${request.method} ${(request.raw.url ?? '/').split('?')[0]}`);
+    }
+    reply.header('x-frame-options', 'DENY');
+    reply.header('content-security-policy', "frame-ancestors 'none'");
+    reply.header('cache-control', 'no-store');
+    reply.header('referrer-policy', 'no-referrer');
+  };
+
+  app.get<{ Querystring: { token?: unknown } }>('/about/login', async (request, reply) => {
+    operatorPage(request, reply);
     const token = request.query.token;
-    if (token && token === ctx.loginToken) {
-      return reply.header('set-cookie', `token=${ctx.loginToken}; HttpOnly; Path=/; SameSite=Strict`).redirect('/about/config', 302);
+    if (typeof token === 'string' && token !== '' && sameToken(token, ctx.loginToken)) {
+      return reply.header('set-cookie', operatorCookie(ctx.loginToken)).redirect('/about/config', 302);
     }
     return reply.status(401).send({ success: false });
   });
 
-  const operatorOnly = (cookie: string | undefined): void => {
-    if (cookieToken(cookie) !== ctx.loginToken) throw CRN_ERRORS.error('LOGIN_REQUIRED');
+  const operatorOnly = (request: FastifyRequest, reply: FastifyReply): void => {
+    operatorPage(request, reply);
+    if (!cookieTokens(request.headers.cookie).some((t) => sameToken(t, ctx.loginToken))) throw CRN_ERRORS.error('LOGIN_REQUIRED');
   };
-  app.get('/about/config', async (request) => {
-    operatorOnly(request.headers.cookie);
+  app.get('/about/config', async (request, reply) => {
+    operatorOnly(request, reply);
     return ctx.config;
   });
-  app.get('/about/executions/details', async (request) => {
-    operatorOnly(request.headers.cookie);
+  app.get('/about/executions/details', async (request, reply) => {
+    operatorOnly(request, reply);
     const out: Record<string, unknown> = {};
     for (const exec of ctx.supervisor.liveExecutions()) {
       out[exec.ref] = { state: exec.state, times: exec.times, resources: exec.resources, inflight: exec.inflight, persistent: exec.persistent, endpoint: exec.handle?.endpoint ?? null };

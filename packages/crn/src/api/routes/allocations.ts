@@ -1,15 +1,20 @@
 /**
  * Scheduler and user placement (CRN reference §3.5, §3.6):
  * `POST /control/allocations` (Aleph-EIP191-V1 signed by an authorized signer, i.e. the CCN
- * that links this node) and `POST /control/allocation/notify` (open, user-placed instances).
+ * that links this node, for THIS node: the signed payload names it, and its `iat` and digest
+ * pass the on-disk replay state) and `POST /control/allocation/notify` (open: user-placed
+ * instances that name this node and are paid by stream or credits).
  * The body is kept raw: the signature covers its SHA-256.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { isItemHash, isProtocolError, ReplayCache, verifyAllocationRequest } from '@aleph-nodes/protocol';
+import { isItemHash, isProtocolError, verifyAllocationRequest } from '@aleph-nodes/protocol';
 import { HttpError } from '@aleph-nodes/service';
+import { CcnError } from '../../ccn/ccn-client.ts';
 import { DEFAULT_ALLOCATION_SIGNER } from '../../config.ts';
+import type { AuthState } from '../../db/auth-state.ts';
 import { CRN_ERRORS } from '../../errors.ts';
+import type { Execution } from '../../execution/execution.ts';
 import type { ApiContext } from '../context.ts';
 
 /** Owner of the network `settings` aggregate. */
@@ -36,11 +41,41 @@ function errorText(err: unknown): string {
   return err instanceof HttpError ? `${err.code}: ${err.message}` : (err as Error).message;
 }
 
-export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+interface NotifiableContent {
+  payment?: { type?: unknown } | null;
+  requirements?: { node?: { node_hash?: unknown } | null } | null;
+}
+
+/** Paid by the user (stream or credits) rather than by a hold the scheduler accounts for. */
+function userPaid(content: NotifiableContent): boolean {
+  const type = content.payment?.type;
+  return type === 'superfluid' || type === 'credit';
+}
+
+/**
+ * What notify accepts (reference §3.6, §6.10), decided before anything starts: an instance that
+ * names this node (`requirements.node.node_hash`; 503 while this node does not know its hash)
+ * and is paid by stream or credits (a hold instance is the scheduler's to place: 400). Unlike the
+ * reference, an instance that names no node is refused too: notify is unauthenticated, so
+ * without it anyone could place any instance on any node.
+ */
+export function checkNotifiable(content: NotifiableContent, ownNodeHash: string): void {
+  const wanted = content.requirements?.node?.node_hash;
+  if (typeof wanted !== 'string' || wanted === '') throw CRN_ERRORS.error('WRONG_NODE', 'The instance does not name this node (requirements.node.node_hash)');
+  if (ownNodeHash === '') throw CRN_ERRORS.error('NODE_HASH_UNKNOWN');
+  if (wanted.toLowerCase() !== ownNodeHash.toLowerCase()) throw CRN_ERRORS.error('WRONG_NODE');
+  if (!userPaid(content)) throw CRN_ERRORS.error('INVALID_PAYMENT_METHOD', 'Invalid payment method: notify starts instances paid by stream (superfluid) or credits');
+}
+
+/** Executions a push may stop: persistent ones the scheduler placed, not the user-paid ones notify started (reference §3.5). */
+function scheduledHere(exec: Execution): boolean {
+  return exec.persistent && !userPaid(exec.message.content as NotifiableContent);
+}
+
+export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, auth: AuthState): Promise<void> {
   // Raw bytes for every content type: the signature covers the exact body.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body));
-  const replay = new ReplayCache();
   // First non-empty source wins (reference §2.1): local setting, the network settings aggregate
   // (cached 60 s), the reference scheduler key.
   let networkSigners: { at: number; list: string[] } | undefined;
@@ -63,8 +98,10 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext): P
     const url = request.raw.url ?? '';
     const q = url.indexOf('?');
     const contentLength = request.headers['content-length'];
+    const authorizedSigners = await signers();
     try {
-      verifyAllocationRequest(
+      // Synchronous from here to the replay record: two copies of one push cannot both pass.
+      const verified = verifyAllocationRequest(
         {
           authorization,
           method: request.method,
@@ -73,10 +110,19 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext): P
           contentLength: contentLength === undefined ? undefined : Number(contentLength),
           body,
         },
-        { authorizedSigners: await signers(), replay },
+        {
+          authorizedSigners,
+          replay: auth,
+          self: { nodeHash: ctx.config.nodeHash, domain: ctx.config.domain },
+          allowUnbound: ctx.config.allowUnboundAllocationPushes,
+        },
       );
+      if (!verified.bound) request.log.warn({ signer: verified.signer }, 'accepted an allocation push that names no target (allowUnboundAllocationPushes)');
     } catch (err) {
-      if (isProtocolError(err)) throw CRN_ERRORS.error('AUTH_INVALID', `Authentication token received is invalid: ${err.message}`);
+      if (isProtocolError(err)) {
+        request.log.debug({ reason: err.message }, 'allocation push refused');
+        throw CRN_ERRORS.error('AUTH_INVALID', `Authentication token received is invalid: ${err.message}`);
+      }
       throw err;
     }
     const parsed = AllocationBody.safeParse(parseJson(body));
@@ -87,7 +133,7 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext): P
     const run = queue.then(async () => {
       const stopped: string[] = [];
       for (const exec of ctx.supervisor.liveExecutions()) {
-        if (exec.persistent && !wanted.has(exec.ref)) {
+        if (scheduledHere(exec) && !wanted.has(exec.ref)) {
           await ctx.supervisor.deallocate(exec);
           stopped.push(exec.ref);
         }
@@ -122,11 +168,17 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext): P
     const parsed = NotifyBody.safeParse(parseJson(body));
     if (!parsed.success) throw CRN_ERRORS.error('INVALID_BODY', 'Body must be {"instance": "<item hash>"}');
     const ref = parsed.data.instance;
+    // The notify checks come first, on the message as the CCN has it: whatever this node could
+    // or could not run, an instance that is not for it is refused before anything else.
+    const raw = await ctx.ccn.getMessage(ref).catch((err: unknown) => {
+      if (err instanceof CcnError && err.code === 'NOT_FOUND') return undefined;
+      throw CRN_ERRORS.error('CCN_UNAVAILABLE', (err as Error).message);
+    });
+    if (!raw) throw CRN_ERRORS.error('UNKNOWN_REF', `No message ${ref} on the CCN`);
+    if (raw.message.type !== 'INSTANCE') throw CRN_ERRORS.error('NOT_EXECUTABLE', `Message ${ref} is not an INSTANCE`);
+    checkNotifiable(raw.content as NotifiableContent, ctx.config.nodeHash);
     const message = await ctx.supervisor.message(ref);
-    if (message.message.type !== 'INSTANCE') throw CRN_ERRORS.error('NOT_EXECUTABLE', `Message ${ref} is not an INSTANCE`);
-    const requirements = message.content.requirements as { node?: { node_hash?: string } } | undefined;
-    const nodeHash = requirements?.node?.node_hash;
-    if (nodeHash && ctx.config.nodeHash && nodeHash !== ctx.config.nodeHash) throw CRN_ERRORS.error('INVALID_BODY', 'The instance requires another node');
+    // The supervisor's admission decides capacity (and whatever per-owner limits it enforces).
     try {
       await ctx.supervisor.ensurePersistent(ref, message);
       return { success: true, successful: true, failing: [], errors: {} };

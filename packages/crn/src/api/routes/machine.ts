@@ -1,16 +1,19 @@
 /**
  * Owner operations on `/control/machine/{ref}` (CRN reference §3.7): stop (final until the owner
  * starts it again), start, reboot, erase, expire, past logs, and live logs over a websocket
- * whose first frame carries the signatures (browsers cannot set headers).
+ * whose first frame carries the signatures (browsers cannot set headers). Every signed operation
+ * is single-use (owner-auth.ts); live log sockets are capped (stream-slots.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { isItemHash } from '@aleph-nodes/protocol';
 import type { LogLine } from '@aleph-nodes/vmm';
 import { HttpError } from '@aleph-nodes/service';
+import type { AuthState } from '../../db/auth-state.ts';
 import { CRN_ERRORS } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
-import { assertOwner, knownExecutionOwner, verifyOwnerSignature } from '../owner-auth.ts';
+import { authorizeOwnerOperation, knownExecutionOwner } from '../owner-auth.ts';
+import { StreamSlots } from '../stream-slots.ts';
 
 type RefRequest = FastifyRequest<{ Params: { ref: string } }>;
 
@@ -24,21 +27,20 @@ function journalLine(ref: string, line: LogLine): Record<string, unknown> {
   return { SYSLOG_IDENTIFIER: `vm-${ref}-${line.stream}`, MESSAGE: line.text, file: line.stream, __REALTIME_TIMESTAMP: new Date(line.time).toISOString() };
 }
 
-export async function machineRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  /** Checks the ref, the signatures and ownership; returns the ref. */
+export async function machineRoutes(app: FastifyInstance, ctx: ApiContext, auth: AuthState): Promise<void> {
+  /** Checks the ref, the signatures and ownership, and spends the operation; returns the ref. */
   const authorize = async (request: RefRequest): Promise<string> => {
     const ref = request.params.ref;
     if (!isItemHash(ref)) throw CRN_ERRORS.error('INVALID_REF');
-    const signer = verifyOwnerSignature(ctx, {
-      signedPubKey: request.headers['x-signedpubkey'],
-      signedOperation: request.headers['x-signedoperation'],
-      method: request.method,
-      path: pathOf(request),
-    });
-    const { owner } = knownExecutionOwner(ctx, ref);
-    await assertOwner(ctx, signer, owner);
+    await authorizeOwnerOperation(
+      ctx,
+      auth,
+      { signedPubKey: request.headers['x-signedpubkey'], signedOperation: request.headers['x-signedoperation'], method: request.method, path: pathOf(request) },
+      ref,
+    );
     return ref;
   };
+  const streams = new StreamSlots({ perExecution: ctx.config.streamLogsMaxPerExecution, perIp: ctx.config.streamLogsMaxPerIp, total: ctx.config.streamLogsMaxTotal });
 
   app.post('/control/machine/:ref/stop', async (request: RefRequest, reply) => {
     const ref = await authorize(request);
@@ -95,22 +97,34 @@ export async function machineRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     const path = pathOf(request);
     let unsubscribe: (() => void) | undefined;
     const fail = (reason: string): void => {
+      if (socket.readyState !== socket.OPEN) return;
       socket.send(JSON.stringify({ status: 'failed', reason }));
       socket.close();
     };
+    const lease = streams.admit(request.ip);
+    if ('refused' in lease) {
+      fail(lease.refused);
+      return;
+    }
+    socket.on('close', () => lease.release());
     const authTimer = setTimeout(() => fail('no authentication frame'), 10_000);
     socket.once('message', async (data) => {
       clearTimeout(authTimer);
       try {
-        const frame = JSON.parse(String(data)) as { auth?: Record<string, unknown> };
-        const auth = frame.auth ?? {};
+        const frame = JSON.parse(String(data)) as { auth?: Record<string, unknown> } | null;
+        const creds = frame?.auth ?? {};
         if (!isItemHash(ref)) throw CRN_ERRORS.error('INVALID_REF');
-        const signer = verifyOwnerSignature(ctx, { signedPubKey: auth['X-SignedPubKey'], signedOperation: auth['X-SignedOperation'], method: 'GET', path });
-        await assertOwner(ctx, signer, knownExecutionOwner(ctx, ref).owner);
+        await authorizeOwnerOperation(ctx, auth, { signedPubKey: creds['X-SignedPubKey'], signedOperation: creds['X-SignedOperation'], method: 'GET', path }, ref);
       } catch (err) {
         fail(err instanceof HttpError ? err.message : 'invalid authentication frame');
         return;
       }
+      const full = lease.bind(ref);
+      if (full) {
+        fail(full);
+        return;
+      }
+      if (socket.readyState !== socket.OPEN) return;
       socket.send(JSON.stringify({ status: 'connected' }));
       const exec = ctx.supervisor.find(ref);
       if (!exec || !exec.live) {
@@ -139,6 +153,9 @@ export async function machineRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       clearTimeout(authTimer);
       unsubscribe?.();
     });
-    socket.on('error', () => unsubscribe?.());
+    socket.on('error', () => {
+      unsubscribe?.();
+      lease.release();
+    });
   });
 }

@@ -37,23 +37,31 @@ async function resolves(name: string, family: 4 | 6): Promise<boolean> {
 }
 
 export async function statusRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  app.get('/status/config', async () => ({
-    DOMAIN_NAME: ctx.config.domain,
-    node_hash: ctx.config.nodeHash || null,
-    version: ctx.config.serverVersion,
-    references: { API_SERVER: ctx.config.ccn, CHECK_FASTAPI_VM_ID: DIAGNOSTIC_VM, CONNECTOR_URL: ctx.config.ccn },
-    security: { USE_JAILER: true, PRINT_SYSTEM_LOGS: false, WATCH_FOR_UPDATES: ctx.config.messageWatch, ALLOW_VM_NETWORKING: true, USE_DEVELOPER_SSH_KEYS: false },
-    networking: { IPV6_ADDRESS_POOL: null, IPV6_ALLOCATION_POLICY: 'static', IPV6_SUBNET_PREFIX: 124, IPV6_FORWARDING_ENABLED: false, USE_NDP_PROXY: false },
-    debug: { SENTRY_DSN_CONFIGURED: false, DEBUG_ASYNCIO: false, EXECUTION_LOG_ENABLED: true },
-    payment: { PAYMENT_RECEIVER_ADDRESS: ctx.config.paymentReceiverAddress || null, PAYMENT_MONITOR_INTERVAL: 60, AVAILABLE_PAYMENTS: {} },
-    computing: {
-      ENABLE_QEMU_SUPPORT: ctx.config.executor === 'microvm',
-      INSTANCE_DEFAULT_HYPERVISOR: ctx.config.executor === 'microvm' ? 'qemu' : 'none',
-      ENABLE_CONFIDENTIAL_COMPUTING: false,
-      ENABLE_GPU_SUPPORT: false,
-    },
-    executor: ctx.config.executor,
-  }));
+  app.get('/status/config', async () => {
+    // What the executor really enforces (ExecutorIsolation), read at each request, not what the
+    // reference node assumes: USE_JAILER is true only when every workload (or its VMM) runs
+    // jailed as its own user.
+    const isolation = ctx.executor.isolation;
+    return {
+      DOMAIN_NAME: ctx.config.domain,
+      node_hash: ctx.config.nodeHash || null,
+      version: ctx.config.serverVersion,
+      references: { API_SERVER: ctx.config.ccn, CHECK_FASTAPI_VM_ID: DIAGNOSTIC_VM, CONNECTOR_URL: ctx.config.ccn },
+      security: { USE_JAILER: isolation.jailed, PRINT_SYSTEM_LOGS: false, WATCH_FOR_UPDATES: ctx.config.messageWatch, ALLOW_VM_NETWORKING: true, USE_DEVELOPER_SSH_KEYS: false },
+      networking: { IPV6_ADDRESS_POOL: null, IPV6_ALLOCATION_POLICY: 'static', IPV6_SUBNET_PREFIX: 124, IPV6_FORWARDING_ENABLED: false, USE_NDP_PROXY: false },
+      debug: { SENTRY_DSN_CONFIGURED: false, DEBUG_ASYNCIO: false, EXECUTION_LOG_ENABLED: true },
+      payment: { PAYMENT_RECEIVER_ADDRESS: ctx.config.paymentReceiverAddress || null, PAYMENT_MONITOR_INTERVAL: 60, AVAILABLE_PAYMENTS: {} },
+      computing: {
+        ENABLE_QEMU_SUPPORT: ctx.config.executor === 'microvm',
+        INSTANCE_DEFAULT_HYPERVISOR: ctx.config.executor === 'microvm' ? 'qemu' : 'none',
+        ENABLE_CONFIDENTIAL_COMPUTING: false,
+        ENABLE_GPU_SUPPORT: false,
+      },
+      executor: ctx.config.executor,
+      // Not in the reference: the full isolation report of the executor, for operators and clients.
+      isolation: { executor: ctx.executor.name, ...isolation },
+    };
+  });
 
   app.get<{ Querystring: { reference?: string } }>('/status/check/version', async (request, reply) => {
     const reference = parseSemver(request.query.reference ?? '');

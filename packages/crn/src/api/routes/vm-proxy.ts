@@ -4,7 +4,8 @@
  * 8080 and the answer streams back. Request bodies stream too, except small ones with a
  * declared length (≤ 64 KiB, read whole and sent in one write); the request body is capped at
  * 1 MiB (413), while it streams when chunked. The program's own responses, 404s included,
- * pass untouched.
+ * pass untouched, except for what keeps programs away from the operator (program-headers.ts):
+ * the node's cookie is not forwarded, and path-form pages are sandboxed.
  *
  * These routes live in their own plugin whose content-type parser leaves the body unread, so
  * that it can be streamed to the workload.
@@ -18,6 +19,7 @@ import { HttpError } from '@aleph-nodes/service';
 import { CRN_ERRORS } from '../../errors.ts';
 import type { Supervisor } from '../../execution/supervisor.ts';
 import type { CrnMetrics } from '../../metrics.ts';
+import { withoutNodeCookie, withoutNodeSetCookie, withPathSandbox } from '../program-headers.ts';
 
 export const PROGRAM_BODY_LIMIT = 1024 * 1024;
 
@@ -30,7 +32,12 @@ export interface VmProxyDeps {
   agent: Agent;
   metrics: CrnMetrics;
   isDraining: () => boolean;
+  /** `programPathSandbox`: path-form responses get the CSP sandbox (program-headers.ts). */
+  pathSandbox: boolean;
 }
+
+/** How the program was addressed: `/vm/{ref}/…` (the node's origin) or its own host. */
+export type ProgramForm = 'path' | 'host';
 
 /** The program hash a Host header stands for, when it is `<base32 label>.<anything>` and not the node itself. */
 export function programRefOfHost(host: string | undefined, domain: string): string | undefined {
@@ -123,8 +130,19 @@ function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[
   return out;
 }
 
+/** The request headers for the program: end-to-end ones, without the node's cookie on the path form. */
+function requestHeaders(raw: IncomingMessage, form: ProgramForm): Record<string, string | string[]> {
+  const out = endToEnd(raw.headers);
+  if (form === 'path' && out.cookie !== undefined) {
+    const cookie = withoutNodeCookie(out.cookie);
+    if (cookie === undefined) delete out.cookie;
+    else out.cookie = cookie;
+  }
+  return out;
+}
+
 /** Forwards one request to the program `ref`, path and query given. */
-export async function forwardToProgram(deps: VmProxyDeps, raw: IncomingMessage, res: ServerResponse, ref: string, pathAndQuery: string): Promise<void> {
+export async function forwardToProgram(deps: VmProxyDeps, raw: IncomingMessage, res: ServerResponse, ref: string, pathAndQuery: string, form: ProgramForm): Promise<void> {
   const started = performance.now();
   let outcome = 'ok';
   try {
@@ -149,7 +167,7 @@ export async function forwardToProgram(deps: VmProxyDeps, raw: IncomingMessage, 
             origin: `http://${host}:${handle.endpoint.port}`,
             path: pathAndQuery,
             method: raw.method as Dispatcher.HttpMethod,
-            headers: endToEnd(raw.headers),
+            headers: requestHeaders(raw, form),
             body,
             headersTimeout: timeoutMs,
             bodyTimeout: timeoutMs,
@@ -157,6 +175,10 @@ export async function forwardToProgram(deps: VmProxyDeps, raw: IncomingMessage, 
           ({ statusCode, headers }) => {
             answered = true;
             const out = endToEnd(headers);
+            const setCookie = withoutNodeSetCookie(out['set-cookie'], form === 'path');
+            if (setCookie === undefined) delete out['set-cookie'];
+            else out['set-cookie'] = setCookie;
+            if (form === 'path' && deps.pathSandbox) out['content-security-policy'] = withPathSandbox(out['content-security-policy']);
             out['aleph-program-itemhash'] = exec.ref;
             out['aleph-program-code-ref'] = content.code.ref;
             out.server = deps.serverHeader;
@@ -200,7 +222,7 @@ export async function vmProxyRoutes(app: FastifyInstance, deps: VmProxyDeps): Pr
     reply.hijack();
     const url = request.raw.url ?? '/';
     const prefix = `/vm/${ref}`;
-    await forwardToProgram(deps, request.raw, reply.raw, ref, url.startsWith(prefix) ? suffixOf(url, prefix.length) : '/');
+    await forwardToProgram(deps, request.raw, reply.raw, ref, url.startsWith(prefix) ? suffixOf(url, prefix.length) : '/', 'path');
   };
   app.all('/vm/:ref', byPath);
   app.all('/vm/:ref/*', byPath);
@@ -212,6 +234,6 @@ export async function vmProxyRoutes(app: FastifyInstance, deps: VmProxyDeps): Pr
       throw new HttpError('NOT_FOUND', 404, `No route for ${request.method} ${(request.raw.url ?? '/').split('?')[0]}`);
     }
     reply.hijack();
-    await forwardToProgram(deps, request.raw, reply.raw, ref, request.raw.url ?? '/');
+    await forwardToProgram(deps, request.raw, reply.raw, ref, request.raw.url ?? '/', 'host');
   });
 }
