@@ -69,7 +69,9 @@ export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const query = request.query as RawQuery;
     const keys = listParam(query, 'keys') ?? [];
     const addresses = listParam(query, 'addresses')?.map((a) => a.toLowerCase());
-    const perPage = intParam(query, 'pagination', 100, 1, Math.min(500, ctx.config.maxPagination));
+    // pyaleph: default 20 (DEFAULT_MESSAGES_PER_PAGE), at most 500.
+    const maxPerPage = Math.min(500, ctx.config.maxPagination);
+    const perPage = intParam(query, 'pagination', Math.min(20, maxPerPage), 1, maxPerPage);
     const page = intParam(query, 'page', 1, 1, 1_000_000_000);
     const sortOrder = sortOrderParam(query);
     const registry = registryAddress();
