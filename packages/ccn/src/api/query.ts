@@ -38,13 +38,26 @@ export function listParam(query: RawQuery, ...names: string[]): string[] | undef
   return undefined;
 }
 
+/** Decimal digits only: `Number()` would also read "0x1f", "1e3" or " 12 " as integers. */
+const INTEGER_RE = /^-?\d{1,16}$/;
+
 export function intParam(query: RawQuery, name: string, def: number, min: number, max: number): number {
   const raw = param(query, name);
   if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
+  const n = INTEGER_RE.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw CCN_ERRORS.error('INVALID_PARAMETER', `${name} must be an integer between ${min} and ${max}`);
   }
+  return n;
+}
+
+/** Highest page number a list route takes (offsets stay far within SQL integers). */
+export const MAX_PAGE = 1_000_000_000;
+
+/** A page number from a path segment (`/messages/page/{n}.json`). */
+export function pageFromPath(raw: string): number {
+  const n = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PAGE) throw CCN_ERRORS.error('INVALID_PARAMETER', `page must be an integer between 1 and ${MAX_PAGE}`);
   return n;
 }
 

@@ -81,7 +81,7 @@ describe('read routes (fuzz)', () => {
 
   it('routes with path parameters: never 5xx', async () => {
     const known = () => fc.constantFrom(...seeded.map((m) => m.item_hash), alice.address, sha256Hex('x'), 'my-file');
-    const segment = fc.oneof(known(), fc.string({ maxLength: 80 }), fc.stringMatching(/^[0-9a-fA-F]{0,70}$/), fc.constantFrom('..', '%2e%2e', 'Qm', '.json'));
+    const segment = fc.oneof(known(), fc.string({ maxLength: 80 }), fc.stringMatching(/^[0-9a-fA-F]{0,70}$/), fc.constantFrom('..', '%2e%2e', 'Qm', '.json', '0x10', '1e3', ' 1', '99999999999', '2.json', '0x210d1536b14676A40EA2190BC52d8699AD4e559f'));
     const template = fc.constantFrom(
       '/api/v0/messages/{}',
       '/api/v0/messages/{}/status',

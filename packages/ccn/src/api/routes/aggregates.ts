@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import type { AggregateValue } from '../../db/aggregates-repo.ts';
 import type { ApiContext } from '../context.ts';
-import { boolParam, intParam, listParam, sortOrderParam, type RawQuery } from '../query.ts';
+import { boolParam, intParam, listParam, MAX_PAGE, sortOrderParam, type RawQuery } from '../query.ts';
 
 const REGISTRY_KEY = 'corechannel';
 
@@ -72,7 +72,7 @@ export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
     // pyaleph: default 20 (DEFAULT_MESSAGES_PER_PAGE), at most 500.
     const maxPerPage = Math.min(500, ctx.config.maxPagination);
     const perPage = intParam(query, 'pagination', Math.min(20, maxPerPage), 1, maxPerPage);
-    const page = intParam(query, 'page', 1, 1, 1_000_000_000);
+    const page = intParam(query, 'page', 1, 1, MAX_PAGE);
     const sortOrder = sortOrderParam(query);
     const registry = registryAddress();
     const registryShown = wantsRegistry(keys) && (!addresses || addresses.includes(registry));

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import { toApiMessage, type MessageRow } from '../../db/messages-repo.ts';
 import type { ApiContext } from '../context.ts';
-import { boolParam, cursorPageSizeParam, intParam, listParam, messageFilterOf, pageSizeParam, param, sortOrderParam, type RawQuery } from '../query.ts';
+import { boolParam, cursorPageSizeParam, intParam, MAX_PAGE, pageFromPath, listParam, messageFilterOf, pageSizeParam, param, sortOrderParam, type RawQuery } from '../query.ts';
 
 function isoTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString();
@@ -96,7 +96,7 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
       };
     }
     const perPage = pageSizeParam(query, 20, ctx.config.maxPagination);
-    const page = pageFromPath ?? intParam(query, 'page', 1, 1, 1_000_000_000);
+    const page = pageFromPath ?? intParam(query, 'page', 1, 1, MAX_PAGE);
     const rows = await ctx.stores.messages.list(filter, { perPage, page, sortOrder });
     return {
       messages: rows.map((r) => toApiMessage(r, withContent)),
@@ -110,9 +110,7 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
   app.get('/api/v0/messages.json', async (request) => list(request.query as RawQuery, undefined));
   app.get('/api/v0/messages/page/:page', async (request) => {
     const raw = (request.params as { page: string }).page.replace(/\.json$/, '');
-    const page = Number(raw);
-    if (!Number.isInteger(page) || page < 1) throw CCN_ERRORS.error('INVALID_PARAMETER', 'page must be a positive integer');
-    return list(request.query as RawQuery, page);
+    return list(request.query as RawQuery, pageFromPath(raw));
   });
 
   app.get('/api/v0/messages/hashes', async (request) => {
@@ -120,7 +118,7 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const statuses = listParam(query, 'status', 'msgStatuses');
     const filter = messageFilterOf({ ...query, msgStatuses: statuses?.join(',') }, ['processed', 'removing']);
     const perPage = pageSizeParam(query, 20, ctx.config.maxPagination);
-    const page = intParam(query, 'page', 1, 1, 1_000_000_000);
+    const page = intParam(query, 'page', 1, 1, MAX_PAGE);
     const rows = await ctx.stores.messages.list(filter, { perPage, page, sortOrder: sortOrderParam(query) });
     const hashOnly = boolParam(query, 'hashOnly', true);
     return {
