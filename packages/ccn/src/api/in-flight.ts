@@ -1,8 +1,9 @@
 /**
- * Caps on work an outsider holds open: uploads in flight per node and per client address (a
- * slow or parked upload holds a file descriptor, a temporary file and, for `add_json`, its body
- * in memory). The counters live in the app that owns them (no module state); a slot is released
- * when the response is finished or the connection closes, whichever comes first.
+ * Caps on what an outsider holds open, per node and per client address: uploads in flight (a slow
+ * or parked upload holds a file descriptor, a temporary file and, for `add_json`, its body in
+ * memory) and WebSocket subscriptions (messages-ws.ts). The counters live in the app that owns
+ * them (no module state); an upload's slot is released when its response is finished or its
+ * connection closes, whichever comes first.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CCN_ERRORS } from '../errors.ts';
