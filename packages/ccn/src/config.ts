@@ -37,6 +37,10 @@ export const CcnConfigSchema = z.object({
     .min(1)
     .default(LIMITS.signedUploadBytes)
     .describe('Largest upload with a signed STORE message'),
+  trustedProxies: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Reverse proxies (IPs or CIDRs, e.g. ["127.0.0.1"] behind a local Caddy) whose X-Forwarded-For names the client: the per-address limits then apply to real clients, not to the proxy; empty = the TCP peer is the client'),
   maxMetadataBytes: z
     .number()
     .int()

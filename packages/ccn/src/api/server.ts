@@ -26,6 +26,9 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
     // A message body holds at most 200,000 characters of item_content (up to 6 bytes each once
     // JSON-escaped) plus its envelope.
     bodyLimit: 2 * 1024 * 1024,
+    // Per-address limits (uploads, websockets) key on request.ip: behind a reverse proxy, the
+    // client it names, and only when the proxy is one the operator listed.
+    ...(ctx.config.trustedProxies.length > 0 ? { trustProxy: ctx.config.trustedProxies } : {}),
     // Slow-loris protection: a client that dribbles its headers or body is cut off.
     requestTimeout: ctx.config.requestTimeoutMs,
     connectionTimeout: ctx.config.requestTimeoutMs,
