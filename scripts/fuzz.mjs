@@ -15,7 +15,7 @@ if (!Number.isInteger(runs) || runs < 1) {
   console.error('fuzz: --runs needs a positive integer');
   process.exit(2);
 }
-const explicit = args.filter((a, i) => !a.startsWith('--') && i !== runsAt + 1);
+const explicit = args.filter((a, i) => !a.startsWith('--') && !(runsAt >= 0 && i === runsAt + 1));
 
 function collect(dir, out = []) {
   for (const name of readdirSync(dir)) {

@@ -37,6 +37,48 @@ export const CcnConfigSchema = z.object({
     .min(1)
     .default(LIMITS.signedUploadBytes)
     .describe('Largest upload with a signed STORE message'),
+  trustedProxies: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Reverse proxies (IPs or CIDRs, e.g. ["127.0.0.1"] behind a local Caddy) whose X-Forwarded-For names the client: the per-address limits then apply to real clients, not to the proxy; empty = the TCP peer is the client'),
+  maxMetadataBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024)
+    .describe('Largest non-file part of a multipart upload (the `metadata` part: the signed STORE message and sync flag); larger is 413 as soon as it is seen'),
+  maxJsonBodyValues: z
+    .number()
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe('Most values (objects, arrays, strings, numbers) a JSON request body may hold; checked before parsing (a message carries its content as one string)'),
+  maxUploadsInFlight: z
+    .number()
+    .int()
+    .min(1)
+    .default(16)
+    .describe('Uploads (storage and ipfs add_file, add_json) the node handles at once; more get 503 with Retry-After'),
+  maxUploadsPerIp: z
+    .number()
+    .int()
+    .min(1)
+    .default(4)
+    .describe('Uploads one client address may have in flight at once; more get 429 with Retry-After'),
+  maxPagination: z
+    .number()
+    .int()
+    .min(1)
+    .default(500)
+    .describe(
+      'Largest page of the list routes (pyaleph caps its aggregate and authorization lists at 500); `pagination=0`, which pyaleph reads as "no limit" on messages and posts, and larger values are served this many (aggregates.json answers 422 above it, as pyaleph)',
+    ),
+  maxAggregateKeysPerRead: z
+    .number()
+    .int()
+    .min(1)
+    .default(1000)
+    .describe('Most keys one GET /api/v0/aggregates/{address}.json merges (pyaleph\'s default `limit`); larger `limit` values are served this many'),
   requestTimeoutMs: z
     .number()
     .int()
@@ -51,6 +93,12 @@ export const CcnConfigSchema = z.object({
   unpinnedFileTtlSeconds: z.number().int().min(0).default(86_400).describe('How long an upload without a STORE message is kept'),
   websocketHistoryDefault: z.number().int().min(0).max(199).default(10).describe('Past messages sent first on a new WebSocket'),
   websocketMaxConnections: z.number().int().min(1).default(10_000).describe('WebSocket connection budget'),
+  websocketMaxConnectionsPerIp: z
+    .number()
+    .int()
+    .min(1)
+    .default(32)
+    .describe('WebSocket connections one client address may hold; more are closed at once with code 1013 and a reason'),
   balanceIndexers: z
     .array(address)
     .default([])

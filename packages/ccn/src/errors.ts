@@ -19,6 +19,12 @@ export const CCN_ERRORS = defineErrorTable({
   FILE_TOO_LARGE: { status: 413, message: 'The file is too large' },
   MISSING_FILE: { status: 422, message: 'The multipart upload has no file part' },
   MALFORMED_MULTIPART: { status: 400, message: 'The multipart body is malformed or incomplete' },
+  UNEXPECTED_PART: { status: 400, message: 'The multipart body has a part this route does not take' },
+  BODY_TOO_COMPLEX: { status: 413, message: 'The JSON body holds too many values or nests too deep' },
+  PART_TOO_LARGE: { status: 413, message: 'A multipart field is too large' },
+  TOO_MANY_PARTS: { status: 413, message: 'The multipart body has more parts than this route takes' },
+  TOO_MANY_UPLOADS: { status: 429, message: 'Too many uploads in flight from this address' },
+  UPLOADS_BUSY: { status: 503, message: 'The node is handling as many uploads as it takes' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is not satisfiable' },
   NOT_A_POST: { status: 422, message: 'The message is not a processed POST' },
 });

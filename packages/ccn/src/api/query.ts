@@ -38,14 +38,48 @@ export function listParam(query: RawQuery, ...names: string[]): string[] | undef
   return undefined;
 }
 
+/** Decimal digits only: `Number()` would also read "0x1f", "1e3" or " 12 " as integers. */
+const INTEGER_RE = /^-?\d{1,16}$/;
+
 export function intParam(query: RawQuery, name: string, def: number, min: number, max: number): number {
   const raw = param(query, name);
   if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
+  const n = INTEGER_RE.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw CCN_ERRORS.error('INVALID_PARAMETER', `${name} must be an integer between ${min} and ${max}`);
   }
   return n;
+}
+
+/** Highest page number a list route takes (offsets stay far within SQL integers). */
+export const MAX_PAGE = 1_000_000_000;
+
+/** A page number from a path segment (`/messages/page/{n}.json`). */
+export function pageFromPath(raw: string): number {
+  const n = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PAGE) throw CCN_ERRORS.error('INVALID_PARAMETER', `page must be an integer between 1 and ${MAX_PAGE}`);
+  return n;
+}
+
+/**
+ * `pagination` of a list route in page mode. pyaleph reads 0 as "no limit" on messages, hashes
+ * and posts (`web/controllers`, `schemas/messages_query_params.py`), which lets one request
+ * read a whole table: here 0 and anything above `cap` are served `cap` items, and the answer's
+ * `pagination_per_page` says so (clients page on it, as with any page size).
+ */
+export function pageSizeParam(query: RawQuery, def: number, cap: number): number {
+  const n = intParam(query, 'pagination', def, 0, Number.MAX_SAFE_INTEGER);
+  return n === 0 ? cap : Math.min(n, cap);
+}
+
+/** pyaleph's cap in cursor mode (`CURSOR_MAX_PAGINATION`): larger values are served this many. */
+const CURSOR_MAX_PAGINATION = 200;
+
+/** `pagination` in cursor mode: 0 is 422 there (pyaleph `validate_cursor_pagination`), more than 200 is 200. */
+export function cursorPageSizeParam(query: RawQuery, def: number, cap: number): number {
+  const n = intParam(query, 'pagination', def, 0, Number.MAX_SAFE_INTEGER);
+  if (n === 0) throw CCN_ERRORS.error('INVALID_PARAMETER', 'pagination=0 is not allowed with cursor-based pagination');
+  return Math.min(n, CURSOR_MAX_PAGINATION, cap);
 }
 
 export function numberParam(query: RawQuery, name: string): number | undefined {

@@ -3,7 +3,9 @@ import multipart from '@fastify/multipart';
 import websocket from '@fastify/websocket';
 import { installErrorHandlers, type Logger } from '@aleph-nodes/service';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { installJsonParsers } from './body-parsers.ts';
 import type { ApiContext } from './context.ts';
+import { InFlightLimiter, uploadGate } from './in-flight.ts';
 import { aggregatesRoutes } from './routes/aggregates.ts';
 import { allocationsRoutes } from './routes/allocations.ts';
 import { balancesRoutes } from './routes/balances.ts';
@@ -24,6 +26,9 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
     // A message body holds at most 200,000 characters of item_content (up to 6 bytes each once
     // JSON-escaped) plus its envelope.
     bodyLimit: 2 * 1024 * 1024,
+    // Per-address limits (uploads, websockets) key on request.ip: behind a reverse proxy, the
+    // client it names, and only when the proxy is one the operator listed.
+    ...(ctx.config.trustedProxies.length > 0 ? { trustProxy: ctx.config.trustedProxies } : {}),
     // Slow-loris protection: a client that dribbles its headers or body is cut off.
     requestTimeout: ctx.config.requestTimeoutMs,
     connectionTimeout: ctx.config.requestTimeoutMs,
@@ -34,26 +39,23 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
     },
   });
   installErrorHandlers(app);
-  const maxUpload = Math.max(ctx.config.maxSignedUploadBytes, ctx.config.maxAnonymousUploadBytes);
-  await app.register(multipart, { limits: { fileSize: maxUpload, fieldSize: maxUpload } });
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  // Clients may send JSON with other content types (text/plain from some tools): parse as JSON.
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      const err = new Error('Request body is not valid JSON') as Error & { statusCode: number; code: string };
-      err.statusCode = 400;
-      err.code = 'FST_ERR_CTP_INVALID_JSON_BODY';
-      done(err, undefined);
-    }
+  // Each upload route sets its own limits (multipart.ts); these defaults only bound a parser
+  // nobody configured.
+  await app.register(multipart, { limits: { fileSize: ctx.config.maxAnonymousUploadBytes, fieldSize: ctx.config.maxMetadataBytes, parts: 2 } });
+  // A request answered before its body was read (refused early: 413, 429...) is not drained:
+  // the connection closes after the answer, so a client cannot make the node read what it refused.
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.raw.complete) reply.header('connection', 'close');
   });
+  const uploads = uploadGate(new InFlightLimiter(ctx.config.maxUploadsInFlight, ctx.config.maxUploadsPerIp));
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  installJsonParsers(app, ctx.config.maxJsonBodyValues);
   messagesSubmitRoutes(app, ctx);
   messagesReadRoutes(app, ctx);
   messagesWsRoutes(app, ctx);
-  storageUploadRoutes(app, ctx);
+  storageUploadRoutes(app, ctx, uploads);
   storageReadRoutes(app, ctx);
-  ipfsUploadRoutes(app, ctx);
+  ipfsUploadRoutes(app, ctx, uploads);
   aggregatesRoutes(app, ctx);
   nodesRoutes(app, ctx);
   allocationsRoutes(app, ctx);

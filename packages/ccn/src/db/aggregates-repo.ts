@@ -2,8 +2,9 @@
  * Aggregate elements. The value of (owner, key) is the shallow merge of its elements in content
  * time order (reference §4.4); it is computed on read, so forgetting an element is a delete.
  */
-import type { Kysely } from 'kysely';
-import type { Tables } from './schema.ts';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
+import { countOf, sql } from './database.ts';
+import type { AggregateElementsTable, Tables } from './schema.ts';
 
 export interface AggregateValue {
   key: string;
@@ -12,6 +13,55 @@ export interface AggregateValue {
   lastUpdated: number;
   originalItemHash: string;
   lastUpdateItemHash: string;
+}
+
+/** Which owners the list route shows: having any of `keys` (all when empty), among `addresses`. */
+export interface OwnerFilter {
+  keys: readonly string[];
+  /** Lowercase addresses; undefined = every owner. */
+  addresses?: readonly string[] | undefined;
+  /** A lowercase owner left out (served apart: the registry address). */
+  exclude?: string | undefined;
+}
+
+/** An owner in the list order: last update first (sortOrder -1) or last (1), then address. */
+export interface OwnerPosition {
+  owner: string;
+  lastUpdated: number;
+}
+
+type ElementsEb = ExpressionBuilder<Tables, 'aggregate_elements'>;
+
+function ownerConditions(eb: ElementsEb, f: OwnerFilter) {
+  const conds = [];
+  if (f.keys.length > 0) conds.push(eb('key', 'in', [...f.keys]));
+  if (f.addresses) conds.push(f.addresses.length > 0 ? eb('owner_lc', 'in', [...f.addresses]) : sql<boolean>`1 = 0`);
+  if (f.exclude) conds.push(eb('owner_lc', '!=', f.exclude));
+  return eb.and(conds);
+}
+
+/** Merges elements (ordered by key, time, hash) into one value per key. */
+function merge(rows: readonly Selectable<AggregateElementsTable>[]): AggregateValue[] {
+  const byKey = new Map<string, AggregateValue>();
+  for (const row of rows) {
+    const content = JSON.parse(row.content) as Record<string, unknown>;
+    const agg = byKey.get(row.key);
+    if (!agg) {
+      byKey.set(row.key, {
+        key: row.key,
+        value: { ...content },
+        created: row.time,
+        lastUpdated: row.time,
+        originalItemHash: row.item_hash,
+        lastUpdateItemHash: row.item_hash,
+      });
+    } else {
+      Object.assign(agg.value, content);
+      agg.lastUpdated = row.time;
+      agg.lastUpdateItemHash = row.item_hash;
+    }
+  }
+  return [...byKey.values()];
 }
 
 export class AggregatesRepo {
@@ -39,37 +89,82 @@ export class AggregatesRepo {
     return rows.map((r) => r.item_hash);
   }
 
-  /** Merged values of an owner's keys (all keys when `keys` is empty). */
-  async values(owner: string, keys: readonly string[] = []): Promise<AggregateValue[]> {
-    let q = this.#db.selectFrom('aggregate_elements').selectAll().where('owner_lc', '=', owner.toLowerCase());
-    if (keys.length > 0) q = q.where('key', 'in', [...keys]);
-    const rows = await q.orderBy('key').orderBy('time').orderBy('item_hash').execute();
-    const byKey = new Map<string, AggregateValue>();
-    for (const row of rows) {
-      const content = JSON.parse(row.content) as Record<string, unknown>;
-      const agg = byKey.get(row.key);
-      if (!agg) {
-        byKey.set(row.key, {
-          key: row.key,
-          value: { ...content },
-          created: row.time,
-          lastUpdated: row.time,
-          originalItemHash: row.item_hash,
-          lastUpdateItemHash: row.item_hash,
-        });
-      } else {
-        Object.assign(agg.value, content);
-        agg.lastUpdated = row.time;
-        agg.lastUpdateItemHash = row.item_hash;
-      }
+  /**
+   * Merged values of an owner's keys (all keys when `keys` is empty); with `maxKeys`, only the
+   * first keys in name order are read (the limit is applied in SQL, before any element is loaded).
+   */
+  async values(owner: string, keys: readonly string[] = [], maxKeys?: number): Promise<AggregateValue[]> {
+    const lc = owner.toLowerCase();
+    let wanted = [...keys];
+    if (maxKeys !== undefined) {
+      let q = this.#db.selectFrom('aggregate_elements').select('key').distinct().where('owner_lc', '=', lc);
+      if (keys.length > 0) q = q.where('key', 'in', [...keys]);
+      wanted = (await q.orderBy('key').limit(maxKeys).execute()).map((r) => r.key);
+      if (wanted.length === 0) return [];
     }
-    return [...byKey.values()];
+    let q = this.#db.selectFrom('aggregate_elements').selectAll().where('owner_lc', '=', lc);
+    if (wanted.length > 0) q = q.where('key', 'in', wanted);
+    return merge(await q.orderBy('key').orderBy('time').orderBy('item_hash').execute());
   }
 
-  /** Owners (lowercase) having any of the keys, for the list route. */
-  async owners(keys: readonly string[]): Promise<string[]> {
-    let q = this.#db.selectFrom('aggregate_elements').select('owner_lc').distinct();
+  /** Merged values of several owners at once (one query), by lowercase owner. */
+  async valuesOfOwners(owners: readonly string[], keys: readonly string[]): Promise<Map<string, AggregateValue[]>> {
+    const out = new Map<string, AggregateValue[]>();
+    if (owners.length === 0) return out;
+    let q = this.#db.selectFrom('aggregate_elements').selectAll().where('owner_lc', 'in', [...owners]);
     if (keys.length > 0) q = q.where('key', 'in', [...keys]);
-    return (await q.orderBy('owner_lc').execute()).map((r) => r.owner_lc);
+    const rows = await q.orderBy('owner_lc').orderBy('key').orderBy('time').orderBy('item_hash').execute();
+    const byOwner = new Map<string, Selectable<AggregateElementsTable>[]>();
+    for (const row of rows) {
+      const list = byOwner.get(row.owner_lc) ?? [];
+      list.push(row);
+      byOwner.set(row.owner_lc, list);
+    }
+    for (const [owner, list] of byOwner) out.set(owner, merge(list));
+    return out;
+  }
+
+  /** One page of owners in list order, paginated in SQL. */
+  async ownersPage(filter: OwnerFilter, sortOrder: 1 | -1, offset: number, limit: number): Promise<OwnerPosition[]> {
+    if (limit <= 0) return [];
+    const rows = await this.#db
+      .selectFrom('aggregate_elements')
+      .select((eb) => ['owner_lc', eb.fn.max('time').as('last_updated')])
+      .where((eb) => ownerConditions(eb, filter))
+      .groupBy('owner_lc')
+      .orderBy((eb) => eb.fn.max('time'), sortOrder === 1 ? 'asc' : 'desc')
+      .orderBy('owner_lc', 'asc')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+    return rows.map((r) => ({ owner: r.owner_lc, lastUpdated: Number(r.last_updated) }));
+  }
+
+  /** How many owners the filter shows. */
+  async countOwners(filter: OwnerFilter): Promise<number> {
+    const row = await this.#db
+      .selectFrom('aggregate_elements')
+      .select((eb) => eb.fn.count('owner_lc').distinct().as('n'))
+      .where((eb) => ownerConditions(eb, filter))
+      .executeTakeFirst();
+    return countOf(row as { n: string | number } | undefined);
+  }
+
+  /** How many owners of the filter come before `pivot` in list order. */
+  async countOwnersBefore(filter: OwnerFilter, pivot: OwnerPosition, sortOrder: 1 | -1): Promise<number> {
+    const owners = this.#db
+      .selectFrom('aggregate_elements')
+      .select('owner_lc')
+      .where((eb) => ownerConditions(eb, filter))
+      .groupBy('owner_lc')
+      .having((eb) =>
+        eb.or([
+          eb(eb.fn.max('time'), sortOrder === 1 ? '<' : '>', pivot.lastUpdated),
+          eb.and([eb(eb.fn.max('time'), '=', pivot.lastUpdated), eb('owner_lc', '<', pivot.owner)]),
+        ]),
+      )
+      .as('before');
+    const row = await this.#db.selectFrom(owners).select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+    return countOf(row as { n: string | number } | undefined);
   }
 }

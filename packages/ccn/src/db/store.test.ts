@@ -96,7 +96,31 @@ for (const engine of ENGINES) describe(`store layer (${engine})`, () => {
     assert.deepEqual((await stores.aggregates.values(alice.address)).map((v) => v.key), ['other', 'prefs']);
     await stores.aggregates.delete('a'.repeat(64));
     assert.deepEqual((await stores.aggregates.values(alice.address, ['prefs']))[0]?.value, { a: 1, b: 1 });
-    assert.deepEqual(await stores.aggregates.owners(['other']), [alice.address.toLowerCase()]);
+    assert.deepEqual((await stores.aggregates.ownersPage({ keys: ['other'] }, -1, 0, 10)).map((o) => o.owner), [alice.address.toLowerCase()]);
+    assert.deepEqual((await stores.aggregates.values(alice.address, [], 1)).map((v) => v.key), ['other']);
+  });
+
+  it('pages aggregate owners in SQL, in list order', async () => {
+    const a = alice.address.toLowerCase();
+    const b = bob.address.toLowerCase();
+    await stores.aggregates.insert('1'.repeat(64), a, 'k', 10, { x: 1 });
+    await stores.aggregates.insert('2'.repeat(64), b, 'k', 20, { y: 1 });
+    await stores.aggregates.insert('3'.repeat(64), b, 'j', 5, { z: 1 });
+    assert.deepEqual(await stores.aggregates.ownersPage({ keys: [] }, -1, 0, 10), [
+      { owner: b, lastUpdated: 20 },
+      { owner: a, lastUpdated: 10 },
+    ]);
+    assert.deepEqual((await stores.aggregates.ownersPage({ keys: [] }, 1, 1, 1)).map((o) => o.owner), [b]);
+    assert.deepEqual((await stores.aggregates.ownersPage({ keys: ['j'] }, 1, 0, 10)).map((o) => [o.owner, o.lastUpdated]), [[b, 5]]);
+    assert.equal(await stores.aggregates.countOwners({ keys: [] }), 2);
+    assert.equal(await stores.aggregates.countOwners({ keys: [], addresses: [a], exclude: undefined }), 1);
+    assert.equal(await stores.aggregates.countOwners({ keys: [], exclude: b }), 1);
+    assert.equal(await stores.aggregates.countOwnersBefore({ keys: [] }, { owner: '0x', lastUpdated: 15 }, -1), 1);
+    assert.equal(await stores.aggregates.countOwnersBefore({ keys: [] }, { owner: '0x', lastUpdated: 15 }, 1), 1);
+    assert.equal(await stores.aggregates.countOwnersBefore({ keys: [] }, { owner: 'zz', lastUpdated: 10 }, 1), 1);
+    const values = await stores.aggregates.valuesOfOwners([a, b], ['k']);
+    assert.deepEqual(values.get(b)?.map((v) => v.value), [{ y: 1 }]);
+    assert.deepEqual(values.get(a)?.map((v) => v.value), [{ x: 1 }]);
   });
 
   it('keeps the newest balance report per address and chain', async () => {

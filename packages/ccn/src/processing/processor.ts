@@ -29,7 +29,7 @@ import { forgetHandler } from './handlers/forget.ts';
 import { postHandler } from './handlers/post.ts';
 import { storeHandler } from './handlers/store.ts';
 import { reject, retry, type Outcome } from './outcome.ts';
-import { isAuthorized } from './permissions.ts';
+import { checkSender } from './permissions.ts';
 
 export interface SubmitResult {
   itemHash: string;
@@ -286,7 +286,7 @@ export class MessageProcessor {
     this.events.emit('settled', itemHash, 'rejected');
   }
 
-  /** Fetches and parses the content, and checks authorization. */
+  /** Fetches and parses the content, and checks that the sender may write as `content.address`. */
   async #prepare(row: MessageRow): Promise<HandlerContext | Outcome> {
     const message = toEnvelope(row);
     let content: Record<string, unknown>;
@@ -306,9 +306,9 @@ export class MessageProcessor {
       if (err instanceof SyntaxError) return reject(ALEPH_ERROR.INVALID_FORMAT, 'content is not valid JSON');
       throw err;
     }
-    if (!(await isAuthorized(message, content, this.#stores.aggregates))) {
-      return reject(ALEPH_ERROR.PERMISSION_DENIED, `${message.sender} may not act for ${String(content.address)}`);
-    }
+    // FORGETs and amends are authorized against their targets, by their handlers (permissions.ts).
+    const permission = await checkSender(message, content, this.#stores.aggregates);
+    if (permission.kind !== 'ok') return permission;
     return { row, message, content, repos: this.#stores, config: this.#config, now: this.#clock() };
   }
 

@@ -41,11 +41,19 @@ interface ApiPost {
   content: unknown;
 }
 
-/** Every post of a type from the given addresses, published at or after `since` (oldest first). */
+/** Posts per request: CCNs cap page sizes (`pagination=0` no longer means "everything"). */
+const PAGE_SIZE = 200;
+
+/** Every post of a type from the given addresses, published at or after `since` (oldest first), page by page. */
 async function posts(ccn: string, type: string, addresses: readonly string[], since: number): Promise<ApiPost[]> {
-  const q = new URLSearchParams({ types: type, addresses: addresses.join(','), pagination: '0', sortOrder: '1' });
-  if (since > 0) q.set('startDate', String(since));
-  return (await getJson<{ posts: ApiPost[] }>(`${ccn}/api/v0/posts.json?${q}`)).posts;
+  const out: ApiPost[] = [];
+  for (let page = 1; ; page++) {
+    const q = new URLSearchParams({ types: type, addresses: addresses.join(','), pagination: String(PAGE_SIZE), page: String(page), sortOrder: '1' });
+    if (since > 0) q.set('startDate', String(since));
+    const body = await getJson<{ posts: ApiPost[]; pagination_total?: number }>(`${ccn}/api/v0/posts.json?${q}`);
+    out.push(...body.posts);
+    if (body.posts.length === 0 || out.length >= (body.pagination_total ?? 0)) return out;
+  }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import type { AggregateValue } from '../../db/aggregates-repo.ts';
 import type { ApiContext } from '../context.ts';
-import { boolParam, intParam, listParam, sortOrderParam, type RawQuery } from '../query.ts';
+import { boolParam, intParam, listParam, MAX_PAGE, sortOrderParam, type RawQuery } from '../query.ts';
 
 const REGISTRY_KEY = 'corechannel';
 
@@ -15,24 +15,22 @@ function isoTime(seconds: number): string {
 }
 
 export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const valuesOf = async (address: string, keys: string[]): Promise<AggregateValue[]> => {
-    const values = await ctx.stores.aggregates.values(address, keys);
-    const wantsRegistry = keys.length === 0 || keys.includes(REGISTRY_KEY);
-    if (wantsRegistry && address.toLowerCase() === ctx.registry.address.toLowerCase()) {
-      const registry = await ctx.registry.snapshot();
-      const rest = values.filter((v) => v.key !== REGISTRY_KEY);
-      rest.push({
-        key: REGISTRY_KEY,
-        value: registry.value as unknown as Record<string, unknown>,
-        created: registry.created,
-        lastUpdated: registry.lastUpdated,
-        originalItemHash: registry.originalItemHash,
-        lastUpdateItemHash: registry.lastUpdateItemHash,
-      });
-      return rest;
-    }
-    return values;
+  const registryAddress = (): string => ctx.registry.address.toLowerCase();
+  /** The registry's own value stands for the `corechannel` key of the registry address. */
+  const withRegistry = async (values: AggregateValue[]): Promise<AggregateValue[]> => {
+    const registry = await ctx.registry.snapshot();
+    const rest = values.filter((v) => v.key !== REGISTRY_KEY);
+    rest.push({
+      key: REGISTRY_KEY,
+      value: registry.value as unknown as Record<string, unknown>,
+      created: registry.created,
+      lastUpdated: registry.lastUpdated,
+      originalItemHash: registry.originalItemHash,
+      lastUpdateItemHash: registry.lastUpdateItemHash,
+    });
+    return rest;
   };
+  const wantsRegistry = (keys: readonly string[]): boolean => keys.length === 0 || keys.includes(REGISTRY_KEY);
 
   app.get('/api/v0/aggregates/:file', async (request, reply) => {
     const file = (request.params as { file: string }).file;
@@ -40,10 +38,12 @@ export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const address = file.slice(0, -'.json'.length);
     const query = request.query as RawQuery;
     const keys = listParam(query, 'keys') ?? [];
-    const limit = intParam(query, 'limit', 1000, 1, 1_000_000);
+    // pyaleph's `limit` (default 1000) has no upper bound; reads merge at most the configured keys.
+    const limit = Math.min(intParam(query, 'limit', 1000, 1, Number.MAX_SAFE_INTEGER), ctx.config.maxAggregateKeysPerRead);
     const withInfo = boolParam(query, 'withInfo', false);
     const valueOnly = boolParam(query, 'valueOnly', false);
-    const values = (await valuesOf(address, keys)).slice(0, limit);
+    let values = await ctx.stores.aggregates.values(address, keys, limit);
+    if (wantsRegistry(keys) && address.toLowerCase() === registryAddress()) values = (await withRegistry(values)).slice(0, limit);
     if (values.length === 0) throw CCN_ERRORS.error('AGGREGATE_NOT_FOUND', `no aggregate for ${address}`);
     if (valueOnly && keys.length === 1) return reply.send(values[0]?.value);
     const data: Record<string, unknown> = {};
@@ -60,31 +60,50 @@ export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return { address, data, ...(withInfo ? { info } : {}) };
   });
 
+  /**
+   * The list of owners' aggregates, paginated in SQL (pyaleph: `pagination` 1..500, 422 outside):
+   * only the owners of the page are read and merged. The registry address, whose `corechannel`
+   * is computed rather than stored, is placed at its rank among them.
+   */
   app.get('/api/v0/aggregates.json', async (request) => {
     const query = request.query as RawQuery;
     const keys = listParam(query, 'keys') ?? [];
-    const addresses = listParam(query, 'addresses');
-    const perPage = intParam(query, 'pagination', 100, 1, 500);
-    const page = intParam(query, 'page', 1, 1, 1_000_000_000);
+    const addresses = listParam(query, 'addresses')?.map((a) => a.toLowerCase());
+    // pyaleph: default 20 (DEFAULT_MESSAGES_PER_PAGE), at most 500.
+    const maxPerPage = Math.min(500, ctx.config.maxPagination);
+    const perPage = intParam(query, 'pagination', Math.min(20, maxPerPage), 1, maxPerPage);
+    const page = intParam(query, 'page', 1, 1, MAX_PAGE);
     const sortOrder = sortOrderParam(query);
-    let owners = addresses ? addresses.map((a) => a.toLowerCase()) : await ctx.stores.aggregates.owners(keys);
-    if (!addresses && (keys.length === 0 || keys.includes(REGISTRY_KEY)) && !owners.includes(ctx.registry.address.toLowerCase())) {
-      owners = [...owners, ctx.registry.address.toLowerCase()];
+    const registry = registryAddress();
+    const registryShown = wantsRegistry(keys) && (!addresses || addresses.includes(registry));
+    const filter = { keys, addresses, exclude: registryShown ? registry : undefined };
+    const start = (page - 1) * perPage;
+    let registryEntry: { owner: string; values: AggregateValue[]; lastUpdated: number } | undefined;
+    let registryRank = -1;
+    if (registryShown) {
+      const values = await withRegistry(await ctx.stores.aggregates.values(registry, keys));
+      const lastUpdated = Math.max(...values.map((v) => v.lastUpdated));
+      registryEntry = { owner: registry, values, lastUpdated };
+      registryRank = await ctx.stores.aggregates.countOwnersBefore(filter, { owner: registry, lastUpdated }, sortOrder);
     }
-    const withValues = await Promise.all(owners.map(async (owner) => ({ owner, values: await valuesOf(owner, keys) })));
-    const entries = withValues
-      .filter((e) => e.values.length > 0)
-      .map((e) => ({
+    const inPage = registryRank >= start && registryRank < start + perPage;
+    const sqlOffset = registryRank >= 0 && registryRank < start ? start - 1 : start;
+    const owners = await ctx.stores.aggregates.ownersPage(filter, sortOrder, sqlOffset, inPage ? perPage - 1 : perPage);
+    const values = await ctx.stores.aggregates.valuesOfOwners(
+      owners.map((o) => o.owner),
+      keys,
+    );
+    const entries = owners.map((o) => ({ owner: o.owner, values: values.get(o.owner) ?? [], lastUpdated: o.lastUpdated }));
+    if (registryEntry && inPage) entries.splice(registryRank - start, 0, registryEntry);
+    return {
+      aggregates: entries.map((e) => ({
         address: e.owner,
         data: Object.fromEntries(e.values.map((v) => [v.key, v.value])),
-        last_updated: Math.max(...e.values.map((v) => v.lastUpdated)),
-      }))
-      .sort((a, b) => (a.last_updated - b.last_updated) * sortOrder || a.address.localeCompare(b.address));
-    return {
-      aggregates: entries.slice((page - 1) * perPage, page * perPage).map((e) => ({ ...e, last_updated: isoTime(e.last_updated) })),
+        last_updated: isoTime(e.lastUpdated),
+      })),
       pagination_per_page: perPage,
       pagination_page: page,
-      pagination_total: entries.length,
+      pagination_total: (await ctx.stores.aggregates.countOwners(filter)) + (registryEntry ? 1 : 0),
       pagination_item: 'aggregates',
     };
   });

@@ -1,7 +1,7 @@
 /** Balances reported by whitelisted indexers (reference §7.8); unknown addresses are zero. */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.ts';
-import { intParam, listParam, numberParam, type RawQuery } from '../query.ts';
+import { MAX_PAGE, intParam, listParam, numberParam, pageSizeParam, type RawQuery } from '../query.ts';
 
 export function balancesRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v0/addresses/:address/balance', async (request) => {
@@ -16,8 +16,8 @@ export function balancesRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/api/v0/balances', async (request) => {
     const query = request.query as RawQuery;
-    const perPage = intParam(query, 'pagination', 100, 0, 10_000);
-    const page = intParam(query, 'page', 1, 1, 1_000_000_000);
+    const perPage = pageSizeParam(query, 100, ctx.config.maxPagination);
+    const page = intParam(query, 'page', 1, 1, MAX_PAGE);
     const { rows, total } = await ctx.stores.balances.list({ chains: listParam(query, 'chains') ?? [], minBalance: numberParam(query, 'minBalance') ?? 0, perPage, page });
     return { balances: rows, pagination_page: page, pagination_total: total, pagination_per_page: perPage, pagination_item: 'balances' };
   });

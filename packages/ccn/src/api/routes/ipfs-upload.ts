@@ -4,15 +4,15 @@
  * SDK's default `ipfs` engine (createProgram, createStore) works unchanged. Uploads here carry
  * no STORE message, so the anonymous size limit applies.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import { cidV0 } from '../../ipfs/cid-v0.ts';
 import type { StagedFile } from '../../storage/file-store.ts';
 import type { ApiContext } from '../context.ts';
+import { readUpload } from '../multipart.ts';
 import { rawJsonRoute } from './raw-json-route.ts';
-import { readUpload } from './storage-upload.ts';
 
-export function ipfsUploadRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function ipfsUploadRoutes(app: FastifyInstance, ctx: ApiContext, gate: onRequestHookHandler): void {
   const keep = async (staged: StagedFile): Promise<string> => {
     // Bounded by the anonymous upload limit, so reading the staged file back is acceptable.
     const cid = cidV0(ctx.stores.fileStore.readStaged(staged));
@@ -23,7 +23,7 @@ export function ipfsUploadRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return cid;
   };
 
-  app.post('/api/v0/ipfs/add_file', async (request) => {
+  app.post('/api/v0/ipfs/add_file', { onRequest: gate }, async (request) => {
     if (!request.isMultipart()) throw CCN_ERRORS.error('INVALID_BODY', 'expected multipart/form-data with a file part');
     const upload = await readUpload(request, ctx, ctx.config.maxAnonymousUploadBytes);
     if (!upload.file) throw CCN_ERRORS.error('MISSING_FILE');
@@ -34,7 +34,7 @@ export function ipfsUploadRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
   });
 
-  rawJsonRoute(app, '/api/v0/ipfs/add_json', ctx.config.maxAnonymousUploadBytes, async (bytes) => {
+  rawJsonRoute(app, '/api/v0/ipfs/add_json', ctx.config.maxAnonymousUploadBytes, gate, async (bytes) => {
     const staged = await ctx.stores.fileStore.stageBytes(bytes);
     try {
       return { status: 'success', hash: await keep(staged) };

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import { toApiMessage, type MessageRow } from '../../db/messages-repo.ts';
 import type { ApiContext } from '../context.ts';
-import { boolParam, intParam, listParam, messageFilterOf, param, sortOrderParam, type RawQuery } from '../query.ts';
+import { boolParam, cursorPageSizeParam, intParam, MAX_PAGE, pageFromPath, listParam, messageFilterOf, pageSizeParam, param, sortOrderParam, type RawQuery } from '../query.ts';
 
 function isoTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString();
@@ -83,7 +83,7 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const cursor = param(query, 'cursor');
     if (cursor !== undefined) {
       if (sortBy === 'tx-time') throw CCN_ERRORS.error('INVALID_PARAMETER', 'cursor paging cannot sort by tx-time');
-      const perPage = intParam(query, 'pagination', 20, 1, 200);
+      const perPage = cursorPageSizeParam(query, 20, ctx.config.maxPagination);
       const rows = await ctx.stores.messages.listAfter(filter, perPage + 1, sortOrder, cursor === '' ? undefined : decodeCursor(cursor));
       const hasMore = rows.length > perPage;
       const page = rows.slice(0, perPage);
@@ -95,8 +95,8 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
         next_cursor: hasMore && last ? encodeCursor(last) : null,
       };
     }
-    const perPage = intParam(query, 'pagination', 20, 0, 1_000_000);
-    const page = pageFromPath ?? intParam(query, 'page', 1, 1, 1_000_000_000);
+    const perPage = pageSizeParam(query, 20, ctx.config.maxPagination);
+    const page = pageFromPath ?? intParam(query, 'page', 1, 1, MAX_PAGE);
     const rows = await ctx.stores.messages.list(filter, { perPage, page, sortOrder });
     return {
       messages: rows.map((r) => toApiMessage(r, withContent)),
@@ -110,17 +110,15 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
   app.get('/api/v0/messages.json', async (request) => list(request.query as RawQuery, undefined));
   app.get('/api/v0/messages/page/:page', async (request) => {
     const raw = (request.params as { page: string }).page.replace(/\.json$/, '');
-    const page = Number(raw);
-    if (!Number.isInteger(page) || page < 1) throw CCN_ERRORS.error('INVALID_PARAMETER', 'page must be a positive integer');
-    return list(request.query as RawQuery, page);
+    return list(request.query as RawQuery, pageFromPath(raw));
   });
 
   app.get('/api/v0/messages/hashes', async (request) => {
     const query = request.query as RawQuery;
     const statuses = listParam(query, 'status', 'msgStatuses');
     const filter = messageFilterOf({ ...query, msgStatuses: statuses?.join(',') }, ['processed', 'removing']);
-    const perPage = intParam(query, 'pagination', 20, 0, 1_000_000);
-    const page = intParam(query, 'page', 1, 1, 1_000_000_000);
+    const perPage = pageSizeParam(query, 20, ctx.config.maxPagination);
+    const page = intParam(query, 'page', 1, 1, MAX_PAGE);
     const rows = await ctx.stores.messages.list(filter, { perPage, page, sortOrder: sortOrderParam(query) });
     const hashOnly = boolParam(query, 'hashOnly', true);
     return {

@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import { matchesFilter } from '../../db/message-filter-match.ts';
 import { toApiMessage, type MessageFilter, type MessageRow } from '../../db/messages-repo.ts';
 import type { ApiContext } from '../context.ts';
+import { InFlightLimiter } from '../in-flight.ts';
 import { intParam, messageFilterOf, type RawQuery } from '../query.ts';
 
 const PING_INTERVAL_MS = 30_000;
@@ -19,12 +20,23 @@ const INTERNAL_ERROR = 1011;
 
 export function messagesWsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const sockets = new Set<WebSocket>();
+  /** Open sockets per client address: one address cannot take the whole budget. */
+  const perIp = new InFlightLimiter(ctx.config.websocketMaxConnections, ctx.config.websocketMaxConnectionsPerIp);
 
   app.get('/api/ws0/messages', { websocket: true }, async (socket, request) => {
-    if (sockets.size >= ctx.config.websocketMaxConnections) {
-      socket.close(TRY_AGAIN_LATER, 'too many connections, try again later');
+    const ip = request.ip;
+    const admitted = perIp.tryAcquire(ip);
+    if (admitted !== 'ok') {
+      socket.close(TRY_AGAIN_LATER, admitted === 'per-key' ? 'too many connections from this address' : 'too many connections, try again later');
       return;
     }
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      perIp.release(ip);
+    };
+    socket.once('close', release);
     let filter: MessageFilter;
     let history: number;
     try {
@@ -33,6 +45,7 @@ export function messagesWsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       filter = { ...messageFilterOf(query, undefined), statuses: ['processed'] };
       history = intParam(query, 'history', ctx.config.websocketHistoryDefault, 0, 199);
     } catch (err) {
+      release();
       socket.close(POLICY_VIOLATION, (err as Error).message.slice(0, 120));
       return;
     }
@@ -53,6 +66,7 @@ export function messagesWsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (socket.readyState === socket.OPEN) socket.ping();
     }, PING_INTERVAL_MS);
     const cleanup = (): void => {
+      release();
       clearInterval(ping);
       ctx.processor.events.off('processed', onProcessed);
       sockets.delete(socket);

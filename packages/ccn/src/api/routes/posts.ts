@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { MessageFilter, MessageRow } from '../../db/messages-repo.ts';
 import type { ApiContext } from '../context.ts';
-import { intParam, listParam, numberParam, sortOrderParam, type RawQuery } from '../query.ts';
+import { MAX_PAGE, intParam, listParam, numberParam, pageSizeParam, sortOrderParam, type RawQuery } from '../query.ts';
 
 interface PostContentJson {
   type?: string;
@@ -44,8 +44,8 @@ export function postsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     raw: RawQuery,
     defaultPerPage: number,
   ): Promise<{ rows: { original: MessageRow; latest: MessageRow }[]; total: number; perPage: number; page: number }> => {
-    const perPage = intParam(raw, 'pagination', defaultPerPage, 0, 1_000_000);
-    const page = intParam(raw, 'page', 1, 1, 1_000_000_000);
+    const perPage = pageSizeParam(raw, defaultPerPage, ctx.config.maxPagination);
+    const page = intParam(raw, 'page', 1, 1, MAX_PAGE);
     const { rows, total } = await ctx.stores.messages.listPosts(postFilterOf(raw), { perPage, page, sortOrder: sortOrderParam(raw) });
     return {
       rows: await Promise.all(

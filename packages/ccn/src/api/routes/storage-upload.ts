@@ -1,63 +1,24 @@
 /**
  * Uploads (reference §7.5). `add_file` takes an optional signed STORE message in a `metadata`
- * part (before or after the `file` part). The file is streamed to a temporary file while hashed,
- * never held whole in memory; it becomes visible under its hash only once checked: with a STORE
+ * part (before or after the `file` part; multipart.ts bounds every part). The file is streamed to
+ * a temporary file while hashed, never held whole in memory; it becomes visible under its hash only once checked: with a STORE
  * message it must hash to the STORE's `item_hash`, and the message is then processed like
  * POST /api/v0/messages. Without one it is kept for the grace period unless a STORE pins it.
  * `add_json` stores the exact request bytes.
  */
 import { isProtocolError, validateMessage } from '@aleph-nodes/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { z } from 'zod';
 import { CCN_ERRORS } from '../../errors.ts';
-import { FileTooLargeError, type StagedFile } from '../../storage/file-store.ts';
+import type { StagedFile } from '../../storage/file-store.ts';
 import type { ApiContext } from '../context.ts';
+import { readUpload } from '../multipart.ts';
 import { submitMessage } from '../submission.ts';
 import { rawJsonRoute } from './raw-json-route.ts';
 
 const Metadata = z.object({ message: z.record(z.string(), z.unknown()), sync: z.boolean().default(false) });
 
-export interface Upload {
-  file: StagedFile | undefined;
-  metadata: string | undefined;
-}
-
-function isTooLarge(err: unknown): boolean {
-  return err instanceof FileTooLargeError || (typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 413);
-}
-
-/**
- * Reads a multipart upload, staging the `file` part on disk. Malformed or truncated bodies are
- * 400, files over `maxBytes` 413; a staged file is discarded on any failure.
- */
-export async function readUpload(request: FastifyRequest, ctx: ApiContext, maxBytes: number): Promise<Upload> {
-  const upload: Upload = { file: undefined, metadata: undefined };
-  try {
-    for await (const part of request.parts({ limits: { fileSize: maxBytes, fieldSize: Math.max(maxBytes, 1024 * 1024), files: 1, fields: 8 } })) {
-      if (part.type === 'file') {
-        if (part.fieldname !== 'file' || upload.file) {
-          part.file.resume();
-          continue;
-        }
-        upload.file = await ctx.stores.fileStore.stage(part.file, maxBytes);
-        if (part.file.truncated) throw new FileTooLargeError(`the file is larger than ${maxBytes} bytes`);
-      } else if (part.fieldname === 'metadata') {
-        upload.metadata = String(part.value);
-      } else if (part.fieldname === 'file' && !upload.file) {
-        // The SDK sends a Node Buffer as a text field (its bytes mangled); take what arrived so the
-        // hash check rejects it instead of storing something else than what was signed.
-        upload.file = await ctx.stores.fileStore.stageBytes(Buffer.from(String(part.value), 'utf8'));
-      }
-    }
-  } catch (err) {
-    if (upload.file) ctx.stores.fileStore.discard(upload.file);
-    if (isTooLarge(err)) throw CCN_ERRORS.error('FILE_TOO_LARGE', `files are limited to ${maxBytes} bytes here`);
-    throw CCN_ERRORS.error('MALFORMED_MULTIPART', `the multipart body is malformed or incomplete: ${(err as Error).message}`);
-  }
-  return upload;
-}
-
-export function storageUploadRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function storageUploadRoutes(app: FastifyInstance, ctx: ApiContext, gate: onRequestHookHandler): void {
   /** Makes a staged file visible under its sha256 and records it with a grace period. */
   const keep = async (staged: StagedFile): Promise<string> => {
     const now = ctx.clock();
@@ -67,7 +28,7 @@ export function storageUploadRoutes(app: FastifyInstance, ctx: ApiContext): void
     return staged.sha256;
   };
 
-  app.post('/api/v0/storage/add_file', async (request, reply) => {
+  app.post('/api/v0/storage/add_file', { onRequest: gate }, async (request, reply) => {
     if (!request.isMultipart()) throw CCN_ERRORS.error('INVALID_BODY', 'expected multipart/form-data with a file part');
     const upload = await readUpload(request, ctx, Math.max(ctx.config.maxSignedUploadBytes, ctx.config.maxAnonymousUploadBytes));
     const file = upload.file;
@@ -113,7 +74,7 @@ export function storageUploadRoutes(app: FastifyInstance, ctx: ApiContext): void
     }
   });
 
-  rawJsonRoute(app, '/api/v0/storage/add_json', ctx.config.maxAnonymousUploadBytes, async (bytes) => {
+  rawJsonRoute(app, '/api/v0/storage/add_json', ctx.config.maxAnonymousUploadBytes, gate, async (bytes) => {
     const staged = await ctx.stores.fileStore.stageBytes(bytes);
     try {
       return { status: 'success', hash: await keep(staged) };

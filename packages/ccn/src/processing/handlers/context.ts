@@ -35,6 +35,4 @@ export interface TypeHandler {
   forget(ctx: ForgetContext): Promise<void>;
 }
 
-export function sameAddress(a: unknown, b: unknown): boolean {
-  return typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
-}
+export { sameAddress } from '../permissions.ts';

@@ -1,7 +1,11 @@
 /**
  * PROGRAM and INSTANCE: every referenced STORE (code, runtime, data, immutable volumes, rootfs
  * parent, persistent volume parents) must be a processed STORE message (300/301 otherwise, after
- * retries); `replaces` must name a message of the same owner.
+ * retries). `replaces` (pyaleph `handlers/content/vm.py`) must name a processed PROGRAM or
+ * INSTANCE (300) that is not itself an update (303) and allows amends (302), of the owner the
+ * message writes as, sent by that owner or a delegate allowed to create it (2, permissions.ts).
+ * pyaleph checks no owner here at all, so anyone could replace an amendable program; here only
+ * its owner (or a delegate) can.
  */
 import {
   ALEPH_ERROR,
@@ -14,7 +18,8 @@ import {
 } from '@aleph-nodes/protocol';
 import type { Repos } from '../../stores.ts';
 import { OK, reject, retry, type Outcome } from '../outcome.ts';
-import { sameAddress, type HandlerContext, type TypeHandler } from './context.ts';
+import { checkActOn } from '../permissions.ts';
+import type { HandlerContext, TypeHandler } from './context.ts';
 
 interface Ref {
   ref: string;
@@ -53,6 +58,22 @@ async function checkRef(repos: Repos, r: Ref): Promise<Outcome> {
   return OK;
 }
 
+async function checkReplaces(ctx: HandlerContext, replaces: string): Promise<Outcome> {
+  const target = await ctx.repos.messages.get(replaces);
+  if (!target || target.status === 'pending') return retry(ALEPH_ERROR.VM_REF_NOT_FOUND, `replaced message ${replaces} not found`);
+  if ((target.status !== 'processed' && target.status !== 'removing') || (target.type !== 'PROGRAM' && target.type !== 'INSTANCE')) {
+    return reject(ALEPH_ERROR.VM_REF_NOT_FOUND, `replaced message ${replaces} is not a processed PROGRAM or INSTANCE`);
+  }
+  const permission = await checkActOn({ message: ctx.message, content: ctx.content, aggregates: ctx.repos.aggregates }, target, 'replaces');
+  if (permission.kind !== 'ok') return permission;
+  const original = JSON.parse(target.content ?? '{}') as { replaces?: unknown; allow_amend?: unknown };
+  if (typeof original.replaces === 'string') return reject(ALEPH_ERROR.VM_UPDATE_OF_UPDATE, `${replaces} is itself an update; replace the original`);
+  // pyaleph reads allow_amend from the program's current version (its latest update); this node
+  // keeps no version table and reads the original's flag, which only its owner could set.
+  if (original.allow_amend !== true) return reject(ALEPH_ERROR.VM_AMEND_NOT_ALLOWED, `${replaces} does not allow amends`);
+  return OK;
+}
+
 async function check(ctx: HandlerContext): Promise<Outcome> {
   const type = ctx.message.type as 'PROGRAM' | 'INSTANCE';
   for (const r of executableRefs(type, ctx.content)) {
@@ -60,12 +81,7 @@ async function check(ctx: HandlerContext): Promise<Outcome> {
     if (outcome.kind !== 'ok') return outcome;
   }
   const replaces = ctx.content.replaces;
-  if (typeof replaces === 'string') {
-    const target = await ctx.repos.messages.get(replaces);
-    if (!target || target.status === 'pending') return retry(ALEPH_ERROR.VM_REF_NOT_FOUND, `replaced message ${replaces} not found`);
-    if (!sameAddress(target.owner_lc, ctx.content.address)) return reject(ALEPH_ERROR.PERMISSION_DENIED, 'replaces must name a message of the same address');
-  }
-  return OK;
+  return typeof replaces === 'string' ? checkReplaces(ctx, replaces) : OK;
 }
 
 export const executableHandler: TypeHandler = {

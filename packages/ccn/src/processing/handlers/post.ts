@@ -1,11 +1,13 @@
 /**
- * POST: amends must target an existing original post of the same owner (reference §4.4); the
- * latest amend by content time defines the post's current version. Whitelisted indexers'
- * `balances-update` posts set balances.
+ * POST: amends must target an existing original post (reference §4.4) of the owner they write as,
+ * sent by that owner or by a delegate allowed to create the original (permissions.ts, as pyaleph's
+ * `check_sender_authorization`); the latest amend by content time defines the post's current
+ * version. Whitelisted indexers' `balances-update` posts set balances.
  */
 import { ALEPH_ERROR, type PostContent } from '@aleph-nodes/protocol';
 import type { Repos } from '../../stores.ts';
 import { OK, reject, retry } from '../outcome.ts';
+import { checkActOn } from '../permissions.ts';
 import { sameAddress, type TypeHandler } from './context.ts';
 
 export function postRefHash(ref: PostContent['ref']): string | undefined {
@@ -38,10 +40,7 @@ export const postHandler: TypeHandler = {
       return reject(ALEPH_ERROR.AMEND_TARGET_NOT_FOUND, `amend target ${targetHash} is not a processed POST`);
     }
     if (target.content_type === 'amend') return reject(ALEPH_ERROR.AMEND_OF_AMEND, 'cannot amend an amend');
-    if (!sameAddress(target.owner_lc, content.address)) {
-      return reject(ALEPH_ERROR.PERMISSION_DENIED, 'an amend must have the owner of the original post');
-    }
-    return OK;
+    return checkActOn({ message: ctx.message, content: ctx.content, aggregates: ctx.repos.aggregates }, target, 'amend');
   },
   async apply(ctx) {
     const content = ctx.content as PostContent;

@@ -2,14 +2,41 @@
  * STORE: the file must be held locally (uploaded with or before the message); processing pins
  * it and fills `size` and `content_type` in the content. Forgetting releases the pin, and a file
  * no message pins any more is deleted (after the transaction, see the processor).
+ *
+ * A `ref` shaped like an item hash makes the STORE a new version of the STORE it names (pyaleph
+ * `handlers/content/store.py`): that message must be a processed STORE (200 otherwise, retried
+ * while unknown) without a `ref` of its own (201), of the same owner, sent by the owner or a
+ * delegate allowed to create it (2, permissions.ts). Consumers treat a STORE with a ref as an
+ * update of the referenced message, so a ref naming someone else's program would let anyone stop
+ * it: it is refused here. Any other `ref` is a free-form tag in the owner's own namespace.
  */
 import { ALEPH_ERROR, type StoreContent } from '@aleph-nodes/protocol';
-import { OK, retry } from '../outcome.ts';
-import type { TypeHandler } from './context.ts';
+import { OK, reject, retry, type Outcome } from '../outcome.ts';
+import { checkActOn, storeRefTarget } from '../permissions.ts';
+import type { HandlerContext, TypeHandler } from './context.ts';
+
+async function checkRef(ctx: HandlerContext, ref: string): Promise<Outcome> {
+  const hash = storeRefTarget(ref);
+  if (hash === undefined) return OK;
+  const target = await ctx.repos.messages.get(hash);
+  if (!target || target.status === 'pending') return retry(ALEPH_ERROR.STORE_REF_NOT_FOUND, `ref ${hash} is not a known STORE message`);
+  if (target.status !== 'processed' && target.status !== 'removing') {
+    return reject(ALEPH_ERROR.STORE_REF_NOT_FOUND, `ref ${hash} is ${target.status}, not a processed STORE message`);
+  }
+  const permission = await checkActOn({ message: ctx.message, content: ctx.content, aggregates: ctx.repos.aggregates }, target, 'store-ref');
+  if (permission.kind !== 'ok') return permission;
+  if (target.type !== 'STORE') return reject(ALEPH_ERROR.STORE_REF_NOT_FOUND, `ref ${hash} is a ${target.type} message, not a STORE`);
+  if (target.content_ref !== null) return reject(ALEPH_ERROR.STORE_UPDATE_OF_UPDATE, `ref ${hash} is itself an update (it has a ref)`);
+  return OK;
+}
 
 export const storeHandler: TypeHandler = {
   async check(ctx) {
     const content = ctx.content as unknown as StoreContent;
+    if (typeof content.ref === 'string') {
+      const outcome = await checkRef(ctx, content.ref);
+      if (outcome.kind !== 'ok') return outcome;
+    }
     const file = await ctx.repos.files.get(content.item_hash);
     if (!file || !ctx.repos.fileStore.has(content.item_hash)) {
       return retry(ALEPH_ERROR.FILE_UNAVAILABLE, `file ${content.item_hash} is not available on this node`);
