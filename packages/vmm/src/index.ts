@@ -4,6 +4,7 @@
  */
 export * from './executor.ts';
 export { LogBuffer } from './log-buffer.ts';
+export { findTool, requireTool } from './host/tools.ts';
 export { ProcessExecutor, WORKLOAD_PORT, type ProcessExecutorOptions } from './process/process-executor.ts';
 export { runExecutorConformance, type ConformanceTarget } from './conformance.ts';
 export * from './microvm/index.ts';
