@@ -82,6 +82,8 @@ export class Supervisor {
 
   /** The executable message behind `ref`, or the HTTP error that explains why not. */
   async message(ref: string): Promise<VerifiedMessage> {
+    // Before any CCN lookup: a retired message is gone for this node (notify answers 410 too).
+    this.#refuseRetired(ref);
     const verified = await executableMessage(this.deps.ccn, this.deps.executor, ref);
     this.deps.onExecutableMessage?.(verified);
     return verified;
