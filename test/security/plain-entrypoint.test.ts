@@ -17,11 +17,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Encoding, ItemType } from '@aleph-sdk/message';
+import { EthAccount, signAllocationRequest } from '@aleph-nodes/protocol';
 import { makeZip } from '../../packages/crn/src/testing/zip.ts';
 import { ECHO_PROGRAM } from '../crn/helpers/nodes.ts';
 import { frameOf, signed, startCrnUnderAttack, visit, type CrnUnderAttack, type ErrorBody } from './helpers/crn-under-attack.ts';
 
 const EVIL = '#!/bin/sh\necho owned > /tmp/owned-by-a-program\n';
+const scheduler = EthAccount.generate();
 
 describe('security: a message cannot write files outside the CRN cache (hole 1)', () => {
   let env: CrnUnderAttack;
@@ -33,7 +35,7 @@ describe('security: a message cannot write files outside the CRN cache (hole 1)'
   const linkTarget = join(tmpdir(), `${unique}-zip`);
 
   before(async () => {
-    env = await startCrnUnderAttack();
+    env = await startCrnUnderAttack({ authorizedAllocationSigners: [scheduler.address] });
     const store = await env.owner.createStore({ fileObject: new Blob([new TextEncoder().encode('runtime stand-in')]), storageEngine: ItemType.storage, channel: 'TEST', sync: true });
     runtime = store.item_hash;
     mkdirSync(linkTarget);
@@ -44,9 +46,9 @@ describe('security: a message cannot write files outside the CRN cache (hole 1)'
   });
 
   /** Publishes with the SDK; when the CCN refuses, the relay serves the same program by hand. */
-  async function publish(file: Uint8Array, encoding: Encoding, entrypoint: string): Promise<string> {
+  async function publish(file: Uint8Array, encoding: Encoding, entrypoint: string, isPersistent = false): Promise<string> {
     try {
-      const program = await env.owner.createProgram({ file: new Blob([file]), encoding, entrypoint, runtime, storageEngine: ItemType.storage, channel: 'TEST', memory: 128, sync: true });
+      const program = await env.owner.createProgram({ file: new Blob([file]), encoding, entrypoint, runtime, isPersistent, storageEngine: ItemType.storage, channel: 'TEST', memory: 128, sync: true });
       return program.item_hash;
     } catch {
       const code = await env.owner.createStore({ fileObject: new Blob([file]), storageEngine: ItemType.storage, channel: 'TEST', sync: true });
@@ -55,7 +57,7 @@ describe('security: a message cannot write files outside the CRN cache (hole 1)'
         allow_amend: false,
         code: { encoding, entrypoint, ref: code.item_hash, use_latest: false },
         runtime: { ref: runtime, use_latest: true, comment: '' },
-        on: { http: true, persistent: false },
+        on: { http: true, persistent: isPersistent },
         environment: { reproducible: false, internet: false, aleph_api: false, shared_cache: false },
         resources: { vcpus: 1, memory: 128, seconds: 30 },
         volumes: [],
@@ -86,6 +88,21 @@ describe('security: a message cannot write files outside the CRN cache (hole 1)'
       assert.equal((answer.body as unknown as ErrorBody).error.code, 'UNSAFE_PATH');
     }
     assert.equal(existsSync('/tmp/owned-by-a-program'), false);
+  });
+
+  it('refuses a persistent one placed by the scheduler, with the reason in the answer and the log', async () => {
+    const hash = await publish(new TextEncoder().encode(EVIL), Encoding.plain, `${'../'.repeat(12)}tmp/${unique}/evil.sh`, true);
+    const body = JSON.stringify({ persistent_vms: [hash], instances: [] });
+    const res = await fetch(`${env.crn.url}/control/allocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: signAllocationRequest(scheduler, { method: 'POST', path: '/control/allocations', body, iat: Math.floor(Date.now() / 1000) }) },
+      body,
+    });
+    const result = (await res.json()) as { failing: string[]; errors: Record<string, string> };
+    assert.deepEqual(result.failing, [hash]);
+    assert.match(result.errors[hash] ?? '', /UNSAFE_PATH: .*'\.' or '\.\.'/);
+    assert.ok(env.logs.some((l) => l.ref === hash && l.msg === 'execution failed to start' && /'\.' or '\.\.'/.test(String(l.err))), 'the reason is in the log');
+    for (const p of landings) assert.equal(existsSync(p), false, `nothing written at ${p}`);
   });
 
   it('still runs a plain program with an ordinary entrypoint', async () => {
