@@ -188,7 +188,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
                 () => undefined,
               );
             }
-            triggers?.dispatch(msg);
+            triggers?.dispatch(msg, (m) => ccn.verify(m));
             void heard.handle(msg);
           },
         },
