@@ -87,19 +87,32 @@ export async function startCrnUnderAttack(overrides: Partial<CrnConfig> = {}): P
   });
   let config = { executor: 'process', dataDir: crnDataDir, ccn: relay.url, port: 0, messageWatch: true, capacityVcpus: 32, ...overrides } as CrnConfig;
   const boot = (): Promise<RunningCrn> => startCrn(config, { logger: createLogger({ name: 'crn', level: 'info', destination: sink }) });
-  let crn = await boot();
+  let crn: RunningCrn | undefined;
   const ownerAccount = EthAccount.fromPrivateKey(OWNER_KEY);
   const attackerAccount = EthAccount.fromPrivateKey(OTHER_KEY);
   const owner = new AuthenticatedAlephHttpClient(importAccountFromPrivateKey(OWNER_KEY), ccn.url);
   const attacker = new AuthenticatedAlephHttpClient(importAccountFromPrivateKey(OTHER_KEY), ccn.url);
-  const runtime = await createRuntime(owner);
   const watching = config.messageWatch !== false;
-  if (watching) await eventually(async () => relay.followers() > 0, 20_000, 'the CRN to follow the message websocket');
+  let runtime: string;
+  try {
+    crn = await boot();
+    runtime = await createRuntime(owner);
+    if (watching) await eventually(async () => relay.followers() > 0, 20_000, 'the CRN to follow the message websocket');
+  } catch (err) {
+    // Nothing of a failed start is left behind.
+    await crn?.close({ stopPersistent: true }).catch(() => undefined);
+    await relay.close();
+    await ccn.close();
+    rmSync(crnDataDir, { recursive: true, force: true });
+    rmSync(ccnDir, { recursive: true, force: true });
+    throw err;
+  }
+  let running: RunningCrn = crn;
   const env: CrnUnderAttack = {
     ccn,
     relay,
     get crn() {
-      return crn;
+      return running;
     },
     crnDataDir,
     owner,
@@ -110,13 +123,13 @@ export async function startCrnUnderAttack(overrides: Partial<CrnConfig> = {}): P
     publish: (client, source, opts) => publishWith(client, runtime, source, opts),
     async restartCrn(changes = {}) {
       config = { ...config, ...changes };
-      await crn.close();
+      await running.close();
       await eventually(async () => relay.followers() === 0, 20_000, 'the stopped CRN to leave the message websocket');
-      crn = await boot();
+      running = await boot();
       if (watching) await eventually(async () => relay.followers() > 0, 20_000, 'the restarted CRN to follow the message websocket');
     },
     async close() {
-      await crn.close({ stopPersistent: true });
+      await running.close({ stopPersistent: true });
       await relay.close();
       await ccn.close();
       const probe = new ProcessExecutor({ stateDir: join(crnDataDir, 'executions') });
