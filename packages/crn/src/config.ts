@@ -47,6 +47,30 @@ export const CrnConfigSchema = z.object({
   zipMaxEntries: z.number().int().min(1).default(10_000).describe('Zip bomb guard: most entries in a code archive'),
   zipMaxMib: z.number().int().min(1).default(512).describe('Zip bomb guard: most uncompressed bytes (MiB) of a code archive'),
   messageWatch: z.boolean().default(true).describe('Follow the CCN message websocket (FORGET/amend stop executions, on.message triggers)'),
+  // ---- messages heard from the CCN and on-demand admission (trust boundaries) ----
+  messageCacheMib: z.number().int().min(1).default(64).describe('Memory (MiB) the verified message cache may take (bounded in bytes; the oldest messages go first)'),
+  messageStatusCacheSeconds: z.number().min(0).default(30).describe('How long a message status read from the CCN is reused before an on-demand start checks it again (the reference caches 30 s)'),
+  unpaidIdleTimeoutSeconds: z
+    .number()
+    .min(0)
+    .default(120)
+    .describe('Idle timeout of on-demand programs nobody pays for (today: all but the diagnostic programs); the shorter of this and idleTimeoutSeconds applies'),
+  ownerOnDemandVcpusShare: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.25)
+    .describe("Share of the node's vCPUs the unpaid on-demand programs of one owner may reserve at once (scheduler-placed executions are not counted)"),
+  ownerOnDemandMemoryShare: z.number().gt(0).max(1).default(0.25).describe("Share of the node's memory the unpaid on-demand programs of one owner may reserve at once"),
+  ownerOnDemandMaxExecutions: z.number().int().min(1).default(8).describe('Most unpaid on-demand programs of one owner running at once on this node'),
+  diagnosticPrograms: z
+    .array(z.string().regex(/^[0-9a-f]{64}$/, 'must be an item hash'))
+    .default([
+      'd2b74aa29898457bde0560e47f7cdd4e77287e9f1f7a1456161d2fd7d5c855d7',
+      'ad67c6857d6319486794ec2a3d14b584ac7e6c27593f3172148e486dbd1e0e21',
+      '67705389842a0a1b95eaa408b009741027964edc805997475e95c505d642edd8',
+    ])
+    .describe('Program hashes the network monitor calls (reference crn-api §5): exempt from the per-owner caps and the unpaid idle timeout'),
   statusPollSeconds: z.number().min(0).default(60).describe('PAYMENT_MONITOR_INTERVAL: how often live executions\' message status is checked (0 = never); 3 terminal answers stop one'),
   restartBackoffMaxSeconds: z.number().min(1).default(30).describe('Longest wait before restarting a crashed persistent program'),
   nodeHash: z.string().default('').describe('This node\'s hash in the registry (shown in /status/config; checked by notify)'),

@@ -14,7 +14,10 @@ import { MessageWatch } from './ccn/message-watch.ts';
 import { CrnConfigSchema, type CrnConfig } from './config.ts';
 import { PortForwardTable } from './db/port-forwards.ts';
 import { ExecutionRecords } from './db/records.ts';
+import { RetiredMessages } from './db/retired.ts';
 import type { CapacitySettings } from './execution/admission.ts';
+import { HeardMessages } from './execution/heard-messages.ts';
+import { ownerQuota, type OnDemandPolicy } from './execution/owner-quota.ts';
 import { Supervisor } from './execution/supervisor.ts';
 import { StatusMonitor } from './execution/status-monitor.ts';
 import { MessageTriggers } from './execution/triggers.ts';
@@ -84,13 +87,23 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
   const records = new ExecutionRecords(join(config.dataDir, 'crn.sqlite'));
   const portForwards = new PortForwardTable(records.database, { start: config.portForwardStart, end: config.portForwardEnd });
   const cache = new DownloadCache(join(config.dataDir, 'cache'), config.cacheMaxMib * 1024 * 1024);
-  const ccn = new CcnClient(config.ccn);
+  const retired = new RetiredMessages(records.database);
+  const ccn = new CcnClient(config.ccn, { messageCacheBytes: config.messageCacheMib * 1024 * 1024, statusCacheMs: config.messageStatusCacheSeconds * 1000 });
+  const onDemand: OnDemandPolicy = {
+    quota: ownerQuota(capacity, { vcpusShare: config.ownerOnDemandVcpusShare, memoryShare: config.ownerOnDemandMemoryShare, maxExecutions: config.ownerOnDemandMaxExecutions }),
+    idleTimeoutSeconds: config.idleTimeoutSeconds,
+    unpaidIdleTimeoutSeconds: config.unpaidIdleTimeoutSeconds,
+    exempt: new Set(config.diagnosticPrograms),
+    // Payments are not enforced yet: every on-demand program is unpaid (the payments work plugs in here).
+    isPaid: () => false,
+  };
   const metrics = createMetrics();
   const supervisor = new Supervisor({
     executor,
     ccn,
     cache,
     records,
+    retired,
     portForwards,
     logger: logger.child({ component: 'supervisor' }),
     settings: {
@@ -107,6 +120,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
       instanceStopTimeoutSeconds: config.instanceStopTimeoutSeconds,
       unzip: { maxEntries: config.zipMaxEntries, maxTotalBytes: config.zipMaxMib * 1024 * 1024 },
       ccnUrl: config.ccn,
+      onDemand,
     },
     onStateChange: (exec) => metrics.executionTransitions.inc({ state: exec.state }),
     onExecutableMessage: (v) => triggers?.register(v.message.item_hash, (v.content.on as { message?: unknown } | undefined)?.message),
@@ -148,6 +162,21 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
     await supervisor.restore();
     statusMonitor.start(config.statusPollSeconds);
     if (config.messageWatch) {
+      const heard = new HeardMessages({
+        ccn,
+        ownerOf: (ref) => {
+          const known = supervisor.find(ref)?.owner ?? records.get(ref)?.owner;
+          if (known !== undefined) return known;
+          // A program only in the message cache would start from it on the next request.
+          const cached = ccn.peekMessage(ref);
+          return cached && (cached.message.type === 'PROGRAM' || cached.message.type === 'INSTANCE') ? String(cached.content.address ?? cached.message.sender) : undefined;
+        },
+        live: () =>
+          supervisor.liveExecutions().map((e) => ({ ref: e.ref, owner: e.owner, codeRef: (e.message.content as unknown as Partial<ProgramContent>).code?.ref })),
+        retire: (ref, why) => supervisor.messageRetired(ref, why),
+        forgotten: (ref) => triggers?.forget(ref),
+        logger: logger.child({ component: 'heard-messages' }),
+      });
       watch = new MessageWatch(
         config.ccn,
         {
@@ -159,21 +188,8 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
                 () => undefined,
               );
             }
-            if (msg.type === 'FORGET') {
-              for (const h of ((msg.content as { hashes?: unknown[] }).hashes ?? [])) if (typeof h === 'string') triggers?.forget(h);
-            }
-            triggers?.dispatch(msg);
-          },
-          retired: (ref, why) => {
-            // The retired message itself (live, or a stopped instance whose disk must go on a
-            // FORGET), and programs whose code it was.
-            const refs = new Set<string>();
-            if (supervisor.find(ref) || records.get(ref)) refs.add(ref);
-            for (const exec of supervisor.liveExecutions()) {
-              const content = exec.message.content as unknown as Partial<ProgramContent>;
-              if (exec.ref === ref || content.code?.ref === ref) refs.add(exec.ref);
-            }
-            for (const r of refs) void supervisor.messageRetired(r, why);
+            triggers?.dispatch(msg, (m) => ccn.verify(m));
+            void heard.handle(msg);
           },
         },
         logger.child({ component: 'message-watch' }),

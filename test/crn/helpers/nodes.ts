@@ -57,6 +57,9 @@ console.error('fatal: missing configuration for the crash test');
 process.exit(2);
 `;
 
+/** Per-owner caps of on-demand programs lifted (for tests that are not about them). */
+export const UNCAPPED_OWNERS: Partial<CrnConfig> = { ownerOnDemandVcpusShare: 1, ownerOnDemandMemoryShare: 1, ownerOnDemandMaxExecutions: 1000 };
+
 export interface PublishOptions {
   variables?: Record<string, string>;
   persistent?: boolean;
@@ -107,8 +110,12 @@ export async function startNodes(crnOverrides: Partial<CrnConfig> = {}): Promise
   const crnDataDir = mkdtempSync(join(tmpdir(), 'crn-test-crn-'));
   let crn: RunningCrn;
   try {
-    // Tests run several small programs at once on 2-core machines: hand out more vCPUs.
-    crn = await startCrn({ executor: 'process', dataDir: crnDataDir, ccn: ccn.url, port: 0, logLevel: 'silent', messageWatch: true, capacityVcpus: 32, ...crnOverrides } as CrnConfig, { logger: silentLogger() });
+    // Tests run several small programs of one owner at once on 2-core machines: hand out more
+    // vCPUs, and lift the per-owner caps of on-demand programs (test/security tests them).
+    crn = await startCrn(
+      { executor: 'process', dataDir: crnDataDir, ccn: ccn.url, port: 0, logLevel: 'silent', messageWatch: true, capacityVcpus: 32, ...UNCAPPED_OWNERS, ...crnOverrides } as CrnConfig,
+      { logger: silentLogger() },
+    );
   } catch (err) {
     await ccn.close();
     rmSync(ccnDir, { recursive: true, force: true });

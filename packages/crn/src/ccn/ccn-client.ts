@@ -1,14 +1,23 @@
 /**
  * What the CRN reads from its CCN, over HTTP (protocol reference §7): messages by hash, message
  * status, and stored files. Messages are verified here (item hash, signature, content schema)
- * and cached by hash: a message never changes.
+ * and cached by hash, bounded in bytes: a message never changes, but it can be forgotten, and
+ * then `evict` drops it. Statuses are cached briefly (30 s, as the reference does).
  */
 import { request } from 'undici';
 import { validateMessage, validateStoredContent, type AlephMessage, type ProtocolError } from '@aleph-nodes/protocol';
 import type { Readable } from 'node:stream';
+import { MessageCache } from './message-cache.ts';
 
-/** Messages kept in memory (they never change; the oldest go first). */
-const MESSAGE_CACHE_SIZE = 10_000;
+export interface CcnClientOptions {
+  /** Memory the verified message cache may take (default 64 MiB). */
+  messageCacheBytes?: number;
+  /** How long a message status read from the CCN is reused (default 30 s). */
+  statusCacheMs?: number;
+}
+
+/** Statuses kept (each a few dozen bytes): a bound on count is a bound on memory here. */
+const STATUS_CACHE_ENTRIES = 10_000;
 
 export class CcnError extends Error {
   override readonly name = 'CcnError';
@@ -26,9 +35,33 @@ export interface VerifiedMessage {
 }
 
 export class CcnClient {
-  readonly #messages = new Map<string, VerifiedMessage>();
+  readonly #messages: MessageCache;
+  readonly #statuses = new Map<string, { at: number; status: string | undefined }>();
+  readonly #statusCacheMs: number;
 
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    opts: CcnClientOptions = {},
+  ) {
+    this.#messages = new MessageCache(opts.messageCacheBytes ?? 64 * 1024 * 1024);
+    this.#statusCacheMs = opts.statusCacheMs ?? 30_000;
+  }
+
+  /** The verified message cache (sizes for metrics and tests). */
+  get messageCache(): { bytes: number; size: number; maxBytes: number } {
+    return { bytes: this.#messages.bytes, size: this.#messages.size, maxBytes: this.#messages.maxBytes };
+  }
+
+  /** The cached message with this hash, without asking the CCN. */
+  peekMessage(itemHash: string): VerifiedMessage | undefined {
+    return this.#messages.get(itemHash);
+  }
+
+  /** Drops a message and its status from the caches (forgotten, rejected, removed). */
+  evict(itemHash: string): void {
+    this.#messages.delete(itemHash);
+    this.#statuses.delete(itemHash);
+  }
 
   url(path: string): string {
     return new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`).toString();
@@ -65,10 +98,6 @@ export class CcnClient {
     if (!raw) return undefined;
     const verified = await this.verify(raw);
     if (verified.message.item_hash !== itemHash) throw new CcnError('INVALID', 'the CCN answered another message');
-    if (this.#messages.size >= MESSAGE_CACHE_SIZE) {
-      const oldest = this.#messages.keys().next().value;
-      if (oldest !== undefined) this.#messages.delete(oldest);
-    }
     this.#messages.set(itemHash, verified);
     return verified;
   }
@@ -121,15 +150,27 @@ export class CcnClient {
     }
   }
 
-  /** `processed`, `pending`, `forgotten`, ... or undefined when unknown. */
-  async getStatus(itemHash: string): Promise<string | undefined> {
+  /**
+   * `processed`, `pending`, `forgotten`, ... or undefined when unknown. `maxAgeMs` reuses an
+   * answer read that recently (default: the status cache time; 0 = always ask the CCN).
+   */
+  async getStatus(itemHash: string, maxAgeMs = this.#statusCacheMs): Promise<string | undefined> {
+    const cached = this.#statuses.get(itemHash);
+    if (cached && Date.now() - cached.at <= maxAgeMs) return cached.status;
+    let status: string | undefined;
     try {
-      const body = (await this.#getJson(`api/v0/messages/${encodeURIComponent(itemHash)}/status`)) as { status?: string };
-      return body.status;
+      const body = (await this.#getJson(`api/v0/messages/${encodeURIComponent(itemHash)}/status`)) as { status?: unknown };
+      status = typeof body?.status === 'string' ? body.status : undefined;
     } catch (err) {
-      if (err instanceof CcnError && err.code === 'NOT_FOUND') return undefined;
-      throw err;
+      if (!(err instanceof CcnError && err.code === 'NOT_FOUND')) throw err;
     }
+    this.#statuses.delete(itemHash);
+    if (this.#statuses.size >= STATUS_CACHE_ENTRIES) {
+      const oldest = this.#statuses.keys().next().value;
+      if (oldest !== undefined) this.#statuses.delete(oldest);
+    }
+    this.#statuses.set(itemHash, { at: Date.now(), status });
+    return status;
   }
 
   /** A stored file as a stream (the caller verifies its hash). */

@@ -1,16 +1,18 @@
 /**
- * Follows the CCN's message websocket (`/api/ws0/messages?startDate=<now>`): a FORGET of an
- * executed message, or an amend (`content.ref` = the executed hash), stops its execution; the
- * next request or allocation then starts the current version. Reconnects with a backoff.
+ * Follows the CCN's message websocket (`/api/ws0/messages?startDate=<now>`) and hands every full
+ * message frame to its handler, as received: nothing here is trusted or acted on. What a FORGET
+ * or an amend may do to an execution is decided, after verification and an ownership check, by
+ * execution/heard-messages.ts. Reconnects with a backoff.
  */
 import WebSocket from 'ws';
 import type { Logger } from '@aleph-nodes/service';
 
+/** Largest frame accepted (an inline content is at most 200,000 characters; headroom for the envelope). */
+const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
 export interface MessageWatchHandlers {
-  /** A message (or its `content.ref`) that retires `ref`. */
-  retired(ref: string, why: string): void;
-  /** Every full message received (for `on.message` triggers). */
-  message?(message: Record<string, unknown>): void;
+  /** Every full message received, unverified (FORGET/amend handling, `on.message` triggers). */
+  message(message: Record<string, unknown>): void;
 }
 
 export class MessageWatch {
@@ -35,7 +37,7 @@ export class MessageWatch {
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('startDate', String(Math.floor(since)));
     url.searchParams.set('history', '0');
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(url, { maxPayload: MAX_FRAME_BYTES });
     this.#socket = socket;
     let lastSeen = since;
     socket.on('open', () => {
@@ -50,18 +52,12 @@ export class MessageWatch {
       }
       // Frames that are not full messages are skipped, as the reference CRN does.
       if (!msg || typeof msg !== 'object' || !msg.item_type || !msg.content) return;
-      if (typeof msg.time === 'number') lastSeen = Math.max(lastSeen, msg.time);
-      const content = msg.content;
+      // Where to resume after a reconnect; a frame's time is not trusted beyond the present.
+      if (typeof msg.time === 'number') lastSeen = Math.min(Date.now() / 1000, Math.max(lastSeen, msg.time));
       try {
-        this.handlers.message?.(msg as Record<string, unknown>);
+        this.handlers.message(msg as Record<string, unknown>);
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, 'message handler failed');
-      }
-      if (msg.type === 'FORGET' && Array.isArray(content.hashes)) {
-        for (const h of content.hashes) if (typeof h === 'string') this.handlers.retired(h, 'forgotten');
-      }
-      if (typeof content.ref === 'string' && (msg.type === 'PROGRAM' || msg.type === 'INSTANCE' || msg.type === 'STORE')) {
-        this.handlers.retired(content.ref, 'amended');
       }
     });
     socket.on('error', (err) => this.logger.debug({ err: err.message }, 'message websocket error'));

@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type Database from 'better-sqlite3';
-import type { PortForward } from '@aleph-nodes/vmm';
+import { findTool, type PortForward } from '@aleph-nodes/vmm';
 import { CRN_ERRORS } from '../errors.ts';
 
 export interface PortProtocols {
@@ -79,10 +79,16 @@ export function parseForwardedPorts(ruleset: string): Set<number> {
   return ports;
 }
 
-/** The real reader: `nft list ruleset` (needs CAP_NET_ADMIN, as the microvm executor does). */
+/**
+ * The real reader: `nft list ruleset` (needs CAP_NET_ADMIN, as the microvm executor does). The
+ * tool runs as root, so it is found in the distribution's directories only, never through PATH;
+ * without it there is no nftables ruleset to read.
+ */
 export const nftForwardedPorts: ForwardedPorts = () =>
   new Promise((resolve) => {
-    execFile('nft', ['list', 'ruleset'], { timeout: 10_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => resolve(err ? new Set() : parseForwardedPorts(stdout)));
+    const nft = findTool('nft');
+    if (!nft) return resolve(new Set());
+    execFile(nft, ['list', 'ruleset'], { timeout: 10_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => resolve(err ? new Set() : parseForwardedPorts(stdout)));
   });
 
 function toForward(r: Row): PortForward {

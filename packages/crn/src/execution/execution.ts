@@ -26,6 +26,10 @@ export class Execution {
   ready: Promise<void>;
   inflight = 0;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Counted against its owner's on-demand caps (owner-quota.ts). */
+  capped = false;
+  /** On-demand: how long it stays warm after its last request. */
+  idleSeconds = 0;
   lastError: string | null = null;
   lastLogs: LogLine[] = [];
   /** Peak memory of the run, once it has ended (when the backend measures it). */

@@ -11,6 +11,7 @@ import type { VmType } from '../db/records.ts';
 import { CRN_ERRORS } from '../errors.ts';
 import { admissionFailure, type CapacitySettings, type ResourceAmounts } from './admission.ts';
 import { Execution } from './execution.ts';
+import { idleSecondsFor, isCapped, ownerQuotaFailure, type OnDemandPolicy, type OwnedReservation } from './owner-quota.ts';
 import { instancePortForwards, prepareInstance } from './prepare-instance.ts';
 import { prepareProgram, type PrepareContext } from './prepare.ts';
 import type { SupervisorDeps } from './supervisor-deps.ts';
@@ -64,20 +65,38 @@ export interface AdmittedLaunch {
   settle: { resolve: () => void; reject: (err: unknown) => void };
 }
 
+/** What admission checks a launch against: the node's capacity and the on-demand caps per owner. */
+export interface AdmissionInput {
+  capacity: CapacitySettings;
+  /** Resources of every live execution. */
+  committed: ResourceAmounts;
+  policy: OnDemandPolicy;
+  /** The live executions (for the owner's share). */
+  live: Iterable<OwnedReservation>;
+}
+
 /**
- * Checks a launch of `message` against the capacity and creates its execution. Synchronous: a
- * caller that records the execution before its next await cannot let two concurrent launches
- * past the capacity.
+ * Checks a launch of `message` against the capacity, then against its owner's on-demand caps,
+ * and creates its execution. Synchronous: a caller that records the execution before its next
+ * await cannot let two concurrent launches past either limit.
  */
-export function admitLaunch(ref: string, message: VerifiedMessage, persistent: boolean, capacity: CapacitySettings, committed: ResourceAmounts): AdmittedLaunch {
+export function admitLaunch(ref: string, message: VerifiedMessage, persistent: boolean, input: AdmissionInput): AdmittedLaunch {
   const shape = launchShape(message, persistent);
-  const failure = admissionFailure(capacity, committed, shape.wanted);
+  const failure = admissionFailure(input.capacity, input.committed, shape.wanted);
   if (failure) throw CRN_ERRORS.error('INSUFFICIENT_CAPACITY', `Insufficient capacity: ${failure}`);
+  const capped = isCapped(input.policy, ref, message, shape.persistent);
+  if (capped) {
+    const owner = String(message.content.address ?? message.message.sender);
+    const over = ownerQuotaFailure(input.policy.quota, owner, input.live, shape.wanted);
+    if (over) throw CRN_ERRORS.error('OWNER_LIMIT', `Per-owner limit for unpaid on-demand programs: ${over}`);
+  }
   let settle!: AdmittedLaunch['settle'];
   const ready = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
   });
   const exec = new Execution(ref, executorIdOf(ref), message, shape.vmType, shape.persistent, shape.wanted, ready);
+  exec.capped = capped;
+  exec.idleSeconds = idleSecondsFor(input.policy, capped);
   return { exec, ready, settle };
 }
 

@@ -5,22 +5,21 @@
  *
  * For the `process` executor the host is the runtime: `runtime.ref` is not downloaded (it is a
  * squashfs root filesystem meant for microVMs).
+ *
+ * Every path the message names (entrypoint, volume mounts and names) is checked before the
+ * first download (program-paths.ts), and every file or directory made from one is created
+ * through `resolveInside`/`writeFileInside`: no component may be a symlink, nothing lands
+ * outside its directory.
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  isEphemeralVolume,
-  isImmutableVolume,
-  programInterface,
-  sha256Hex,
-  type ProgramContent,
-  type Volume,
-} from '@aleph-nodes/protocol';
+import { lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { isEphemeralVolume, isImmutableVolume, programInterface, sha256Hex, type ProgramContent, type Volume } from '@aleph-nodes/protocol';
+import { resolveInside, UnsafePathError, writeFileInside } from '@aleph-nodes/service';
 import type { VolumeSpec } from '@aleph-nodes/vmm';
 import type { CcnClient } from '../ccn/ccn-client.ts';
 import { CRN_ERRORS } from '../errors.ts';
 import { DownloadCache } from '../storage/download-cache.ts';
 import { safeUnzip, type UnzipLimits } from '../storage/safe-unzip.ts';
+import { checkProgramPaths, checkVolumes } from './program-paths.ts';
 
 export interface PrepareContext {
   ccn: CcnClient;
@@ -45,6 +44,14 @@ export interface PreparedProgram {
 }
 
 const MIB = 1024 * 1024;
+/** Inline (`plain`) code is source text: the reference caps it at 10 MB. */
+const MAX_PLAIN_CODE_BYTES = 10 * 1000 * 1000;
+
+/** A path refused where it is written (a symlink planted by an archive, a racing writer): 400. */
+function unsafe(err: unknown): never {
+  if (err instanceof UnsafePathError) throw CRN_ERRORS.error('UNSAFE_PATH', err.message);
+  throw err;
+}
 
 /** The file behind a STORE message, in the cache (at most `maxBytes`, default `ctx.maxDownloadBytes`). */
 export async function storedFile(ctx: PrepareContext, ref: string, what: string, maxBytes = ctx.maxDownloadBytes): Promise<{ path: string; hash: string; size: number }> {
@@ -76,10 +83,6 @@ async function extractZip(ctx: PrepareContext, file: { path: string; hash: strin
   }
 }
 
-function sanitizeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
-}
-
 /** Resolves `use_latest` references to the owner's newest amending STORE (a failed lookup keeps the original). */
 export async function resolveRef(ctx: PrepareContext, ref: string, useLatest: boolean | undefined, owner: string): Promise<string> {
   if (!useLatest) return ref;
@@ -87,12 +90,15 @@ export async function resolveRef(ctx: PrepareContext, ref: string, useLatest: bo
 }
 
 export async function prepareProgram(ctx: PrepareContext, executionId: string, content: ProgramContent): Promise<PreparedProgram> {
+  // Before any download or write: a refused path fails the start here, with its reason.
+  const { entrypoint } = checkProgramPaths(content);
   if (programInterface(content.code) === 'asgi') {
     throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', 'ASGI programs (entrypoint module:app) need the microvm executor; use an executable entrypoint');
   }
   const cacheKeys: string[] = [];
   let diskBytes = 0;
-  const code = await storedFile(ctx, await resolveRef(ctx, content.code.ref, content.code.use_latest, content.address), 'code');
+  const plain = content.code.encoding === 'plain';
+  const code = await storedFile(ctx, await resolveRef(ctx, content.code.ref, content.code.use_latest, content.address), 'code', plain ? MAX_PLAIN_CODE_BYTES : ctx.maxDownloadBytes);
   cacheKeys.push(DownloadCache.keyOfFile(code.hash));
   diskBytes += code.size;
   let codeDir: string;
@@ -102,13 +108,12 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
       cacheKeys.push(DownloadCache.keyOfDerived(`zip-${code.hash}`));
       break;
     case 'plain': {
-      const name = `plain-${code.hash}-${sha256Hex(content.code.entrypoint).slice(0, 16)}`;
-      const { readFileSync } = await import('node:fs');
-      codeDir = await ctx.cache.derived(name, async (dir) => {
-        const dest = join(dir, content.code.entrypoint);
-        mkdirSync(join(dest, '..'), { recursive: true, mode: 0o755 });
-        writeFileSync(dest, readFileSync(code.path), { mode: 0o755 });
-      });
+      const name = `plain-${code.hash}-${sha256Hex(entrypoint).slice(0, 16)}`;
+      codeDir = await ctx.cache
+        .derived(name, async (dir) => {
+          writeFileInside(dir, entrypoint, readFileSync(code.path), 0o755);
+        })
+        .catch(unsafe);
       cacheKeys.push(DownloadCache.keyOfDerived(name));
       break;
     }
@@ -116,10 +121,14 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
       throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', `code encoding ${content.code.encoding} needs the microvm executor`);
   }
   diskBytes += code.size;
-  const entry = join(codeDir, content.code.entrypoint);
-  if (content.code.entrypoint.split('/').includes('..') || !existsSync(entry) || !statSync(entry).isFile()) {
-    throw CRN_ERRORS.error('CODE_UNAVAILABLE', `entrypoint ${content.code.entrypoint} is not a file of the code`);
+  let isFile = false;
+  try {
+    // lstat: the entrypoint itself must be a regular file of the code, not a link to one.
+    isFile = lstatSync(resolveInside(codeDir, entrypoint)).isFile();
+  } catch (err) {
+    if (!(err instanceof UnsafePathError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  if (!isFile) throw CRN_ERRORS.error('CODE_UNAVAILABLE', `entrypoint ${entrypoint} is not a file of the code`);
 
   const prepared = await prepareVolumes(ctx, executionId, content.volumes as Volume[], content.address);
   const volumes = prepared.volumes;
@@ -143,7 +152,7 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
     diskBytes += runtime.size;
     runtimePath = runtime.path;
   }
-  return { codeDir, entrypoint: content.code.entrypoint, volumes, cacheKeys, diskMib: diskMib + Math.ceil(diskBytes / MIB), runtimePath };
+  return { codeDir, entrypoint, volumes, cacheKeys, diskMib: diskMib + Math.ceil(diskBytes / MIB), runtimePath };
 }
 
 export interface PreparedVolumes {
@@ -157,28 +166,47 @@ export interface PreparedVolumes {
 
 /** The volumes of a PROGRAM or an INSTANCE: immutable ones through the cache, writable ones by size. */
 export async function prepareVolumes(ctx: PrepareContext, executionId: string, list: Volume[], owner: string): Promise<PreparedVolumes> {
+  // All mount points and names first: nothing is downloaded or created for a refused message.
+  const checked = checkVolumes(list);
   const volumes: VolumeSpec[] = [];
   const cacheKeys: string[] = [];
   let diskBytes = 0;
   let diskMib = 0;
   for (const [i, v] of list.entries()) {
+    const { mount, dirName } = checked[i] as { mount: string; dirName?: string };
     if (isImmutableVolume(v)) {
       const file = await storedFile(ctx, await resolveRef(ctx, v.ref, v.use_latest, owner), `volume ${i}`);
       cacheKeys.push(DownloadCache.keyOfFile(file.hash));
       const dir = await extractZip(ctx, file, `volume ${i} (only zip volumes are supported by the process executor)`);
       cacheKeys.push(DownloadCache.keyOfDerived(`zip-${file.hash}`));
       diskBytes += file.size * 2;
-      volumes.push({ kind: 'immutable', source: dir, mount: v.mount ?? `/mnt/volume${i}` });
+      volumes.push({ kind: 'immutable', source: dir, mount });
     } else if (isEphemeralVolume(v)) {
-      volumes.push({ kind: 'ephemeral', sizeMib: v.size_mib, mount: v.mount ?? `/mnt/ephemeral${i}` });
+      volumes.push({ kind: 'ephemeral', sizeMib: v.size_mib, mount });
       diskMib += v.size_mib;
     } else {
-      const name = sanitizeName(v.name || `unamed_volume_${i}`);
-      const dir = join(ctx.volumesDir, executionId, name);
-      mkdirSync(dir, { recursive: true, mode: 0o755 });
-      volumes.push({ kind: 'persistent', source: dir, sizeMib: v.size_mib, mount: v.mount || `/mnt/${name}` });
+      const dir = persistentVolumeDir(ctx.volumesDir, executionId, dirName ?? `unamed_volume_${i}`);
+      volumes.push({ kind: 'persistent', source: dir, sizeMib: v.size_mib, mount });
       diskMib += v.size_mib;
     }
   }
   return { volumes, cacheKeys, cacheBytes: diskBytes, diskMib };
+}
+
+/** `<volumesDir>/<executionId>/<name>`, created one real directory at a time (no symlinked component). */
+function persistentVolumeDir(volumesDir: string, executionId: string, name: string): string {
+  mkdirSync(volumesDir, { recursive: true, mode: 0o755 });
+  try {
+    const dir = resolveInside(volumesDir, `${executionId}/${name}`, { createParents: true });
+    try {
+      mkdirSync(dir, { mode: 0o755 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const st = lstatSync(dir);
+    if (st.isSymbolicLink() || !st.isDirectory()) throw new UnsafePathError(`volume ${name} is not a directory of ${volumesDir}`);
+    return dir;
+  } catch (err) {
+    return unsafe(err);
+  }
 }

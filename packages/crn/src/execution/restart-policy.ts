@@ -12,7 +12,7 @@ export function isHttpError(err: unknown): err is HttpError {
 }
 
 /** Errors about the message itself: retrying cannot help, a restart loop would only spin. */
-const PERMANENT_ERRORS: ReadonlySet<string> = new Set(['UNSUPPORTED_WORKLOAD', 'NOT_EXECUTABLE', 'INVALID_IMAGE']);
+const PERMANENT_ERRORS: ReadonlySet<string> = new Set(['UNSUPPORTED_WORKLOAD', 'NOT_EXECUTABLE', 'INVALID_IMAGE', 'UNSAFE_PATH', 'MESSAGE_RETIRED']);
 
 export function isPermanentFailure(err: unknown): boolean {
   return isHttpError(err) && PERMANENT_ERRORS.has(err.code);

@@ -15,6 +15,8 @@ import type { SupervisorDeps } from './supervisor-deps.ts';
 /** What re-adoption changes in the supervisor. */
 export interface RestoreTarget {
   deps: Pick<SupervisorDeps, 'records' | 'executor' | 'cache' | 'logger'>;
+  /** Forgotten, rejected or removed: never re-adopted nor restarted (its workload is cleaned up as an orphan). */
+  isRetired(ref: string): boolean;
   markOwnerStopped(ref: string): void;
   markAllocated(ref: string): void;
   /** A re-adopted execution: live again, its handle watched. */
@@ -37,8 +39,9 @@ export async function readoptRecorded(target: RestoreTarget): Promise<PendingRes
     const wanted = LIVE_STATES.has(rec.state as ExecutionState) || (rec.persistent && rec.state === 'failed');
     if (!wanted) continue;
     const message = JSON.parse(rec.message) as VerifiedMessage;
-    if (!rec.persistent || rec.ownerStopped) {
-      // On-demand executions of a dead supervisor are cleaned up by the caller; the next request restarts them.
+    if (!rec.persistent || rec.ownerStopped || target.isRetired(rec.ref)) {
+      // On-demand executions of a dead supervisor are cleaned up by the caller; the next request
+      // restarts them. Retired ones are cleaned up the same way and never start again.
       records.upsert({ ...rec, state: 'stopped', adoption: null, stoppedAt: new Date().toISOString() });
       continue;
     }

@@ -37,7 +37,8 @@ export class StatusMonitor {
         live.add(exec.ref);
         let status: string | undefined;
         try {
-          status = await this.ccn.getStatus(exec.ref);
+          // A fresh read each time: three confirmations must be three answers of the CCN.
+          status = await this.ccn.getStatus(exec.ref, 0);
         } catch {
           continue;
         }

@@ -9,9 +9,11 @@ import type { Executor } from '@aleph-nodes/vmm';
 import type { CcnClient, VerifiedMessage } from '../ccn/ccn-client.ts';
 import type { PortForwardTable } from '../db/port-forwards.ts';
 import type { ExecutionRecords } from '../db/records.ts';
+import type { RetiredMessages } from '../db/retired.ts';
 import type { DownloadCache } from '../storage/download-cache.ts';
 import type { CapacitySettings } from './admission.ts';
 import type { Execution } from './execution.ts';
+import type { OnDemandPolicy } from './owner-quota.ts';
 
 export interface SupervisorSettings {
   idleTimeoutSeconds: number;
@@ -31,6 +33,8 @@ export interface SupervisorSettings {
   instanceStopTimeoutSeconds: number;
   unzip: { maxEntries: number; maxTotalBytes: number };
   ccnUrl: string;
+  /** Per-owner caps and idle timeouts of on-demand programs; none = no caps, `idleTimeoutSeconds` for all. */
+  onDemand?: OnDemandPolicy;
 }
 
 export interface SupervisorDeps {
@@ -38,6 +42,8 @@ export interface SupervisorDeps {
   ccn: CcnClient;
   cache: DownloadCache;
   records: ExecutionRecords;
+  /** Messages that never run again here (forgotten, rejected, removed). */
+  retired: RetiredMessages;
   /** Host ports forwarded to instances. */
   portForwards: PortForwardTable;
   logger: Logger;

@@ -23,12 +23,16 @@ import type { Execution } from './execution.ts';
 import { ExecutionTable } from './execution-table.ts';
 import { removeInstanceData } from './instance-disk.ts';
 import { admitLaunch, executableMessage, executorIdOf } from './launch-spec.ts';
+import { unlimitedPolicy, type OnDemandPolicy } from './owner-quota.ts';
 import { readoptRecorded } from './restore.ts';
 import { isHttpError, isPermanentFailure, RestartScheduler } from './restart-policy.ts';
 import { startExecution, type StartContext } from './start-sequence.ts';
 import type { SupervisorDeps } from './supervisor-deps.ts';
 
 export type { SupervisorDeps, SupervisorSettings } from './supervisor-deps.ts';
+
+/** CCN statuses after which a message never runs again (reference §6.9). */
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['forgotten', 'rejected', 'removed']);
 
 export class Supervisor {
   readonly #table: ExecutionTable;
@@ -40,9 +44,11 @@ export class Supervisor {
 
   /** What the start sequence (start-sequence.ts) changes here. */
   readonly #starter: StartContext;
+  readonly #onDemand: OnDemandPolicy;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.#table = new ExecutionTable(deps);
+    this.#onDemand = deps.settings.onDemand ?? unlimitedPolicy(deps.settings.idleTimeoutSeconds);
     this.#starter = {
       deps,
       othersCommitted: (exec) => this.#table.committed(exec),
@@ -76,13 +82,44 @@ export class Supervisor {
 
   /** The executable message behind `ref`, or the HTTP error that explains why not. */
   async message(ref: string): Promise<VerifiedMessage> {
+    // Before any CCN lookup: a retired message is gone for this node (notify answers 410 too).
+    this.#refuseRetired(ref);
     const verified = await executableMessage(this.deps.ccn, this.deps.executor, ref);
     this.deps.onExecutableMessage?.(verified);
     return verified;
   }
 
+  /** Throws MESSAGE_RETIRED (410) when `ref` was forgotten, rejected or removed. */
+  #refuseRetired(ref: string): void {
+    const retired = this.deps.retired.get(ref);
+    if (retired) throw CRN_ERRORS.error('MESSAGE_RETIRED', `Message ${ref} was ${retired.reason} (${retired.retiredAt}): it no longer runs on this node`);
+  }
+
+  isRetired(ref: string): boolean {
+    return this.deps.retired.has(ref);
+  }
+
+  /**
+   * Before a start: the CCN's status of `ref` (cached briefly). A terminal one retires it here
+   * for good. An unreachable CCN does not block the start (the status monitor catches up later).
+   */
+  async #checkStatus(ref: string): Promise<void> {
+    let status: string | undefined;
+    try {
+      status = await this.deps.ccn.getStatus(ref);
+    } catch (err) {
+      this.#log.debug({ ref, err: (err as Error).message }, 'message status unavailable before a start');
+      return;
+    }
+    if (status && TERMINAL_STATUSES.has(status)) {
+      await this.messageRetired(ref, status);
+      this.#refuseRetired(ref);
+    }
+  }
+
   /** A running execution for an HTTP request: reused while warm, started once on demand. */
   async forRequest(ref: string): Promise<Execution> {
+    this.#refuseRetired(ref);
     if (this.#table.isOwnerStopped(ref)) throw CRN_ERRORS.error('OWNER_STOPPED');
     // Instances have no HTTP entry point (their endpoint is the guest's SSH port).
     const notHttp = (): never => {
@@ -98,6 +135,7 @@ export class Supervisor {
 
   /** Starts a persistent execution unless it runs already (allocations, restarts). Idempotent. */
   async ensurePersistent(ref: string, known?: VerifiedMessage): Promise<Execution> {
+    this.#refuseRetired(ref);
     this.#allocated.add(ref);
     if (this.#table.isOwnerStopped(ref)) throw CRN_ERRORS.error('OWNER_STOPPED');
     return this.#reuseOrLaunch(ref, async () => this.#launch(ref, known ?? (await this.message(ref)), true));
@@ -128,13 +166,22 @@ export class Supervisor {
   }
 
   async #launch(ref: string, message: VerifiedMessage, persistent: boolean): Promise<Execution> {
+    await this.#checkStatus(ref);
     if (this.#closed) throw CRN_ERRORS.error('DRAINING');
+    this.#refuseRetired(ref);
     // Check and reserve without an await in between: concurrent starts cannot both pass.
-    const { exec, ready, settle } = admitLaunch(ref, message, persistent, this.deps.settings.capacity, this.committed());
+    const { exec, ready, settle } = admitLaunch(ref, message, persistent, {
+      capacity: this.deps.settings.capacity,
+      committed: this.committed(),
+      policy: this.#onDemand,
+      live: this.liveExecutions(),
+    });
     this.#table.live.set(ref, exec);
     this.#table.changed(exec);
     this.#run(exec, message.content as unknown as ProgramContent).then(settle.resolve, settle.reject);
     await ready;
+    // Started without a request (owner start, trigger): the idle timeout runs from now.
+    this.#armIdle(exec);
     return exec;
   }
 
@@ -202,11 +249,17 @@ export class Supervisor {
 
   requestEnded(exec: Execution): void {
     exec.inflight = Math.max(0, exec.inflight - 1);
+    this.#armIdle(exec);
+  }
+
+  /** An idle on-demand execution stops after its idle timeout (shorter for unpaid programs). */
+  #armIdle(exec: Execution): void {
     if (exec.inflight > 0 || exec.persistent || !exec.live || exec.state === 'stopping') return;
+    if (exec.idleTimer) clearTimeout(exec.idleTimer);
     exec.idleTimer = setTimeout(() => {
       exec.idleTimer = undefined;
       if (exec.inflight === 0) void this.stopExecution(exec, 'idle');
-    }, this.deps.settings.idleTimeoutSeconds * 1000);
+    }, exec.idleSeconds * 1000);
     exec.idleTimer.unref();
   }
 
@@ -249,6 +302,7 @@ export class Supervisor {
 
   /** Owner start or reboot: clears an owner stop, stops a running execution, starts it again. */
   async ownerStart(ref: string, reboot: boolean): Promise<Execution> {
+    this.#refuseRetired(ref);
     this.#table.recordOwnerStop(ref, false);
     const known = this.find(ref);
     const live = this.#table.live.get(ref);
@@ -273,9 +327,19 @@ export class Supervisor {
     return (this.find(ref)?.vmType ?? this.deps.records.get(ref)?.vmType) === 'instance';
   }
 
-  /** Stops executions of messages that were forgotten or amended (from the CCN's websocket). */
+  /**
+   * Stops the execution of `ref` because its message changed on the CCN. `why` is a terminal
+   * status (forgotten, rejected, removed: `ref` is retired here for good, on disk, and dropped
+   * from the message cache) or another reason (an amend: the next start runs the current version).
+   * Callers have checked that whoever caused it may act for the owner (heard-messages.ts).
+   */
   async messageRetired(ref: string, why: string): Promise<void> {
-    if (why !== 'amended') this.#allocated.delete(ref);
+    const terminal = TERMINAL_STATUSES.has(why);
+    if (terminal) {
+      this.deps.retired.retire(ref, why);
+      this.deps.ccn.evict(ref);
+      this.#allocated.delete(ref);
+    }
     this.#restarts.cancel(ref);
     const exec = this.#table.live.get(ref);
     if (exec) await this.stopExecution(exec, why);
@@ -292,6 +356,7 @@ export class Supervisor {
   async restore(): Promise<void> {
     const restart = await readoptRecorded({
       deps: this.deps,
+      isRetired: (ref) => this.deps.retired.has(ref),
       markOwnerStopped: (ref) => this.#table.markOwnerStopped(ref),
       markAllocated: (ref) => this.#allocated.add(ref),
       adopted: (exec, handle) => {

@@ -43,13 +43,23 @@ export class MessageTriggers {
     this.#programs.delete(ref);
   }
 
-  /** Runs every program with a subscription matching `message` (a full message with content). */
-  dispatch(message: Record<string, unknown>): void {
-    for (const [ref, subs] of this.#programs) {
-      if (ref === message.item_hash) continue;
-      if (!subs.some((s) => subscriptionMatches(s, message))) continue;
-      void this.#deliver(ref, message);
-    }
+  /**
+   * Runs every program with a subscription matching `message` (a full message with content, as
+   * heard from the CCN). When one matches, the message is verified first (`verify` rejects a
+   * forged one) and the programs get the verified envelope and content: a program is never
+   * started, nor handed a message, on an unverified frame.
+   */
+  dispatch(message: Record<string, unknown>, verify: (message: Record<string, unknown>) => Promise<{ message: object; content: Record<string, unknown> }>): void {
+    const matching = (m: Record<string, unknown>): string[] =>
+      [...this.#programs].filter(([ref, subs]) => ref !== m.item_hash && subs.some((s) => subscriptionMatches(s, m))).map(([ref]) => ref);
+    if (matching(message).length === 0) return;
+    verify(message).then(
+      (verified) => {
+        const checked = { ...message, ...verified.message, content: verified.content };
+        for (const ref of matching(checked)) void this.#deliver(ref, checked);
+      },
+      (err: unknown) => this.logger.warn({ trigger: message.item_hash, err: (err as Error).message }, 'ignored a message trigger that fails verification'),
+    );
   }
 
   async #deliver(ref: string, message: Record<string, unknown>): Promise<void> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -48,5 +48,41 @@ describe('safeUnzip', () => {
     await assert.rejects(extract([{ name: 'bomb.bin', data: zeros, deflate: true }]), /expands to more than/);
     const many = Array.from({ length: 101 }, (_, i) => ({ name: `f${i}`, data: '' }));
     await assert.rejects(extract(many), /entries/);
+  });
+
+  it('never writes through a symlink of the archive, even one pointing inside', async () => {
+    await assert.rejects(
+      extract([
+        { name: 'src/', data: '' },
+        { name: 'link', data: 'src', symlink: true },
+        { name: 'link/evil.sh', data: 'x' },
+      ]),
+      (err: unknown) => err instanceof UnzipError && /link/.test(err.message),
+    );
+  });
+
+  it('never writes through a link that was there before', async () => {
+    const outside = join(root, 'outside-pre');
+    mkdirSync(outside);
+    const dir = join(root, 'pre-planted');
+    mkdirSync(dir);
+    symlinkSync(outside, join(dir, 'sub'));
+    const zip = join(root, 'pre.zip');
+    writeFileSync(zip, makeZip([{ name: 'sub/evil.sh', data: 'x' }]));
+    await assert.rejects(safeUnzip(zip, dir, limits), UnzipError);
+    writeFileSync(zip, makeZip([{ name: 'sub', data: 'x' }]));
+    await assert.rejects(safeUnzip(zip, dir, limits), UnzipError);
+    assert.deepEqual(readdirSync(outside), []);
+  });
+
+  it('refuses duplicate entries instead of overwriting, and names outside the path rules', async () => {
+    await assert.rejects(extract([{ name: 'a.js', data: '1' }, { name: 'a.js', data: '2' }]), /twice/);
+    await assert.rejects(extract([{ name: 'a', data: '1' }, { name: 'a/b', data: '2' }]), UnzipError);
+    await assert.rejects(extract([{ name: '.env', data: 'x' }]), /archive entry/);
+    await assert.rejects(extract([{ name: 'a b.js', data: 'x' }]), /archive entry/);
+  });
+
+  it('refuses archives whose declared sizes exceed the cap before inflating them', async () => {
+    await assert.rejects(extract([{ name: 'big.bin', data: 'small', deflate: true, declaredSize: 2 * 1024 * 1024 }]), /expands to more than/);
   });
 });

@@ -12,6 +12,8 @@ export interface ZipEntryInput {
   /** The entry is a symlink whose target is `data`. */
   symlink?: boolean;
   deflate?: boolean;
+  /** An uncompressed size to declare instead of the real one (a lying header). */
+  declaredSize?: number;
 }
 
 export function makeZip(entries: ZipEntryInput[]): Uint8Array {
@@ -32,7 +34,7 @@ export function makeZip(entries: ZipEntryInput[]): Uint8Array {
     local.writeUInt32LE(0, 10);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(raw.length, 22);
+    local.writeUInt32LE((e.declaredSize ?? raw.length) >>> 0, 22);
     local.writeUInt16LE(name.length, 26);
     local.writeUInt16LE(0, 28);
     const unixMode = e.symlink ? 0o120777 : e.name.endsWith('/') ? 0o040755 : 0o100000 | (e.mode ?? 0o644);
@@ -45,7 +47,7 @@ export function makeZip(entries: ZipEntryInput[]): Uint8Array {
     central.writeUInt32LE(0, 12);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(raw.length, 24);
+    central.writeUInt32LE((e.declaredSize ?? raw.length) >>> 0, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt16LE(0, 30);
     central.writeUInt16LE(0, 32);
