@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { fuzzRuns } from '@aleph-nodes/protocol/testing';
-import { checkEntrypoint, checkMountPoint, checkRelativePath } from './paths.ts';
+import { checkEntrypoint, checkMountPoint, checkRelativePath, checkTreePath } from './paths.ts';
 
 const ALLOWED_SEGMENT = /^[A-Za-z0-9_@+,][A-Za-z0-9._@+=,~-]*$/;
 
@@ -14,6 +14,19 @@ describe('path validator (fuzz)', () => {
         if (check.ok) {
           assert.ok(!value.startsWith('/'));
           for (const seg of value.split('/')) assert.ok(ALLOWED_SEGMENT.test(seg) && seg !== '.' && seg !== '..', seg);
+        }
+      }),
+      { numRuns: fuzzRuns() },
+    );
+  });
+
+  it('an accepted tree path stays inside its tree', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.stringMatching(/^[a-z./\\ -]{0,24}$/)), (value) => {
+        const check = checkTreePath(value);
+        if (check.ok) {
+          assert.ok(!value.startsWith('/') && !value.includes('\\') && !value.includes('\0'));
+          for (const seg of value.split('/')) assert.ok(seg !== '' && seg !== '.' && seg !== '..', seg);
         }
       }),
       { numRuns: fuzzRuns() },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkEntrypoint, checkMountPoint, checkRelativePath, volumeDirName } from './paths.ts';
+import { checkEntrypoint, checkMountPoint, checkRelativePath, checkTreePath, volumeDirName } from './paths.ts';
 
 describe('path validator (table)', () => {
   const relative: [string, boolean][] = [
@@ -76,6 +76,26 @@ describe('path validator (table)', () => {
     assert.ok(checkEntrypoint('main.py', false).ok);
     assert.ok(!checkEntrypoint('/main.py', false).ok);
   });
+
+  const tree: [string, boolean][] = [
+    ['.env', true],
+    ['node_modules/.bin/tsc', true],
+    ['docs/read me.txt', true],
+    ['données/é.json', true],
+    ['../x', false],
+    ['a/../../x', false],
+    ['/etc/passwd', false],
+    ['a//b', false],
+    ['a\\b', false],
+    ['a\u0000b', false],
+    ['a\nb', false],
+    ['.', false],
+  ];
+  for (const [value, ok] of tree) {
+    it(`tree path ${JSON.stringify(value)} → ${ok ? 'accepted' : 'refused'}`, () => {
+      assert.equal(checkTreePath(value).ok, ok);
+    });
+  }
 
   it('volume names become one safe segment', () => {
     assert.equal(volumeDirName('state', 0), 'state');

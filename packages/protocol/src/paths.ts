@@ -45,6 +45,27 @@ export function checkRelativePath(value: unknown, what = 'path'): PathCheck {
   return checkSegments(value.split('/'), what, value) ?? { ok: true, path: value };
 }
 
+/**
+ * A file inside a tree the tenant ships (a zip of code or data): relative and normalized like
+ * `checkRelativePath`, but any printable character is allowed in a segment, since dot files
+ * (`.env`, `node_modules/.bin`), spaces and non-ASCII names are ordinary in code trees and are
+ * only ever file names, never arguments or mount points. Still refused: absolute paths, empty,
+ * `.` and `..` segments, backslashes (a Windows separator in some archivers) and control
+ * characters.
+ */
+export function checkTreePath(value: unknown, what = 'path'): PathCheck {
+  if (typeof value !== 'string' || value.length === 0) return { ok: false, reason: `${what} must be a non-empty string` };
+  if (value.length > 4096) return { ok: false, reason: `${what} is longer than 4096 characters` };
+  if (value.startsWith('/')) return { ok: false, reason: `${what} ${quote(value)} must be relative` };
+  if (/[\\\x00-\x1f\x7f]/.test(value)) return { ok: false, reason: `${what} ${quote(value)} has a backslash or a control character` };
+  for (const segment of value.split('/')) {
+    if (segment === '') return { ok: false, reason: `${what} ${quote(value)} has an empty segment` };
+    if (segment === '.' || segment === '..') return { ok: false, reason: `${what} ${quote(value)} must not contain '.' or '..'` };
+    if (new TextEncoder().encode(segment).length > MAX_SEGMENT) return { ok: false, reason: `${what} ${quote(value)} has a segment over ${MAX_SEGMENT} bytes` };
+  }
+  return { ok: true, path: value };
+}
+
 /** An absolute, normalized mount point below an allowed prefix, outside the reserved ones. */
 export function checkMountPoint(value: unknown, what = 'mount point'): PathCheck {
   if (typeof value !== 'string' || value.length === 0) return { ok: false, reason: `${what} must be a non-empty string` };

@@ -9,7 +9,7 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, realpathSync, writeSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { checkRelativePath } from '@aleph-nodes/protocol';
+import { checkRelativePath, type PathCheck } from '@aleph-nodes/protocol';
 
 export class UnsafePathError extends Error {
   override readonly name = 'UnsafePathError';
@@ -24,8 +24,13 @@ function inside(root: string, path: string): boolean {
  * The absolute path of `rel` inside `root`, with every existing component checked to be a real
  * directory (not a symlink) inside `root`. Creates missing parent directories when `createParents`.
  */
-export function resolveInside(root: string, rel: string, opts: { createParents?: boolean; dirMode?: number } = {}): string {
-  const check = checkRelativePath(rel);
+export function resolveInside(
+  root: string,
+  rel: string,
+  opts: { createParents?: boolean; dirMode?: number; validate?: (rel: string) => PathCheck } = {},
+): string {
+  // The strict name rules by default; a tree the tenant ships (an archive) passes checkTreePath.
+  const check = (opts.validate ?? checkRelativePath)(rel);
   if (!check.ok) throw new UnsafePathError(check.reason);
   const realRoot = realpathSync(root);
   const parts = rel.split('/');

@@ -9,6 +9,7 @@ import type { AuthState } from '../db/auth-state.ts';
 import { CRN_ERRORS } from '../errors.ts';
 import type { Execution } from '../execution/execution.ts';
 import type { ApiContext } from './context.ts';
+import { mayActFor } from '../ccn/authorizations.ts';
 
 const MALFORMED = new Set(['INVALID_AUTH_HEADER', 'BAD_HEX']);
 
@@ -49,13 +50,8 @@ export function knownExecutionOwner(ctx: ApiContext, ref: string): { owner: stri
  * it with no type restriction or for INSTANCE (reference §2.2.6; cached by the CCN client per call).
  */
 export async function assertOwner(ctx: ApiContext, signer: string, owner: string): Promise<void> {
-  if (signer.toLowerCase() === owner.toLowerCase()) return;
-  const security = await ctx.ccn.getAggregate(owner, 'security').catch(() => undefined);
-  const authorizations = Array.isArray(security?.authorizations) ? (security.authorizations as { address?: unknown; types?: unknown }[]) : [];
-  const delegated = authorizations.some(
-    (a) => typeof a.address === 'string' && a.address.toLowerCase() === signer.toLowerCase() && (!Array.isArray(a.types) || a.types.length === 0 || a.types.includes('INSTANCE')),
-  );
-  if (!delegated) throw CRN_ERRORS.error('UNAUTHORIZED_SENDER');
+  // One decision for owner operations and heard messages (ccn/authorizations.ts).
+  if (!(await mayActFor(ctx.ccn, owner, { sender: signer, type: 'INSTANCE' }))) throw CRN_ERRORS.error('UNAUTHORIZED_SENDER');
 }
 
 /**

@@ -75,11 +75,20 @@ describe('safeUnzip', () => {
     assert.deepEqual(readdirSync(outside), []);
   });
 
-  it('refuses duplicate entries instead of overwriting, and names outside the path rules', async () => {
+  it('refuses duplicate entries instead of overwriting, and names outside the tree rules', async () => {
     await assert.rejects(extract([{ name: 'a.js', data: '1' }, { name: 'a.js', data: '2' }]), /twice/);
     await assert.rejects(extract([{ name: 'a', data: '1' }, { name: 'a/b', data: '2' }]), UnzipError);
-    await assert.rejects(extract([{ name: '.env', data: 'x' }]), /archive entry/);
-    await assert.rejects(extract([{ name: 'a b.js', data: 'x' }]), /archive entry/);
+    await assert.rejects(extract([{ name: 'a/./b.js', data: 'x' }]), /archive entry/);
+    await assert.rejects(extract([{ name: 'a\u0001b.js', data: 'x' }]), /archive entry/);
+  });
+
+  it('extracts the names real code trees have: dot files, spaces, non-ASCII', async () => {
+    await extract([
+      { name: '.env', data: 'x' },
+      { name: 'node_modules/.bin/tool', data: 'y' },
+      { name: 'docs/read me.txt', data: 'z' },
+      { name: 'données.json', data: '{}' },
+    ]);
   });
 
   it('refuses archives whose declared sizes exceed the cap before inflating them', async () => {

@@ -16,7 +16,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import type { Entry, ZipFile } from 'yauzl';
-import { checkRelativePath } from '@aleph-nodes/protocol';
+import { checkTreePath } from '@aleph-nodes/protocol';
 import { resolveInside, UnsafePathError } from '@aleph-nodes/service';
 
 export class UnzipError extends Error {
@@ -38,7 +38,7 @@ export function checkEntryName(name: string): string {
   if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) throw new UnzipError(`entry ${JSON.stringify(name)} is an absolute path`);
   if (name.split('/').some((p) => p === '..')) throw new UnzipError(`entry ${JSON.stringify(name)} leaves the archive tree`);
   const path = name.endsWith('/') ? name.slice(0, -1) : name;
-  const check = checkRelativePath(path, 'archive entry');
+  const check = checkTreePath(path, 'archive entry');
   if (!check.ok) throw new UnzipError(check.reason);
   return path;
 }
@@ -126,7 +126,7 @@ export async function safeUnzip(zipPath: string, targetDir: string, limits: Unzi
     declared += entry.uncompressedSize;
     if (declared > limits.maxTotalBytes) throw new UnzipError(`archive expands to more than ${limits.maxTotalBytes} bytes (by its declared sizes)`);
     const mode = (entry.externalFileAttributes >>> 16) & 0xffff;
-    const dest = resolveInside(targetDir, name, { createParents: true, dirMode: 0o755 });
+    const dest = resolveInside(targetDir, name, { createParents: true, dirMode: 0o755, validate: (rel) => checkTreePath(rel, 'archive entry') });
     if (entry.fileName.endsWith('/')) {
       try {
         mkdirSync(dest, { mode: 0o755 });
