@@ -36,7 +36,15 @@ export interface SubmitResult {
   status: MessageStatus;
 }
 
+/** Where a submitted message came from: a client, gossip from a peer, or anti-entropy sync. */
+export type MessageOrigin = 'api' | 'p2p' | 'sync';
+
 export interface ProcessorEvents {
+  /**
+   * A message new to this node was validated and stored as pending (not a re-submission of a
+   * known one). Peering publishes the ones that came from clients; peers' gossip relays the rest.
+   */
+  accepted: [message: AlephMessage, raw: unknown, origin: MessageOrigin];
   /** A message became processed (the WebSocket feed). */
   processed: [row: MessageRow];
   /** A message reached a final status (processed, rejected...). */
@@ -107,7 +115,7 @@ export class MessageProcessor {
    * already known keeps its status (re-submission is idempotent); a rejected one is retried.
    * The pending row is committed when this resolves.
    */
-  async submit(raw: unknown): Promise<SubmitResult> {
+  async submit(raw: unknown, origin: MessageOrigin = 'api'): Promise<SubmitResult> {
     const { message } = validateMessage(raw, { now: this.#clock(), maxFutureSeconds: this.#config.maxFutureSeconds });
     const existing = await this.#stores.messages.get(message.item_hash);
     if (existing && existing.status !== 'rejected') return { itemHash: message.item_hash, status: existing.status };
@@ -121,6 +129,7 @@ export class MessageProcessor {
       if (!now) throw err;
       return { itemHash: message.item_hash, status: now.status };
     }
+    this.events.emit('accepted', message, rawCopy, origin);
     this.#kick();
     return { itemHash: message.item_hash, status: 'pending' };
   }

@@ -1,0 +1,12 @@
+/**
+ * The ordered migrations of the node database. Each lives in its own file; a new one is added
+ * here under the next number. Names are recorded by Kysely's migrator: never rename one.
+ */
+import type { Migration } from 'kysely';
+import { migration as initial } from './0001-initial.ts';
+import { migration as scheduler } from './0002-scheduler.ts';
+
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001_initial': initial,
+  '0002_scheduler': scheduler,
+};
