@@ -35,7 +35,12 @@ import type {
   LogLine,
 } from '../executor.ts';
 import { createExt4Image, ensurePersistentImage } from '../host/ext4.ts';
-import { isSquashfsImage, squashDirectory } from './disks.ts';
+import { Cgroup, detectCgroups, type CgroupLayout } from '../host/cgroups.ts';
+import { cleanupToolCgroups } from '../host/tool-jail.ts';
+import { DEFAULT_SQUASH_LIMITS, isSquashfsImage, squashDirectory, type SquashLimits } from './disks.ts';
+import type { GuestOutputLimits } from './guest-output.ts';
+import { toolPath } from './tool-paths.ts';
+import { cgroupScope, VM_CGROUP_PARENT, VmJail, type VmJailSettings } from './vm-jail.ts';
 import { hostTscKhz } from './host-tsc.ts';
 import { probeAccelerator } from './kvm-probe.ts';
 import type { ProbeResult } from './kvm-probe.ts';
@@ -70,6 +75,12 @@ export interface MicroVmExecutorConfig {
   dnsServers?: string[];
   /** nftables isolation and NAT (firewall.ts); `false` only where nft is unavailable and nothing untrusted runs. */
   firewall?: { nftPath?: string; table?: string } | false;
+  /** QEMU's confinement: VMM memory overhead (default per accelerator), pids, IO caps. */
+  jail?: Partial<Omit<VmJailSettings, 'cgroups'>>;
+  /** Bounds on guest output (console rotation, log line size and rate, invalid control lines). */
+  output?: Partial<GuestOutputLimits>;
+  /** mksquashfs on tenant directories: memory cap and timeout of the jailed run. */
+  squash?: Partial<SquashLimits>;
   onEvent?: (line: string) => void;
 }
 
@@ -117,6 +128,7 @@ class MicroVmHandle implements ExecutionHandle {
         code: exit.program?.code ?? null,
         signal: exit.program?.signal ?? (exit.program ? null : exit.requested ? null : 'SIGKILL'),
         requested: exit.requested,
+        memoryPeakMib: exit.memoryPeakMib,
       };
     });
   }
@@ -201,8 +213,10 @@ class MicroVmHandle implements ExecutionHandle {
 
 export class MicroVmExecutor implements Executor {
   readonly name = BACKEND;
-  // QEMU runs as root without a jail or cgroup so far; its own seccomp filter (-sandbox on) is on.
-  readonly isolation: ExecutorIsolation = { jailed: false, virtualized: true, seccomp: true, cgroups: false, egressFiltered: false };
+  // QEMU runs as the VM's own unprivileged uid, chrooted into an empty directory, in the VM's
+  // cgroup (memory, CPU, pids, IO), under its seccomp filter (vm-jail.ts); tools that read
+  // tenant bytes on the host run jailed too (host/tool-jail.ts).
+  readonly isolation: ExecutorIsolation = { jailed: true, virtualized: true, seccomp: true, cgroups: true, egressFiltered: false };
   readonly #handles = new Map<string, MicroVmHandle>();
   readonly #network: TapPoolConfig;
   readonly firewall: Firewall | undefined;
@@ -211,6 +225,8 @@ export class MicroVmExecutor implements Executor {
     private readonly config: MicroVmExecutorConfig,
     /** KVM or TCG, decided once at creation. */
     readonly accelerator: ProbeResult,
+    /** The host's cgroup hierarchy, where each VM gets its group. */
+    private readonly cgroups: CgroupLayout,
   ) {
     this.#network = {
       ...DEFAULT_TAP_POOL,
@@ -219,6 +235,7 @@ export class MicroVmExecutor implements Executor {
       // On tmpfs, like the taps it accounts for, so a reboot clears both.
       leaseDir: '/run/aleph-nodes-vmm/tap-leases',
       ...config.network,
+      ipPath: toolPath(config.network?.ipPath ?? DEFAULT_TAP_POOL.ipPath, 'iproute2'),
     };
     this.firewall = config.firewall === false
       ? undefined
@@ -226,8 +243,22 @@ export class MicroVmExecutor implements Executor {
   }
 
   /** Probes the accelerator (unless configured) and prepares the state directory. */
-  static async create(config: MicroVmExecutorConfig): Promise<MicroVmExecutor> {
+  static async create(input: MicroVmExecutorConfig): Promise<MicroVmExecutor> {
     if (process.getuid?.() !== 0) throw new ExecutorError('UNSUPPORTED', 'the microvm executor must run as root (tap devices)');
+    let config: MicroVmExecutorConfig;
+    let cgroups: CgroupLayout;
+    try {
+      // Every tool by absolute path, resolved once (never through PATH).
+      config = {
+        ...input,
+        qemuPath: toolPath(input.qemuPath ?? 'qemu-system-x86_64', 'qemu-system-x86'),
+        firewall: input.firewall === false ? false : { ...input.firewall, nftPath: toolPath(input.firewall?.nftPath ?? 'nft', 'nftables') },
+      };
+      for (const [name, pkg] of [['mksquashfs', 'squashfs-tools'], ['bwrap', 'bubblewrap'], ['setpriv', 'util-linux'], ['unshare', 'util-linux']] as const) toolPath(name, pkg);
+      cgroups = detectCgroups(VM_CGROUP_PARENT);
+    } catch (err) {
+      throw new ExecutorError('UNSUPPORTED', `the microvm executor cannot confine its VMs on this host: ${(err as Error).message}`);
+    }
     for (const path of [config.kernel, config.initramfs, config.defaultRuntime]) {
       if (!existsSync(path)) throw new ExecutorError('UNSUPPORTED', `guest image ${path} is missing: run node packages/guest/bin/build-images.js`);
     }
@@ -254,7 +285,11 @@ export class MicroVmExecutor implements Executor {
       })
       : { accelerator: requested, reason: `configured: ${requested}` };
     config.onEvent?.(`microvm accelerator: ${accelerator.accelerator} (${accelerator.reason})`);
-    return new MicroVmExecutor(config, accelerator);
+    return new MicroVmExecutor(config, accelerator, cgroups);
+  }
+
+  get #squashLimits(): SquashLimits {
+    return { ...DEFAULT_SQUASH_LIMITS, ...this.config.squash };
   }
 
   capacity(): ExecutorCapacity {
@@ -283,6 +318,8 @@ export class MicroVmExecutor implements Executor {
       dnsServers: spec.internet ? this.config.dnsServers : [],
       runDir: this.config.stateDir,
       boot: this.config.boot,
+      jail: { ...this.config.jail, cgroups: this.cgroups },
+      output: this.config.output,
       onEvent: this.config.onEvent,
     });
   }
@@ -307,7 +344,7 @@ export class MicroVmExecutor implements Executor {
       const drives: DriveArg[] = [];
       const mounts: GuestMount[] = [];
       if (!spec.instance) {
-        await squashDirectory(spec.code.dir, join(scratch, 'code.squashfs'));
+        await squashDirectory(spec.code.dir, join(scratch, 'code.squashfs'), this.#squashLimits);
         drives.push({ id: 'code', path: join(scratch, 'code.squashfs'), serial: 'aleph-code', readOnly: true });
       }
       for (const [index, volume] of spec.volumes.entries()) {
@@ -320,7 +357,7 @@ export class MicroVmExecutor implements Executor {
           fs = 'squashfs';
           if (statSync(volume.source).isDirectory()) {
             path = join(scratch, `vol-${index}.squashfs`);
-            await squashDirectory(volume.source, path);
+            await squashDirectory(volume.source, path, this.#squashLimits);
           } else {
             path = volume.source;
           }
@@ -385,6 +422,7 @@ export class MicroVmExecutor implements Executor {
       // gone
     }
     if (vm.tap) {
+      await VmJail.adopt({ runDir: this.config.stateDir, dir: vm.dir, tapId: vm.tap.id, cgroups: this.cgroups }).destroy();
       await this.firewall?.revokeInternet(vm.tap.ifname);
       await this.firewall?.removePortForwards(vm.tap.ifname, vm.tap.guestIp).catch(() => {});
       await deleteTap(this.#network, vm.tap, vm.dir).catch(() => {});
@@ -431,6 +469,13 @@ export class MicroVmExecutor implements Executor {
       const path = join(this.config.stateDir, entry);
       if ((entry.startsWith('vm-') || entry.startsWith('scratch-')) && !liveDirs.has(path)) await rm(path, { recursive: true, force: true });
     }
+    // The cgroups of VMs that are gone (QEMU killed above: the groups are empty or emptied here).
+    const scope = `${cgroupScope(this.config.stateDir)}-`;
+    for (const name of this.cgroups.list()) {
+      if (!name.startsWith(scope) || liveDirs.has(join(this.config.stateDir, name.slice(scope.length)))) continue;
+      await new Cgroup(this.cgroups, name).destroy().catch(() => {});
+    }
+    await cleanupToolCgroups();
   }
 
   async close(): Promise<void> {
