@@ -32,6 +32,14 @@ export function cutText(text: string, max: number): string {
   return text.slice(0, end);
 }
 
+/** Says a line was cut; the marked line still fits in `max`. */
+export const CUT_MARK = ' [line cut]';
+
+/** `text` if it fits in `max`, else its beginning marked with CUT_MARK, `max` units in all. */
+export function cutLine(text: string, max: number): string {
+  return text.length <= max ? text : cutText(text, max - CUT_MARK.length) + CUT_MARK;
+}
+
 const int32 = z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1);
 
 export const GuestMessageSchema = z.discriminatedUnion('type', [
@@ -53,7 +61,7 @@ export const GuestMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('log'),
     stream: z.enum(['stdout', 'stderr']),
     // Bounded by the frame size first; what is delivered is cut to the log line limit.
-    text: z.string().transform((text) => cutText(text, GUEST_FIELD_LIMITS.logText)),
+    text: z.string().transform((text) => cutLine(text, GUEST_FIELD_LIMITS.logText)),
   }),
   z.strictObject({
     type: z.literal('exited'),

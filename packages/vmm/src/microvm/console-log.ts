@@ -1,5 +1,6 @@
 /** The serial console file of a VM: its growth is boot progress, its tail explains failures. */
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { cutLine } from './agent-schema.ts';
 
 export function fileSize(path: string): number {
   try {
@@ -60,8 +61,8 @@ export const MAX_CONSOLE_LINE = 16 * 1024;
  * file shrinks (the boot watchdog truncates it before a retry, rotation empties it).
  *
  * The guest writes this file: a line without a newline may never end. The partial line held
- * here never exceeds `maxLine` characters: at that length it is handed over, cut, and the rest
- * of that line is skipped.
+ * here never exceeds `maxLine` characters: a longer line is handed over cut to `maxLine` (marked
+ * ` [line cut]`) and the rest of it is skipped.
  */
 export class ConsoleFollower {
   #offset = 0;
@@ -130,7 +131,7 @@ export class ConsoleFollower {
       }
       this.#partial = '';
       if (line.length > this.maxLine) {
-        this.#emit(`${line.slice(0, this.maxLine)} [line cut]`);
+        this.#emit(cutLine(line, this.maxLine));
         this.#skipping = !complete;
         return;
       }

@@ -15,7 +15,7 @@ import { copyFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogLine } from '../executor.ts';
 import { LogBuffer } from '../log-buffer.ts';
-import { cutText } from './agent-schema.ts';
+import { cutLine } from './agent-schema.ts';
 import { ConsoleFollower } from './console-log.ts';
 
 export interface GuestOutputLimits {
@@ -92,7 +92,7 @@ export class LogLimiter {
   /** Emits the line (cut) when it fits in this second's budget, else counts it as dropped. */
   push(line: LogLine): void {
     this.#refill();
-    const text = line.text.length > this.limits.lineMaxChars ? `${cutText(line.text, this.limits.lineMaxChars)} [line cut]` : line.text;
+    const text = cutLine(line.text, this.limits.lineMaxChars);
     const cost = Buffer.byteLength(text) + 1;
     if (cost > this.#tokens) {
       this.#dropped += cost;
