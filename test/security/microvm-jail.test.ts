@@ -34,6 +34,9 @@ describe('microVM jail: per-VM uid, chroot, cgroup; image tools jailed; no PATH 
   let work: string;
   let markers: string;
   let executor: MicroVmExecutor;
+  /** A second supervisor on the same state (adoption after a restart). */
+  let successor: MicroVmExecutor | undefined;
+  let config: Parameters<typeof MicroVmExecutor.create>[0];
   let before_: HostCounts;
   const savedPath = process.env.PATH;
 
@@ -55,7 +58,7 @@ describe('microVM jail: per-VM uid, chroot, cgroup; image tools jailed; no PATH 
     process.env.PATH = `${fakes}:${savedPath ?? ''}`;
     stateDir = mkdtempSync(join(tmpdir(), 'sjvm-'));
     before_ = hostCounts(stateDir, TAP_PREFIX, ['sjvm-']);
-    executor = await MicroVmExecutor.create({
+    config = {
       kernel: images.kernel,
       initramfs: images.initramfs,
       defaultRuntime: images.runtimes.node,
@@ -64,10 +67,13 @@ describe('microVM jail: per-VM uid, chroot, cgroup; image tools jailed; no PATH 
       firewall: { table: 'aleph_test_sec_jail' },
       accelerator: 'tcg',
       onEvent: (line) => process.stderr.write(`# ${line}\n`),
-    });
+    };
+    executor = await MicroVmExecutor.create(config);
   });
 
   after(async () => {
+    await successor?.cleanupOrphans(new Set());
+    await successor?.close();
     await executor?.cleanupOrphans(new Set());
     await executor?.close();
     await executor?.firewall?.remove();
@@ -82,10 +88,9 @@ describe('microVM jail: per-VM uid, chroot, cgroup; image tools jailed; no PATH 
     return { id, code: { dir: join(work, 'code'), entrypoint: 'server.js' }, volumes: [], variables: {}, resources: { vcpus: 1, memoryMib: 256 }, internet: false };
   }
 
-  function vmOf(handle: ExecutionHandle): { pid: number; dir: string } {
-    const vm = (handle.adoptionRecord().data as { vm: { pid: number; dir: string } }).vm;
-    assert.ok(vm?.pid, 'the handle names its QEMU');
-    return vm;
+  /** The VM's QEMU pid and directory (QEMU is spawned in the background after start()). */
+  function vmOf(handle: ExecutionHandle): Promise<{ pid: number; dir: string }> {
+    return eventually('QEMU spawned', 60_000, async () => (handle.adoptionRecord().data as { vm: { pid: number; dir: string } | null }).vm ?? undefined);
   }
 
   it("each VM's QEMU runs as its own unprivileged uid, chrooted into its empty jail, in its own cgroup with the VM's memory limit", async () => {
@@ -93,7 +98,7 @@ describe('microVM jail: per-VM uid, chroot, cgroup; image tools jailed; no PATH 
     try {
       const uids: number[] = [];
       for (const handle of handles) {
-        const { pid, dir } = vmOf(handle);
+        const { pid, dir } = await vmOf(handle);
         // QEMU drops its privileges once its devices are open (a fraction of a second).
         const ids = await eventually('QEMU dropping root', 60_000, async () => {
           const all = procUids(pid);
@@ -128,11 +133,25 @@ describe('microVM jail: per-VM uid, chroot, cgroup; image tools jailed; no PATH 
         const res = await fetch(`http://${handle.endpoint.host}:${handle.endpoint.port}/x`, { signal: AbortSignal.timeout(20_000) });
         assert.equal(res.status, 200);
       }
+
+      // A supervisor restart: the chrooted QEMU cannot reach a host socket, so the new supervisor
+      // connects to the one QEMU serves. The adopted VM answers, and stops gracefully through
+      // its agent (its program ends by SIGTERM, which only the control channel carries).
+      const record = JSON.parse(JSON.stringify(handles[1]!.adoptionRecord()));
+      handles[1]!.detach();
+      successor = await MicroVmExecutor.create(config);
+      const adopted = await successor.adopt(record, spec('jail-b'));
+      assert.ok(adopted, 'the running VM is adopted');
+      handles[1] = adopted;
+      const res = await fetch(`http://${adopted.endpoint.host}:${adopted.endpoint.port}/y`, { signal: AbortSignal.timeout(20_000) });
+      assert.equal(res.status, 200);
     } finally {
-      await Promise.all(handles.map((h) => h.stop(10_000)));
+      await Promise.all(handles.map((h) => h.stop(20_000)));
     }
     const exits = await Promise.all(handles.map((h) => h.exited));
     for (const exit of exits) assert.ok((exit.memoryPeakMib ?? 0) > 0, 'the peak memory of the VM cgroup is reported');
+    assert.equal(exits[1]!.signal, 'SIGTERM', 'the adopted VM was stopped through its control channel');
+    assert.equal(exits[1]!.requested, true);
   });
 
   it("an instance disk's e2fsck and resize2fs run as an unprivileged uid, never as root", async () => {
