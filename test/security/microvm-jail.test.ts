@@ -18,7 +18,7 @@ import type { ExecutionHandle, ExecutionSpec } from '@aleph-nodes/vmm';
 import { MicroVmExecutor } from '../../packages/vmm/src/microvm/index.ts';
 import { detectCgroups } from '../../packages/vmm/src/host/cgroups.ts';
 import { WORKLOAD_ID_BASE } from '../../packages/vmm/src/host/ids.ts';
-import { cgroupScope, DEFAULT_VMM_OVERHEAD_MIB, VM_CGROUP_PARENT } from '../../packages/vmm/src/microvm/vm-jail.ts';
+import { cgroupScope, DEFAULT_VM_IO, DEFAULT_VM_PIDS, DEFAULT_VMM_OVERHEAD_MIB, VM_CGROUP_PARENT } from '../../packages/vmm/src/microvm/vm-jail.ts';
 import { ensureRootDisk } from '../../packages/crn/src/execution/instance-disk.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { guestImages, HTTP_SERVER } from '../guest/helpers.ts';
@@ -124,6 +124,13 @@ describe('microVM jail: per-VM uid, chroot, cgroup; image tools jailed; no PATH 
         const cpuDir = layout.version === 2 ? memDir : layout.dirsOf(group)[1]!;
         const quota = layout.version === 2 ? readFileSync(join(cpuDir, 'cpu.max'), 'utf8').trim() : readFileSync(join(cpuDir, 'cpu.cfs_quota_us'), 'utf8').trim();
         assert.match(quota, /^100000( 100000)?$/, 'one vCPU of CPU time');
+        const pidsDir = layout.version === 2 ? memDir : layout.dirsOf(group)[2]!;
+        assert.equal(readFileSync(join(pidsDir, 'pids.max'), 'utf8').trim(), String(DEFAULT_VM_PIDS));
+        const ioDir = layout.version === 2 ? memDir : layout.dirsOf(group)[3];
+        if (ioDir && existsSync(join(ioDir, layout.version === 2 ? 'io.max' : 'blkio.throttle.read_bps_device'))) {
+          const io = readFileSync(join(ioDir, layout.version === 2 ? 'io.max' : 'blkio.throttle.read_bps_device'), 'utf8');
+          assert.match(io, new RegExp(`${DEFAULT_VM_IO.readBps}`), 'disk reads are capped');
+        }
       }
       assert.notEqual(uids[0], uids[1], 'two VMs never share a uid');
 

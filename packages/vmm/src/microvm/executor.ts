@@ -13,11 +13,10 @@
  * accepts TCP (the endpoint); the serial console is the log; host ports are DNATed to the guest
  * while it runs; stop presses the ACPI power button, then kills after the grace time.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
 import type { GuestMount } from '@aleph-nodes/guest';
 import { WORKLOAD_PORT } from '@aleph-nodes/guest';
 import { ExecutorError, validateSpec } from '../executor.ts';
@@ -27,12 +26,9 @@ import type {
   ExecutionHandle,
   ExecutionNetwork,
   ExecutionSpec,
-  ExecutionState,
   Executor,
   ExecutorCapacity,
   ExecutorIsolation,
-  ExitInfo,
-  LogLine,
 } from '../executor.ts';
 import { createExt4Image, ensurePersistentImage } from '../host/ext4.ts';
 import { Cgroup, detectCgroups, type CgroupLayout } from '../host/cgroups.ts';
@@ -48,14 +44,15 @@ import type { Accelerator, DriveArg } from './qemu-args.ts';
 import { MAX_VIRTIO_DEVICES } from './qemu-args.ts';
 import { cleanupOrphanTaps, deleteTap, DEFAULT_TAP_POOL } from './tap.ts';
 import type { TapLease, TapPoolConfig } from './tap.ts';
-import { settlesWithin, sleep } from './timing.ts';
-import { Firewall, FIREWALL_TABLE, validatePortForwards } from '../net/firewall.ts';
+import { sleep } from './timing.ts';
+import { Firewall, FIREWALL_TABLE } from '../net/firewall.ts';
 import { hostIpv4 } from './host-address.ts';
-import { validateSeedConfig } from './seed.ts';
-import { INSTANCE_SSH_PORT, MicroVm, MicroVmError } from './vm.ts';
+import { INSTANCE_SSH_PORT, MicroVm } from './vm.ts';
+import { MicroVmHandle, MICROVM_BACKEND, toExecutorError } from './executor-handle.ts';
+import { networkOf, portOpen, readCmdline, validateInstance } from './executor-support.ts';
 import type { BootPolicy, MicroVmAttachment } from './vm.ts';
 
-const BACKEND = 'microvm';
+const BACKEND = MICROVM_BACKEND;
 
 export interface MicroVmExecutorConfig {
   /** Guest kernel and initramfs (from @aleph-nodes/guest's buildImages). */
@@ -84,132 +81,6 @@ export interface MicroVmExecutorConfig {
   onEvent?: (line: string) => void;
 }
 
-function toExecutorError(err: unknown, logs: LogLine[]): ExecutorError {
-  if (err instanceof ExecutorError) return err;
-  if (err instanceof MicroVmError) {
-    const code = err.code === 'NOT_READY' ? 'NOT_READY' : err.code === 'EXITED' ? 'EXITED' : 'START_FAILED';
-    return new ExecutorError(code, err.message, logs);
-  }
-  return new ExecutorError('START_FAILED', (err as Error).message, logs);
-}
-
-/** Console lines become stderr log lines the owner can read when a boot fails. */
-function consoleLogs(lines: readonly string[]): LogLine[] {
-  const time = Date.now();
-  return lines.map((text) => ({ stream: 'stderr' as const, time, text: `[console] ${text}` }));
-}
-
-class MicroVmHandle implements ExecutionHandle {
-  readonly exited: Promise<ExitInfo>;
-  #bootError: ExecutorError | undefined;
-  #booted: Promise<void>;
-  #detached = false;
-  #extraLogs: LogLine[] = [];
-
-  constructor(
-    readonly spec: ExecutionSpec,
-    readonly endpoint: Endpoint,
-    readonly network: ExecutionNetwork | undefined,
-    private readonly vm: MicroVm,
-    private readonly scratchDir: string,
-    private readonly onGone: () => void,
-    boot: Promise<void>,
-  ) {
-    this.#booted = boot.catch((err: unknown) => {
-      const tail = err instanceof MicroVmError ? err.consoleTail : [];
-      // An instance's console is its log already: no need to add its tail again.
-      this.#extraLogs = spec.instance ? [] : consoleLogs(tail);
-      this.#bootError = toExecutorError(err, this.recentLogs(50));
-    });
-    this.exited = vm.exited.then(async (exit) => {
-      await rm(scratchDir, { recursive: true, force: true }).catch(() => {});
-      if (!this.#detached) this.onGone();
-      return {
-        code: exit.program?.code ?? null,
-        signal: exit.program?.signal ?? (exit.program ? null : exit.requested ? null : 'SIGKILL'),
-        requested: exit.requested,
-        memoryPeakMib: exit.memoryPeakMib,
-      };
-    });
-  }
-
-  get id(): string {
-    return this.spec.id;
-  }
-
-  get state(): ExecutionState {
-    switch (this.vm.state) {
-      case 'created':
-      case 'booting':
-      case 'configuring':
-        return 'starting';
-      case 'running':
-        return this.#ready ? 'running' : 'starting';
-      case 'stopping':
-        return 'stopping';
-      case 'stopped':
-      case 'failed':
-        return this.#requested ? 'stopped' : 'failed';
-    }
-  }
-
-  #ready = false;
-  #requested = false;
-
-  async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    await settlesWithin(this.#booted, timeoutMs);
-    if (this.#bootError) throw this.#bootError;
-    if (this.vm.state === 'created' || this.vm.state === 'booting' || this.vm.state === 'configuring') {
-      throw new ExecutorError('NOT_READY', `the VM did not boot within ${timeoutMs} ms`, this.recentLogs(50));
-    }
-    try {
-      await this.vm.waitReady(Math.max(1, deadline - Date.now()));
-      this.#ready = true;
-    } catch (err) {
-      if (err instanceof MicroVmError && err.code === 'EXITED') {
-        // Let the last log lines of a program that died arrive with its exit.
-        await settlesWithin(this.vm.exited, 2000);
-      }
-      throw toExecutorError(err, this.recentLogs(50));
-    }
-  }
-
-  recentLogs(limit = 1000): LogLine[] {
-    return [...this.#extraLogs, ...this.vm.recentLogs(limit)].slice(-limit);
-  }
-
-  subscribeLogs(listener: (line: LogLine) => void): () => void {
-    return this.vm.logs.subscribe(listener);
-  }
-
-  async stop(timeoutMs = 10_000): Promise<void> {
-    if (this.#detached) throw new ExecutorError('EXITED', 'this handle was detached');
-    if (this.vm.state !== 'stopped' && this.vm.state !== 'failed') this.#requested = true;
-    await this.vm.stop(timeoutMs);
-    await this.exited;
-  }
-
-  detach(): void {
-    this.#detached = true;
-    void this.vm.detach();
-    this.onGone();
-  }
-
-  adoptionRecord(): AdoptionRecord {
-    const attachment = this.vm.attachment();
-    return {
-      backend: BACKEND,
-      id: this.spec.id,
-      data: { vm: attachment ?? null, scratchDir: this.scratchDir, endpoint: this.endpoint, network: this.network ?? null, instance: this.spec.instance !== undefined },
-    };
-  }
-
-  /** For an adopted handle: its program was ready before the restart. */
-  markAdopted(): void {
-    this.#ready = true;
-  }
-}
 
 export class MicroVmExecutor implements Executor {
   readonly name = BACKEND;
@@ -482,61 +353,4 @@ export class MicroVmExecutor implements Executor {
     for (const handle of [...this.#handles.values()]) handle.detach();
     this.#handles.clear();
   }
-}
-
-/** A process's command line ('' when gone or a zombie). */
-function readCmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** The API's view of a VM's network. */
-function networkOf(tap: TapLease, host: string | null, portForwards: ExecutionNetwork['portForwards']): ExecutionNetwork {
-  const subnet = tap.guestIp.split('.').slice(0, 3).join('.');
-  return { ipv4Network: `${subnet}.0/${tap.prefixLength}`, ipv4Ip: tap.guestIp, hostIpv4: host, portForwards: portForwards.map((f) => ({ ...f })) };
-}
-
-/** True when the file has the ext4/ext2 superblock magic (0xEF53 at byte 1080). */
-function isExtImage(path: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const magic = Buffer.alloc(2);
-    readSync(fd, magic, 0, 2, 1080);
-    return magic.readUInt16LE(0) === 0xef53;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** Checks an instance spec before anything is created; throws ExecutorError. */
-function validateInstance(spec: ExecutionSpec): void {
-  const instance = spec.instance!;
-  try {
-    // Network values are the executor's own: placeholders only to check keys and host name.
-    validateSeedConfig({ instanceId: spec.id, hostname: instance.hostname, authorizedKeys: instance.authorizedKeys, mac: '52:54:00:00:00:00', address: '10.0.0.2/24', gateway: '10.0.0.1', dnsServers: [] });
-    validatePortForwards(instance.portForwards);
-  } catch (err) {
-    throw new ExecutorError('INVALID_SPEC', (err as Error).message);
-  }
-  if (!existsSync(instance.rootDisk) || !statSync(instance.rootDisk).isFile()) throw new ExecutorError('START_FAILED', `instance root disk ${instance.rootDisk} is not a file`);
-  if (!isExtImage(instance.rootDisk)) throw new ExecutorError('START_FAILED', `instance root disk ${instance.rootDisk} is not an ext4 image`);
-}
-
-function portOpen(endpoint: Endpoint): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: endpoint.host, port: endpoint.port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(2000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }

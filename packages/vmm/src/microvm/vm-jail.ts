@@ -43,13 +43,25 @@ export interface VmJailSettings {
   overheadMib: number;
   /** Most tasks (QEMU threads) in the VM's cgroup. */
   pids: number;
-  /** Block IO caps on the device holding the VM directory (none when unset). */
+  /** Block IO caps on the device holding the VM directory (DEFAULT_VM_IO unless set). */
   io?: Omit<CgroupIoLimits, 'device'> | undefined;
   /** The host's cgroup hierarchy (detected when unset). */
   cgroups?: CgroupLayout | undefined;
 }
 
 export const DEFAULT_VM_PIDS = 256;
+
+/**
+ * Default ceiling of one VM's disk traffic (on the device of its directory), so one guest cannot
+ * take a host disk from the others. Generous for one VM; a host with faster or slower disks sets
+ * its own. On cgroup v1 only direct IO is throttled for writes (buffered writes escape blkio).
+ */
+export const DEFAULT_VM_IO: NonNullable<VmJailSettings['io']> = {
+  readBps: 256 * 1024 * 1024,
+  writeBps: 128 * 1024 * 1024,
+  readIops: 8000,
+  writeIops: 4000,
+};
 
 /** The group name of the VM whose directory is `dir` under `runDir` (unique per host). */
 export function vmCgroupName(runDir: string, dir: string): string {
