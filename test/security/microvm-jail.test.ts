@@ -18,7 +18,7 @@ import type { ExecutionHandle, ExecutionSpec } from '@aleph-nodes/vmm';
 import { MicroVmExecutor } from '../../packages/vmm/src/microvm/index.ts';
 import { detectCgroups } from '../../packages/vmm/src/host/cgroups.ts';
 import { WORKLOAD_ID_BASE } from '../../packages/vmm/src/host/ids.ts';
-import { cgroupScope, DEFAULT_VM_IO, DEFAULT_VM_PIDS, DEFAULT_VMM_OVERHEAD_MIB, VM_CGROUP_PARENT } from '../../packages/vmm/src/microvm/vm-jail.ts';
+import { cgroupScope, DEFAULT_VM_IO, DEFAULT_VM_PIDS, DEFAULT_VMM_CPU_OVERHEAD, DEFAULT_VMM_OVERHEAD_MIB, VM_CGROUP_PARENT } from '../../packages/vmm/src/microvm/vm-jail.ts';
 import { ensureRootDisk } from '../../packages/crn/src/execution/instance-disk.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { guestImages, HTTP_SERVER } from '../guest/helpers.ts';
@@ -123,7 +123,8 @@ describe('microVM jail: per-VM uid, chroot, cgroup; image tools jailed; no PATH 
         assert.equal(limit, (256 + DEFAULT_VMM_OVERHEAD_MIB.tcg) * MIB, 'guest memory + VMM overhead');
         const cpuDir = layout.version === 2 ? memDir : layout.dirsOf(group)[1]!;
         const quota = layout.version === 2 ? readFileSync(join(cpuDir, 'cpu.max'), 'utf8').trim() : readFileSync(join(cpuDir, 'cpu.cfs_quota_us'), 'utf8').trim();
-        assert.match(quota, /^100000( 100000)?$/, 'one vCPU of CPU time');
+        const quotaUs = Math.round((1 + DEFAULT_VMM_CPU_OVERHEAD.tcg) * 100_000);
+        assert.match(quota, new RegExp(`^${quotaUs}( 100000)?$`), 'one vCPU of CPU time and QEMU\'s own share');
         const pidsDir = layout.version === 2 ? memDir : layout.dirsOf(group)[2]!;
         assert.equal(readFileSync(join(pidsDir, 'pids.max'), 'utf8').trim(), String(DEFAULT_VM_PIDS));
         const ioDir = layout.version === 2 ? memDir : layout.dirsOf(group)[3];

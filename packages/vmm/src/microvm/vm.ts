@@ -27,7 +27,7 @@ import { QmpClient } from './qmp.ts';
 import { settlesWithin } from './timing.ts';
 import type { TapLease } from './tap.ts';
 import { VmHost } from './vm-host.ts';
-import { DEFAULT_VM_IO, DEFAULT_VM_PIDS, DEFAULT_VMM_OVERHEAD_MIB, VmJail, type VmJailSettings } from './vm-jail.ts';
+import { DEFAULT_VM_IO, DEFAULT_VM_PIDS, DEFAULT_VMM_CPU_OVERHEAD, DEFAULT_VMM_OVERHEAD_MIB, VmJail, type VmJailSettings } from './vm-jail.ts';
 import { MicroVmError, type MicroVmAttachment, type MicroVmExit, type MicroVmOptions, type MicroVmState } from './vm-types.ts';
 
 // Everything other files import from here stays importable from here.
@@ -61,7 +61,7 @@ export class MicroVm {
   constructor(readonly options: MicroVmOptions) {
     this.#policy = { ...DEFAULT_BOOT_POLICY, ...options.boot };
     this.#output = new VmOutput({ ...DEFAULT_GUEST_OUTPUT_LIMITS, ...options.output });
-    this.#jailSettings = { overheadMib: DEFAULT_VMM_OVERHEAD_MIB[options.accelerator], pids: DEFAULT_VM_PIDS, io: DEFAULT_VM_IO, ...options.jail };
+    this.#jailSettings = { overheadMib: DEFAULT_VMM_OVERHEAD_MIB[options.accelerator], cpuOverhead: DEFAULT_VMM_CPU_OVERHEAD[options.accelerator], pids: DEFAULT_VM_PIDS, io: DEFAULT_VM_IO, ...options.jail };
     this.#host = new VmHost(options);
     // Nobody may be waiting: avoid unhandled rejections.
     this.#ready.promise.catch(() => {});
