@@ -106,12 +106,18 @@ export class VmJail {
     mkdirSync(chrootDir, { mode: 0o555 });
     const layout = settings.cgroups ?? detectCgroups(VM_CGROUP_PARENT);
     const cgroup = new Cgroup(layout, vmCgroupName(input.runDir, input.dir));
-    cgroup.create({
-      memoryMib: input.memoryMib + settings.overheadMib,
-      vcpus: input.vcpus + settings.cpuOverhead,
-      pids: settings.pids,
-      io: settings.io && input.ioDevice ? { ...settings.io, device: input.ioDevice } : undefined,
-    });
+    try {
+      cgroup.create({
+        memoryMib: input.memoryMib + settings.overheadMib,
+        vcpus: input.vcpus + settings.cpuOverhead,
+        pids: settings.pids,
+        io: settings.io && input.ioDevice ? { ...settings.io, device: input.ioDevice } : undefined,
+      });
+    } catch (err) {
+      // A half-made group (one hierarchy of several) must not stay behind.
+      void cgroup.destroy().catch(() => {});
+      throw new Error(`cannot create the VM's cgroup: ${(err as Error).message}`);
+    }
     return new VmJail(workloadId('microvm', input.tapId), chrootDir, cgroup);
   }
 
