@@ -15,7 +15,8 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ExecutionHandle, ExecutionSpec } from '@aleph-nodes/vmm';
-import { MicroVmExecutor } from '../../packages/vmm/src/microvm/index.ts';
+import { createSeedImage, hostIpv4, MicroVmExecutor } from '../../packages/vmm/src/microvm/index.ts';
+import { createExt4Image } from '../../packages/vmm/src/host/ext4.ts';
 import { detectCgroups } from '../../packages/vmm/src/host/cgroups.ts';
 import { WORKLOAD_ID_BASE } from '../../packages/vmm/src/host/ids.ts';
 import { cgroupScope, DEFAULT_VM_IO, DEFAULT_VM_PIDS, DEFAULT_VMM_CPU_OVERHEAD, DEFAULT_VMM_OVERHEAD_MIB, VM_CGROUP_PARENT } from '../../packages/vmm/src/microvm/vm-jail.ts';
@@ -183,7 +184,12 @@ describe('microVM jail: per-VM uid, chroot, cgroup; image tools jailed; no PATH 
     chmodSync(instances, 0o700);
   });
 
-  it('no tool was found through the hostile PATH (its fakes never ran)', () => {
+  it('no tool was found through the hostile PATH (its fakes never ran)', async () => {
+    // The remaining tools of the backend, run once each under the same PATH: an instance's seed
+    // drive (mkfs.vfat, mcopy), a volume image (mkfs.ext4), the host address (ip).
+    await createSeedImage(join(work, 'seed.img'), { instanceId: 'i', hostname: 'seed-test', authorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ test'], mac: '52:54:00:00:00:09', address: '172.16.9.2/24', gateway: '172.16.9.1', dnsServers: [] });
+    await createExt4Image(join(work, 'volume.ext4'), 8);
+    await hostIpv4();
     assert.deepEqual(readdirSync(markers), [], `tools found through PATH: ${readdirSync(markers).join(', ')}`);
   });
 });
