@@ -2,7 +2,7 @@
  * End to end on the microVM executor: the official SDK publishes the Node.js runtime image and
  * a zip program to a real CCN; a CRN with `executor: microvm` serves `GET /vm/{hash}/` from
  * inside a QEMU microVM, so the program sees the guest kernel, not the host's. No QEMU process,
- * tap device or data directory is left behind.
+ * tap device or data directory of this CRN is left behind.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -17,6 +17,7 @@ import { startCrn, type CrnConfig, type RunningCrn } from '@aleph-nodes/crn';
 import { buildImages } from '@aleph-nodes/guest';
 import { silentLogger } from '@aleph-nodes/service';
 import { OWNER_KEY, publishWith, startCcnForCrn } from '../crn/helpers/nodes.ts';
+import { dirEntries, qemuProcesses } from './helpers.ts';
 
 const PROGRAM = `
 import http from 'node:http';
@@ -27,12 +28,17 @@ http.createServer((req, res) => {
 }).listen(8080, '0.0.0.0');
 `;
 
-function count(cmd: string, args: string[], pattern: RegExp): number {
-  const out = execFileSync(cmd, args, { encoding: 'utf8' });
-  return out.split('\n').filter((l) => pattern.test(l)).length;
-}
-const qemuProcesses = (): number => count('ps', ['-eo', 'args'], /^\S*qemu-system-x86_64/);
-const taps = (): number => count('ip', ['-o', 'link', 'show'], /: (vmtap|aleph)\S*:/);
+// Other suites may run VMs on this host at the same time: only this CRN's are counted (its QEMU
+// command lines and its tap leases name its data directory).
+const qemuOf = (dir: string): number => qemuProcesses(dir).length;
+const tapsOf = (dir: string): number => dirEntries(TAP_LEASES).filter((lease) => {
+  try {
+    return readFileSync(join(TAP_LEASES, lease), 'utf8').startsWith(`${dir}/`);
+  } catch {
+    return false;
+  }
+}).length;
+const TAP_LEASES = '/run/aleph-nodes-vmm/tap-leases';
 const nftTables = (): string[] => execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 // The CRN keeps its firewall table while it runs (and across restarts, like the reference's base chains).
 const CRN_TABLE = 'table inet aleph_microvm';
@@ -43,11 +49,9 @@ describe('SDK → CCN → CRN (microvm executor)', () => {
   let crnDir: string;
   let hash: string;
   let guestKernel: string;
-  const before0 = { qemu: 0, taps: 0, tables: [] as string[] };
+  const before0 = { tables: [] as string[] };
 
   before(async () => {
-    before0.qemu = qemuProcesses();
-    before0.taps = taps();
     before0.tables = nftTables();
     const images = await buildImages();
     guestKernel = images.kernelRelease;
@@ -65,10 +69,10 @@ describe('SDK → CCN → CRN (microvm executor)', () => {
   after(async () => {
     await crn?.close({ stopPersistent: true });
     await ccn?.ccn.close();
+    assert.equal(qemuOf(crnDir), 0, 'no QEMU process left');
+    assert.equal(tapsOf(crnDir), 0, 'no tap device left');
     rmSync(crnDir, { recursive: true, force: true });
     rmSync(ccn.dir, { recursive: true, force: true });
-    assert.equal(qemuProcesses(), before0.qemu, 'no QEMU process left');
-    assert.equal(taps(), before0.taps, 'no tap device left');
     if (!before0.tables.includes(CRN_TABLE) && nftTables().includes(CRN_TABLE)) execFileSync('nft', ['delete', 'table', 'inet', 'aleph_microvm']);
     assert.deepEqual(nftTables(), before0.tables, 'no nftables table left');
   });

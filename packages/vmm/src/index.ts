@@ -13,3 +13,5 @@ export { seccompFilter } from './host/seccomp.ts';
 export { detectHostLayout } from './process/jail-spec.ts';
 export { runExecutorConformance, type ConformanceTarget } from './conformance.ts';
 export * from './microvm/index.ts';
+export { runJailedTool, type JailedToolOptions, type JailedToolResult } from './host/tool-jail.ts';
+export { requireTool } from './host/tools.ts';

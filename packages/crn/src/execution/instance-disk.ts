@@ -6,12 +6,17 @@
  *
  * The copy is built under a temporary name and renamed when complete, so a crash midway never
  * leaves a half-made disk that a later start would boot.
+ *
+ * The parent's bytes are the tenant's: e2fsck and resize2fs parse them, so they run jailed
+ * (runJailedTool: an unprivileged uid of their own, only the disk bound, no network, a memory
+ * cap), never as root. Tools are found by absolute path, never through PATH.
  */
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
 import { rename, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { requireTool, runJailedTool } from '@aleph-nodes/vmm';
 import { CRN_ERRORS } from '../errors.ts';
 
 const MIB = 1024 * 1024;
@@ -20,10 +25,19 @@ const EXT_MAGIC_OFFSET = 1080;
 const EXT_MAGIC = 0xef53;
 const ROOT_DISK = 'rootfs.ext4';
 
-/** Runs an e2fsprogs/coreutils tool; its exit code is returned, spawn failures throw. */
+/** Limits of the jailed image checks. */
+export interface DiskToolLimits {
+  /** Memory cap of e2fsck/resize2fs (their needs grow with the file system's size). */
+  memoryMib: number;
+  timeoutMs: number;
+}
+
+export const DEFAULT_DISK_TOOL_LIMITS: DiskToolLimits = { memoryMib: 512, timeoutMs: 30 * 60_000 };
+
+/** Runs a host tool (absolute path) on our own files; its exit code is returned, spawn failures throw. */
 function run(file: string, args: string[]): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: 30 * 60_000, maxBuffer: 4 * MIB }, (err, stdout, stderr) => {
+    execFile(file, args, { timeout: 30 * 60_000, maxBuffer: 4 * MIB, env: {} }, (err, stdout, stderr) => {
       const output = `${stdout}${stderr}`.trim();
       if (!err) return resolve({ code: 0, output });
       const code = (err as { code?: unknown }).code;
@@ -77,7 +91,7 @@ export function rootDiskExists(instancesDir: string, id: string): boolean {
  * Bad input (not an ext4 image, larger than `sizeMib`, a file system e2fsck cannot repair) is a
  * 400 INVALID_IMAGE error that ends only this execution.
  */
-export async function ensureRootDisk(instancesDir: string, id: string, parentPath: string, sizeMib: number): Promise<string> {
+export async function ensureRootDisk(instancesDir: string, id: string, parentPath: string, sizeMib: number, limits: DiskToolLimits = DEFAULT_DISK_TOOL_LIMITS): Promise<string> {
   const dir = instanceDir(instancesDir, id);
   const final = rootDiskPath(instancesDir, id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -94,20 +108,35 @@ export async function ensureRootDisk(instancesDir: string, id: string, parentPat
   }
   const tmp = `${final}.tmp-${randomBytes(4).toString('hex')}`;
   try {
-    const copy = await run('cp', ['--sparse=always', '--', parentPath, tmp]);
+    // cp only copies bytes (no parsing): run as is, by its absolute path.
+    const copy = await run(requireTool('cp', 'coreutils'), ['--sparse=always', '--', parentPath, tmp]);
     if (copy.code !== 0) throw new Error(`cannot copy the parent image: ${lastLines(copy.output)}`);
     await truncate(tmp, wantedBytes);
     // -p repairs what is safe to repair; 1 and 2 mean "errors corrected" (2 matters only for a mounted root).
-    const fsck = await run('e2fsck', ['-f', '-p', tmp]);
-    if (fsck.code > 2) throw CRN_ERRORS.error('INVALID_IMAGE', `rootfs parent: e2fsck found errors it cannot repair (exit ${fsck.code}): ${lastLines(fsck.output)}`);
-    const resize = await run('resize2fs', [tmp]);
-    if (resize.code !== 0) throw CRN_ERRORS.error('INVALID_IMAGE', `rootfs parent: resize2fs to ${sizeMib} MiB failed: ${lastLines(resize.output)}`);
+    const fsck = await jailed(requireTool('e2fsck', 'e2fsprogs'), ['-f', '-p'], tmp, limits);
+    if (fsck.code > 2) throw CRN_ERRORS.error('INVALID_IMAGE', `rootfs parent: e2fsck found errors it cannot repair (${fsck.why}): ${lastLines(fsck.output)}`);
+    const resize = await jailed(requireTool('resize2fs', 'e2fsprogs'), [], tmp, limits);
+    if (resize.code !== 0) throw CRN_ERRORS.error('INVALID_IMAGE', `rootfs parent: resize2fs to ${sizeMib} MiB failed (${resize.why}): ${lastLines(resize.output)}`);
     await rename(tmp, final);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
   return final;
+}
+
+/** Runs an e2fsprogs tool jailed on the disk at `image` (seen as /disk.img inside). */
+async function jailed(tool: string, args: string[], image: string, limits: DiskToolLimits): Promise<{ code: number; why: string; output: string }> {
+  const result = await runJailedTool({
+    command: [tool, ...args, '/disk.img'],
+    outputs: [{ src: image, dest: '/disk.img' }],
+    memoryMib: limits.memoryMib,
+    timeoutMs: limits.timeoutMs,
+  });
+  // A kill (memory cap, timeout) is a failure of the image, as an exit code over 2 is.
+  const code = result.code ?? 128;
+  const why = result.oomKilled ? `over its ${limits.memoryMib} MiB memory cap` : result.code === null ? `killed by ${result.signal}` : `exit ${result.code}`;
+  return { code, why, output: result.output };
 }
 
 /** Removes the instance's disk and everything else kept for it (forget, erase). */

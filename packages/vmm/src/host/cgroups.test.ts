@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Cgroup, detectCgroups } from './cgroups.ts';
+import { Cgroup, detectCgroups, execInCgroup, ioMaxLine } from './cgroups.ts';
 
 // A fake /sys/fs/cgroup made of plain files: enough to check what is written where.
 const root = mkdtempSync(join(tmpdir(), 'vmm-cgroups-'));
@@ -50,4 +50,30 @@ test('no cgroup hierarchy is an explicit error', () => {
   const none = join(root, 'none');
   mkdirSync(none, { recursive: true });
   assert.throws(() => detectCgroups('aleph-vmm', none), /cgroup/);
+});
+
+test('IO caps: io.max on v2, blkio throttles on v1 when the hierarchy exists', () => {
+  assert.equal(ioMaxLine({ device: '8:0', readBps: 100, writeIops: 5 }), '8:0 rbps=100 wbps=max riops=max wiops=5');
+  const v1 = join(root, 'v1io');
+  for (const c of ['memory', 'cpu', 'pids', 'blkio']) {
+    mkdirSync(join(v1, c), { recursive: true });
+    writeFileSync(join(v1, c, 'cgroup.procs'), '');
+  }
+  const layout = detectCgroups('aleph-vmm', v1);
+  const group = new Cgroup(layout, 'abcd-io', v1);
+  const blkio = join(v1, 'blkio', 'aleph-vmm', 'abcd-io');
+  mkdirSync(blkio, { recursive: true });
+  writeFileSync(join(blkio, 'blkio.throttle.write_bps_device'), '');
+  group.create({ memoryMib: 64, vcpus: 1, pids: 8, io: { device: '254:0', writeBps: 1048576 } });
+  assert.equal(group.procsFiles.length, 4, 'the blkio group is joined too');
+  assert.equal(readFileSync(join(blkio, 'blkio.throttle.write_bps_device'), 'utf8'), '254:0 1048576');
+});
+
+test('execInCgroup: the shell joins every group with builtins, then execs the program in place', () => {
+  const cmd = execInCgroup('/bin/sh', ['/cg/memory/x/cgroup.procs', '/cg/cpu/x/cgroup.procs'], '/usr/bin/qemu-system-x86_64', ['-M', 'microvm']);
+  assert.equal(cmd.file, '/bin/sh');
+  assert.equal(cmd.args[0], '-c');
+  assert.equal(cmd.args[1], 'echo $$ > "${1}" || exit 125\necho $$ > "${2}" || exit 125\nshift 2\nexec "$@"');
+  assert.deepEqual(cmd.args.slice(2), ['sh', '/cg/memory/x/cgroup.procs', '/cg/cpu/x/cgroup.procs', '/usr/bin/qemu-system-x86_64', '-M', 'microvm']);
+  assert.throws(() => execInCgroup('sh', [], '/bin/true', []), /absolute/);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanConsoleLine, ConsoleFollower } from './console-log.ts';
+import { cleanConsoleLine, ConsoleFollower, MAX_CONSOLE_LINE } from './console-log.ts';
 
 describe('console lines of an instance', () => {
   it('drops the colours and carriage returns systemd writes', () => {
@@ -26,6 +26,36 @@ describe('console lines of an instance', () => {
       writeFileSync(path, 'retry\n');
       follower.stop();
       assert.deepEqual(lines, ['one', 'two', 'three', 'retry']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never holds more than the line cap of a line without end, and hands it over cut', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'console-'));
+    try {
+      const path = join(dir, 'console.log');
+      const lines: string[] = [];
+      const follower = new ConsoleFollower(path, (line) => lines.push(line));
+      writeFileSync(path, 'start\n');
+      for (let i = 0; i < 40; i++) {
+        appendFileSync(path, 'x'.repeat(3000));
+        follower.poll();
+        assert.ok(follower.partialLength <= MAX_CONSOLE_LINE, `partial of ${follower.partialLength}`);
+      }
+      assert.equal(lines.length, 2);
+      assert.equal(lines[1]!.length, MAX_CONSOLE_LINE);
+      assert.ok(lines[1]!.endsWith(' [line cut]'));
+      // The rest of that line is skipped; the next line comes through whole.
+      appendFileSync(path, 'x'.repeat(5000) + '\nnext\n');
+      follower.poll();
+      assert.deepEqual(lines.slice(2), ['next']);
+      assert.equal(follower.partialLength, 0);
+      // A single read holding a whole long line is cut the same way.
+      appendFileSync(path, 'w'.repeat(100_000) + '\nafter\n');
+      follower.poll();
+      assert.equal(lines[3]!.length, MAX_CONSOLE_LINE);
+      assert.equal(lines[4], 'after');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

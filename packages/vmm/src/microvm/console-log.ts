@@ -1,5 +1,6 @@
 /** The serial console file of a VM: its growth is boot progress, its tail explains failures. */
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { cutLine } from './agent-schema.ts';
 
 export function fileSize(path: string): number {
   try {
@@ -51,21 +52,36 @@ export function cleanConsoleLine(line: string): string {
   return line.replace(ANSI_RE, '').replace(/\r/g, '');
 }
 
+/** Longest console line handed over; the rest of a longer line is skipped up to its newline. */
+export const MAX_CONSOLE_LINE = 16 * 1024;
+
 /**
  * Follows the console file and hands each new complete line to `onLine` (an instance's log: it
  * has no agent, the serial console is what the owner gets). Polls the file; starts over when the
- * file shrinks (the boot watchdog truncates it before a retry).
+ * file shrinks (the boot watchdog truncates it before a retry, rotation empties it).
+ *
+ * The guest writes this file: a line without a newline may never end. The partial line held
+ * here never exceeds `maxLine` characters: a longer line is handed over cut to `maxLine` (marked
+ * ` [line cut]`) and the rest of it is skipped.
  */
 export class ConsoleFollower {
   #offset = 0;
   #partial = '';
+  /** Inside a line that was cut: skip up to its newline. */
+  #skipping = false;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly path: string,
     private readonly onLine: (line: string) => void,
     private readonly intervalMs = 250,
+    private readonly maxLine = MAX_CONSOLE_LINE,
   ) {}
+
+  /** Characters of the incomplete line held now (≤ maxLine). */
+  get partialLength(): number {
+    return this.#partial.length;
+  }
 
   start(): void {
     if (this.#timer) return;
@@ -73,12 +89,13 @@ export class ConsoleFollower {
     this.#timer.unref();
   }
 
-  /** Reads what was added since the last call. */
+  /** Reads what was added since the last call (at most 1 MiB per call). */
   poll(): void {
     const size = fileSize(this.path);
     if (size < this.#offset) {
       this.#offset = 0;
       this.#partial = '';
+      this.#skipping = false;
     }
     if (size === this.#offset) return;
     let fd: number;
@@ -92,15 +109,39 @@ export class ConsoleFollower {
       const buffer = Buffer.alloc(length);
       const read = readSync(fd, buffer, 0, length, this.#offset);
       this.#offset += read;
-      const lines = (this.#partial + buffer.subarray(0, read).toString('utf8')).split('\n');
-      this.#partial = lines.pop() ?? '';
-      for (const line of lines) {
-        const text = cleanConsoleLine(line);
-        if (text.trim()) this.onLine(text);
-      }
+      this.#take(buffer.subarray(0, read).toString('utf8'));
     } finally {
       closeSync(fd);
     }
+  }
+
+  #take(text: string): void {
+    const pieces = text.split('\n');
+    const last = pieces.length - 1;
+    pieces.forEach((piece, i) => {
+      const complete = i < last;
+      if (this.#skipping) {
+        if (complete) this.#skipping = false;
+        return;
+      }
+      const line = this.#partial + piece;
+      if (!complete && line.length <= this.maxLine) {
+        this.#partial = line;
+        return;
+      }
+      this.#partial = '';
+      if (line.length > this.maxLine) {
+        this.#emit(cutLine(line, this.maxLine));
+        this.#skipping = !complete;
+        return;
+      }
+      this.#emit(line);
+    });
+  }
+
+  #emit(line: string): void {
+    const text = cleanConsoleLine(line);
+    if (text.trim()) this.onLine(text);
   }
 
   /** Reads the rest and stops. */

@@ -1,55 +1,81 @@
 /**
- * Host end of the guest control channel: a Unix socket the host listens on; QEMU connects to it
- * and carries the bytes to the guest's virtio-serial port (see @aleph-nodes/guest protocol).
- * A new connection (QEMU reconnecting, or a rebooted attempt) replaces the previous one.
+ * Host end of the guest control channel. QEMU listens on a Unix socket in the VM directory
+ * (`-chardev socket,server=on`) and carries its bytes to the guest's virtio-serial port (see
+ * @aleph-nodes/guest protocol); the host connects, and connects again whenever the connection
+ * ends (a boot retry starts a new QEMU, a restarted supervisor adopts the VM). QEMU serves one
+ * client at a time.
+ *
+ * What comes from the guest is hostile: lines are bounded and checked by agent-schema.ts before
+ * anything acts on them; rejected ones are reported, never thrown.
  */
-import { createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
-import { rmSync } from 'node:fs';
-import { LineDecoder, encodeMessage } from '@aleph-nodes/guest';
-import type { GuestMessage, HostMessage } from '@aleph-nodes/guest';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { encodeMessage } from '@aleph-nodes/guest';
+import type { HostMessage } from '@aleph-nodes/guest';
+import { FrameDecoder, parseGuestFrame, type CheckedGuestMessage } from './agent-schema.ts';
 
-export class ControlServer {
+export interface ControlEvents {
+  onMessage(message: CheckedGuestMessage): void;
+  /** A line that is not a valid guest message (not JSON, wrong shape or bounds). */
+  onMalformed(reason: string): void;
+  /** A line over the frame limit, dropped unread. */
+  onOversized(bytes: number): void;
+}
+
+export class ControlClient {
   #socket: Socket | undefined;
-  readonly #listeners = new Set<(message: GuestMessage) => void>();
-  readonly #garbage: string[] = [];
+  #decoder: FrameDecoder | undefined;
+  #closed = false;
+  #retry: NodeJS.Timeout | undefined;
 
-  private constructor(
-    private readonly server: Server,
+  constructor(
     readonly path: string,
-  ) {
-    server.on('connection', (socket) => this.#accept(socket));
+    private readonly events: ControlEvents,
+    private readonly retryMs = 100,
+  ) {}
+
+  /** Starts connecting (and reconnecting until close()). */
+  start(): void {
+    if (this.#closed || this.#socket || this.#retry) return;
+    this.#connect();
   }
 
-  static listen(path: string): Promise<ControlServer> {
-    rmSync(path, { force: true });
-    const server = createServer();
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve(new ControlServer(server, path));
-      });
-    });
-  }
-
-  #accept(socket: Socket): void {
-    this.#socket?.destroy();
-    this.#socket = socket;
-    socket.setEncoding('utf8');
-    const decoder = new LineDecoder<GuestMessage>(
-      (message) => {
-        for (const listener of this.#listeners) listener(message);
-      },
+  #connect(): void {
+    this.#retry = undefined;
+    if (this.#closed) return;
+    const socket = connect(this.path);
+    const decoder = new FrameDecoder(
       (line) => {
-        this.#garbage.push(line);
-        if (this.#garbage.length > 20) this.#garbage.shift();
+        // A line that arrives after close() or from a replaced connection is not acted on.
+        if (this.#socket !== socket) return;
+        const result = parseGuestFrame(line);
+        if (!result) return;
+        if (result.ok) this.events.onMessage(result.message);
+        else this.events.onMalformed(result.reason);
+      },
+      (bytes) => {
+        if (this.#socket === socket) this.events.onOversized(bytes);
       },
     );
-    socket.on('data', (chunk: string) => decoder.push(chunk));
+    socket.once('connect', () => {
+      if (this.#closed) {
+        socket.destroy();
+        return;
+      }
+      this.#socket = socket;
+      this.#decoder = decoder;
+    });
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
     socket.on('error', () => {});
-    socket.on('close', () => {
-      if (this.#socket === socket) this.#socket = undefined;
+    socket.once('close', () => {
+      if (this.#socket === socket) {
+        this.#socket = undefined;
+        this.#decoder = undefined;
+      }
+      if (!this.#closed && !this.#retry) {
+        this.#retry = setTimeout(() => this.#connect(), this.retryMs);
+        this.#retry.unref();
+      }
     });
   }
 
@@ -57,12 +83,12 @@ export class ControlServer {
     return this.#socket !== undefined && !this.#socket.destroyed;
   }
 
-  onMessage(listener: (message: GuestMessage) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+  /** Bytes of an incomplete guest line held now (bounded by the frame limit). */
+  get bufferedBytes(): number {
+    return this.#decoder?.bufferedBytes ?? 0;
   }
 
-  /** Sends a message; false when no QEMU is connected. */
+  /** Sends a message; false when not connected to QEMU. */
   send(message: HostMessage): boolean {
     const socket = this.#socket;
     if (!socket || socket.destroyed) return false;
@@ -70,14 +96,18 @@ export class ControlServer {
     return true;
   }
 
+  /** Stops reconnecting and drops the connection (QEMU listens again for the next client). */
   close(): Promise<void> {
-    this.#socket?.destroy();
+    this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = undefined;
+    const socket = this.#socket;
     this.#socket = undefined;
-    this.#listeners.clear();
-    // The socket file goes synchronously (not in the close callback): a successor may bind the
-    // same path right after this call (re-adoption) and must not lose its file.
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    rmSync(this.path, { force: true });
-    return closed;
+    this.#decoder = undefined;
+    if (!socket || socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      socket.once('close', () => resolve());
+      socket.destroy();
+    });
   }
 }

@@ -13,11 +13,10 @@
  * accepts TCP (the endpoint); the serial console is the log; host ports are DNATed to the guest
  * while it runs; stop presses the ACPI power button, then kills after the grace time.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
 import type { GuestMount } from '@aleph-nodes/guest';
 import { WORKLOAD_PORT } from '@aleph-nodes/guest';
 import { ExecutorError, validateSpec } from '../executor.ts';
@@ -27,15 +26,17 @@ import type {
   ExecutionHandle,
   ExecutionNetwork,
   ExecutionSpec,
-  ExecutionState,
   Executor,
   ExecutorCapacity,
   ExecutorIsolation,
-  ExitInfo,
-  LogLine,
 } from '../executor.ts';
 import { createExt4Image, ensurePersistentImage } from '../host/ext4.ts';
-import { isSquashfsImage, squashDirectory } from './disks.ts';
+import { Cgroup, detectCgroups, type CgroupLayout } from '../host/cgroups.ts';
+import { cleanupToolCgroups } from '../host/tool-jail.ts';
+import { DEFAULT_SQUASH_LIMITS, isSquashfsImage, squashDirectory, type SquashLimits } from './disks.ts';
+import type { GuestOutputLimits } from './guest-output.ts';
+import { toolPath } from './tool-paths.ts';
+import { cgroupScope, VM_CGROUP_PARENT, VmJail, type VmJailSettings } from './vm-jail.ts';
 import { hostTscKhz } from './host-tsc.ts';
 import { probeAccelerator } from './kvm-probe.ts';
 import type { ProbeResult } from './kvm-probe.ts';
@@ -43,14 +44,15 @@ import type { Accelerator, DriveArg } from './qemu-args.ts';
 import { MAX_VIRTIO_DEVICES } from './qemu-args.ts';
 import { cleanupOrphanTaps, deleteTap, DEFAULT_TAP_POOL } from './tap.ts';
 import type { TapLease, TapPoolConfig } from './tap.ts';
-import { settlesWithin, sleep } from './timing.ts';
-import { Firewall, FIREWALL_TABLE, validatePortForwards } from '../net/firewall.ts';
+import { sleep } from './timing.ts';
+import { Firewall, FIREWALL_TABLE } from '../net/firewall.ts';
 import { hostIpv4 } from './host-address.ts';
-import { validateSeedConfig } from './seed.ts';
-import { INSTANCE_SSH_PORT, MicroVm, MicroVmError } from './vm.ts';
+import { INSTANCE_SSH_PORT, MicroVm } from './vm.ts';
+import { MicroVmHandle, MICROVM_BACKEND, toExecutorError } from './executor-handle.ts';
+import { networkOf, portOpen, readCmdline, validateInstance } from './executor-support.ts';
 import type { BootPolicy, MicroVmAttachment } from './vm.ts';
 
-const BACKEND = 'microvm';
+const BACKEND = MICROVM_BACKEND;
 
 export interface MicroVmExecutorConfig {
   /** Guest kernel and initramfs (from @aleph-nodes/guest's buildImages). */
@@ -70,139 +72,22 @@ export interface MicroVmExecutorConfig {
   dnsServers?: string[];
   /** nftables isolation and NAT (firewall.ts); `false` only where nft is unavailable and nothing untrusted runs. */
   firewall?: { nftPath?: string; table?: string } | false;
+  /** QEMU's confinement: VMM memory overhead (default per accelerator), pids, IO caps. */
+  jail?: Partial<Omit<VmJailSettings, 'cgroups'>>;
+  /** Bounds on guest output (console rotation, log line size and rate, invalid control lines). */
+  output?: Partial<GuestOutputLimits>;
+  /** mksquashfs on tenant directories: memory cap and timeout of the jailed run. */
+  squash?: Partial<SquashLimits>;
   onEvent?: (line: string) => void;
 }
 
-function toExecutorError(err: unknown, logs: LogLine[]): ExecutorError {
-  if (err instanceof ExecutorError) return err;
-  if (err instanceof MicroVmError) {
-    const code = err.code === 'NOT_READY' ? 'NOT_READY' : err.code === 'EXITED' ? 'EXITED' : 'START_FAILED';
-    return new ExecutorError(code, err.message, logs);
-  }
-  return new ExecutorError('START_FAILED', (err as Error).message, logs);
-}
-
-/** Console lines become stderr log lines the owner can read when a boot fails. */
-function consoleLogs(lines: readonly string[]): LogLine[] {
-  const time = Date.now();
-  return lines.map((text) => ({ stream: 'stderr' as const, time, text: `[console] ${text}` }));
-}
-
-class MicroVmHandle implements ExecutionHandle {
-  readonly exited: Promise<ExitInfo>;
-  #bootError: ExecutorError | undefined;
-  #booted: Promise<void>;
-  #detached = false;
-  #extraLogs: LogLine[] = [];
-
-  constructor(
-    readonly spec: ExecutionSpec,
-    readonly endpoint: Endpoint,
-    readonly network: ExecutionNetwork | undefined,
-    private readonly vm: MicroVm,
-    private readonly scratchDir: string,
-    private readonly onGone: () => void,
-    boot: Promise<void>,
-  ) {
-    this.#booted = boot.catch((err: unknown) => {
-      const tail = err instanceof MicroVmError ? err.consoleTail : [];
-      // An instance's console is its log already: no need to add its tail again.
-      this.#extraLogs = spec.instance ? [] : consoleLogs(tail);
-      this.#bootError = toExecutorError(err, this.recentLogs(50));
-    });
-    this.exited = vm.exited.then(async (exit) => {
-      await rm(scratchDir, { recursive: true, force: true }).catch(() => {});
-      if (!this.#detached) this.onGone();
-      return {
-        code: exit.program?.code ?? null,
-        signal: exit.program?.signal ?? (exit.program ? null : exit.requested ? null : 'SIGKILL'),
-        requested: exit.requested,
-      };
-    });
-  }
-
-  get id(): string {
-    return this.spec.id;
-  }
-
-  get state(): ExecutionState {
-    switch (this.vm.state) {
-      case 'created':
-      case 'booting':
-      case 'configuring':
-        return 'starting';
-      case 'running':
-        return this.#ready ? 'running' : 'starting';
-      case 'stopping':
-        return 'stopping';
-      case 'stopped':
-      case 'failed':
-        return this.#requested ? 'stopped' : 'failed';
-    }
-  }
-
-  #ready = false;
-  #requested = false;
-
-  async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    await settlesWithin(this.#booted, timeoutMs);
-    if (this.#bootError) throw this.#bootError;
-    if (this.vm.state === 'created' || this.vm.state === 'booting' || this.vm.state === 'configuring') {
-      throw new ExecutorError('NOT_READY', `the VM did not boot within ${timeoutMs} ms`, this.recentLogs(50));
-    }
-    try {
-      await this.vm.waitReady(Math.max(1, deadline - Date.now()));
-      this.#ready = true;
-    } catch (err) {
-      if (err instanceof MicroVmError && err.code === 'EXITED') {
-        // Let the last log lines of a program that died arrive with its exit.
-        await settlesWithin(this.vm.exited, 2000);
-      }
-      throw toExecutorError(err, this.recentLogs(50));
-    }
-  }
-
-  recentLogs(limit = 1000): LogLine[] {
-    return [...this.#extraLogs, ...this.vm.recentLogs(limit)].slice(-limit);
-  }
-
-  subscribeLogs(listener: (line: LogLine) => void): () => void {
-    return this.vm.logs.subscribe(listener);
-  }
-
-  async stop(timeoutMs = 10_000): Promise<void> {
-    if (this.#detached) throw new ExecutorError('EXITED', 'this handle was detached');
-    if (this.vm.state !== 'stopped' && this.vm.state !== 'failed') this.#requested = true;
-    await this.vm.stop(timeoutMs);
-    await this.exited;
-  }
-
-  detach(): void {
-    this.#detached = true;
-    void this.vm.detach();
-    this.onGone();
-  }
-
-  adoptionRecord(): AdoptionRecord {
-    const attachment = this.vm.attachment();
-    return {
-      backend: BACKEND,
-      id: this.spec.id,
-      data: { vm: attachment ?? null, scratchDir: this.scratchDir, endpoint: this.endpoint, network: this.network ?? null, instance: this.spec.instance !== undefined },
-    };
-  }
-
-  /** For an adopted handle: its program was ready before the restart. */
-  markAdopted(): void {
-    this.#ready = true;
-  }
-}
 
 export class MicroVmExecutor implements Executor {
   readonly name = BACKEND;
-  // QEMU runs as root without a jail or cgroup so far; its own seccomp filter (-sandbox on) is on.
-  readonly isolation: ExecutorIsolation = { jailed: false, virtualized: true, seccomp: true, cgroups: false, egressFiltered: false };
+  // QEMU runs as the VM's own unprivileged uid, chrooted into an empty directory, in the VM's
+  // cgroup (memory, CPU, pids, IO), under its seccomp filter (vm-jail.ts); tools that read
+  // tenant bytes on the host run jailed too (host/tool-jail.ts).
+  readonly isolation: ExecutorIsolation = { jailed: true, virtualized: true, seccomp: true, cgroups: true, egressFiltered: false };
   readonly #handles = new Map<string, MicroVmHandle>();
   readonly #network: TapPoolConfig;
   readonly firewall: Firewall | undefined;
@@ -211,6 +96,8 @@ export class MicroVmExecutor implements Executor {
     private readonly config: MicroVmExecutorConfig,
     /** KVM or TCG, decided once at creation. */
     readonly accelerator: ProbeResult,
+    /** The host's cgroup hierarchy, where each VM gets its group. */
+    private readonly cgroups: CgroupLayout,
   ) {
     this.#network = {
       ...DEFAULT_TAP_POOL,
@@ -219,6 +106,7 @@ export class MicroVmExecutor implements Executor {
       // On tmpfs, like the taps it accounts for, so a reboot clears both.
       leaseDir: '/run/aleph-nodes-vmm/tap-leases',
       ...config.network,
+      ipPath: toolPath(config.network?.ipPath ?? DEFAULT_TAP_POOL.ipPath, 'iproute2'),
     };
     this.firewall = config.firewall === false
       ? undefined
@@ -226,8 +114,22 @@ export class MicroVmExecutor implements Executor {
   }
 
   /** Probes the accelerator (unless configured) and prepares the state directory. */
-  static async create(config: MicroVmExecutorConfig): Promise<MicroVmExecutor> {
+  static async create(input: MicroVmExecutorConfig): Promise<MicroVmExecutor> {
     if (process.getuid?.() !== 0) throw new ExecutorError('UNSUPPORTED', 'the microvm executor must run as root (tap devices)');
+    let config: MicroVmExecutorConfig;
+    let cgroups: CgroupLayout;
+    try {
+      // Every tool by absolute path, resolved once (never through PATH).
+      config = {
+        ...input,
+        qemuPath: toolPath(input.qemuPath ?? 'qemu-system-x86_64', 'qemu-system-x86'),
+        firewall: input.firewall === false ? false : { ...input.firewall, nftPath: toolPath(input.firewall?.nftPath ?? 'nft', 'nftables') },
+      };
+      for (const [name, pkg] of [['mksquashfs', 'squashfs-tools'], ['bwrap', 'bubblewrap'], ['setpriv', 'util-linux'], ['unshare', 'util-linux']] as const) toolPath(name, pkg);
+      cgroups = detectCgroups(VM_CGROUP_PARENT);
+    } catch (err) {
+      throw new ExecutorError('UNSUPPORTED', `the microvm executor cannot confine its VMs on this host: ${(err as Error).message}`);
+    }
     for (const path of [config.kernel, config.initramfs, config.defaultRuntime]) {
       if (!existsSync(path)) throw new ExecutorError('UNSUPPORTED', `guest image ${path} is missing: run node packages/guest/bin/build-images.js`);
     }
@@ -254,7 +156,11 @@ export class MicroVmExecutor implements Executor {
       })
       : { accelerator: requested, reason: `configured: ${requested}` };
     config.onEvent?.(`microvm accelerator: ${accelerator.accelerator} (${accelerator.reason})`);
-    return new MicroVmExecutor(config, accelerator);
+    return new MicroVmExecutor(config, accelerator, cgroups);
+  }
+
+  get #squashLimits(): SquashLimits {
+    return { ...DEFAULT_SQUASH_LIMITS, ...this.config.squash };
   }
 
   capacity(): ExecutorCapacity {
@@ -283,6 +189,8 @@ export class MicroVmExecutor implements Executor {
       dnsServers: spec.internet ? this.config.dnsServers : [],
       runDir: this.config.stateDir,
       boot: this.config.boot,
+      jail: { ...this.config.jail, cgroups: this.cgroups },
+      output: this.config.output,
       onEvent: this.config.onEvent,
     });
   }
@@ -307,7 +215,7 @@ export class MicroVmExecutor implements Executor {
       const drives: DriveArg[] = [];
       const mounts: GuestMount[] = [];
       if (!spec.instance) {
-        await squashDirectory(spec.code.dir, join(scratch, 'code.squashfs'));
+        await squashDirectory(spec.code.dir, join(scratch, 'code.squashfs'), this.#squashLimits);
         drives.push({ id: 'code', path: join(scratch, 'code.squashfs'), serial: 'aleph-code', readOnly: true });
       }
       for (const [index, volume] of spec.volumes.entries()) {
@@ -320,7 +228,7 @@ export class MicroVmExecutor implements Executor {
           fs = 'squashfs';
           if (statSync(volume.source).isDirectory()) {
             path = join(scratch, `vol-${index}.squashfs`);
-            await squashDirectory(volume.source, path);
+            await squashDirectory(volume.source, path, this.#squashLimits);
           } else {
             path = volume.source;
           }
@@ -385,6 +293,7 @@ export class MicroVmExecutor implements Executor {
       // gone
     }
     if (vm.tap) {
+      await VmJail.adopt({ runDir: this.config.stateDir, dir: vm.dir, tapId: vm.tap.id, cgroups: this.cgroups }).destroy();
       await this.firewall?.revokeInternet(vm.tap.ifname);
       await this.firewall?.removePortForwards(vm.tap.ifname, vm.tap.guestIp).catch(() => {});
       await deleteTap(this.#network, vm.tap, vm.dir).catch(() => {});
@@ -431,67 +340,17 @@ export class MicroVmExecutor implements Executor {
       const path = join(this.config.stateDir, entry);
       if ((entry.startsWith('vm-') || entry.startsWith('scratch-')) && !liveDirs.has(path)) await rm(path, { recursive: true, force: true });
     }
+    // The cgroups of VMs that are gone (QEMU killed above: the groups are empty or emptied here).
+    const scope = `${cgroupScope(this.config.stateDir)}-`;
+    for (const name of this.cgroups.list()) {
+      if (!name.startsWith(scope) || liveDirs.has(join(this.config.stateDir, name.slice(scope.length)))) continue;
+      await new Cgroup(this.cgroups, name).destroy().catch(() => {});
+    }
+    await cleanupToolCgroups();
   }
 
   async close(): Promise<void> {
     for (const handle of [...this.#handles.values()]) handle.detach();
     this.#handles.clear();
   }
-}
-
-/** A process's command line ('' when gone or a zombie). */
-function readCmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** The API's view of a VM's network. */
-function networkOf(tap: TapLease, host: string | null, portForwards: ExecutionNetwork['portForwards']): ExecutionNetwork {
-  const subnet = tap.guestIp.split('.').slice(0, 3).join('.');
-  return { ipv4Network: `${subnet}.0/${tap.prefixLength}`, ipv4Ip: tap.guestIp, hostIpv4: host, portForwards: portForwards.map((f) => ({ ...f })) };
-}
-
-/** True when the file has the ext4/ext2 superblock magic (0xEF53 at byte 1080). */
-function isExtImage(path: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const magic = Buffer.alloc(2);
-    readSync(fd, magic, 0, 2, 1080);
-    return magic.readUInt16LE(0) === 0xef53;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** Checks an instance spec before anything is created; throws ExecutorError. */
-function validateInstance(spec: ExecutionSpec): void {
-  const instance = spec.instance!;
-  try {
-    // Network values are the executor's own: placeholders only to check keys and host name.
-    validateSeedConfig({ instanceId: spec.id, hostname: instance.hostname, authorizedKeys: instance.authorizedKeys, mac: '52:54:00:00:00:00', address: '10.0.0.2/24', gateway: '10.0.0.1', dnsServers: [] });
-    validatePortForwards(instance.portForwards);
-  } catch (err) {
-    throw new ExecutorError('INVALID_SPEC', (err as Error).message);
-  }
-  if (!existsSync(instance.rootDisk) || !statSync(instance.rootDisk).isFile()) throw new ExecutorError('START_FAILED', `instance root disk ${instance.rootDisk} is not a file`);
-  if (!isExtImage(instance.rootDisk)) throw new ExecutorError('START_FAILED', `instance root disk ${instance.rootDisk} is not an ext4 image`);
-}
-
-function portOpen(endpoint: Endpoint): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: endpoint.host, port: endpoint.port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(2000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }

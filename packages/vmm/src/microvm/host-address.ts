@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { toolPath } from './tool-paths.ts';
 
 const run = promisify(execFile);
 
@@ -21,8 +22,9 @@ export function pickHostIpv4(routesJson: string, addrsJson: string): string | nu
 /** The host's IPv4 on its default-route interface, or null when there is none. */
 export async function hostIpv4(ipPath = 'ip'): Promise<string | null> {
   try {
-    const routes = (await run(ipPath, ['-j', '-4', 'route', 'show', 'default'])).stdout;
-    const addrs = (await run(ipPath, ['-j', '-4', 'addr', 'show'])).stdout;
+    const ip = toolPath(ipPath, 'iproute2');
+    const routes = (await run(ip, ['-j', '-4', 'route', 'show', 'default'], { env: {} })).stdout;
+    const addrs = (await run(ip, ['-j', '-4', 'addr', 'show'], { env: {} })).stdout;
     return pickHostIpv4(routes, addrs);
   } catch {
     return null;

@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildQemuArgs } from './qemu-args.ts';
 import type { Accelerator } from './qemu-args.ts';
+import { toolPath } from './tool-paths.ts';
 
 export const PROBE_MARKER = 'ALEPH-PROBE-OK';
 
@@ -56,7 +57,8 @@ export async function bootProbeGuest(options: ProbeOptions, accelerator: Acceler
       extraKernelArgs: ['aleph.probe=1', 'quiet'],
       sandbox: true,
     });
-    const child = spawn(options.qemuPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Our own probe guest only (no tenant input): run unjailed, but never found through PATH.
+    const child = spawn(toolPath(options.qemuPath, 'qemu-system-x86'), args, { stdio: ['ignore', 'ignore', 'pipe'], env: {} });
     let stderr = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {

@@ -25,7 +25,7 @@ describe('buildQemuArgs', () => {
   it('uses the microvm machine options and kernel arguments measured to boot reliably under TCG', () => {
     const args = buildQemuArgs({ ...base, tscKhz: 2599998 });
     assert.deepEqual(valueAfter(args, '-M'), ['microvm,x-option-roms=off,isa-serial=on,rtc=on']);
-    assert.deepEqual(valueAfter(args, '-accel'), ['tcg']);
+    assert.deepEqual(valueAfter(args, '-accel'), ['tcg,tb-size=128'], 'a bounded translation cache');
     assert.deepEqual(valueAfter(args, '-cpu'), [], 'TCG keeps the default CPU model');
     const cmdline = valueAfter(args, '-append')[0]!.split(' ');
     for (const arg of ['no_timer_check', 'tsc=reliable', 'lpj=5000000', 'console=ttyS0', 'panic=1', 'tsc_early_khz=2599998']) assert.ok(cmdline.includes(arg), arg);
@@ -68,7 +68,17 @@ describe('buildQemuArgs', () => {
     assert.ok(devices.includes('virtio-net-device,netdev=net0,mac=52:54:00:00:00:04'));
     assert.deepEqual(valueAfter(args, '-netdev'), ['tap,id=net0,ifname=vmtap4,script=no,downscript=no']);
     assert.match(valueAfter(args, '-sandbox')[0]!, /^on,/);
-    assert.ok(valueAfter(args, '-chardev').includes('socket,id=control,path=/run/vm/control.sock,reconnect=1'));
+    assert.ok(valueAfter(args, '-chardev').includes('socket,id=control,path=/run/vm/control.sock,server=on,wait=off'), 'QEMU listens, the host connects');
+    assert.ok(valueAfter(args, '-chardev').includes('file,id=console,path=/run/vm/console.log,append=on'), 'the console survives copy-truncate');
+    assert.match(valueAfter(args, '-sandbox')[0]!, /elevateprivileges=deny/, 'without a jail nothing needs setuid');
+  });
+
+  it('jails QEMU: -runas the VM uid, -chroot its empty directory, the sandbox allowing only that drop', () => {
+    const args = buildQemuArgs({ ...base, jail: { uid: 1900000004, gid: 1900000004, chrootDir: '/run/vm/jail' } });
+    assert.deepEqual(valueAfter(args, '-runas'), ['1900000004:1900000004']);
+    assert.deepEqual(valueAfter(args, '-chroot'), ['/run/vm/jail']);
+    assert.equal(valueAfter(args, '-sandbox')[0], 'on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny');
+    assert.throws(() => buildQemuArgs({ ...base, jail: { uid: 0, gid: 0, chrootDir: '/x' } }), /unprivileged/);
   });
 
   it('refuses more virtio devices than microvm has transports', () => {

@@ -39,8 +39,16 @@ export interface QemuArgsInput {
   /** Serial console output file. */
   consolePath: string;
   qmpSocket: string;
-  /** Host-side Unix socket of the control channel (the host listens, QEMU connects). */
+  /**
+   * Unix socket of the control channel. QEMU listens on it and the host connects (and connects
+   * again after a supervisor restart): a chrooted QEMU could not reach a host path to reconnect.
+   */
   controlSocket?: string | undefined;
+  /**
+   * QEMU drops to this unprivileged uid/gid and chroots into `chrootDir` (an empty directory)
+   * once it has opened everything it needs (kernel, drives, tap, sockets, console).
+   */
+  jail?: { uid: number; gid: number; chrootDir: string } | undefined;
   /** The runtime root filesystem (virtio-blk serial `aleph-root`) and further drives. */
   drives: DriveArg[];
   tap?: { ifname: string; mac: string } | undefined;
@@ -50,6 +58,9 @@ export interface QemuArgsInput {
   extraKernelArgs?: string[] | undefined;
   sandbox: boolean;
 }
+
+/** TCG translation cache (MiB); counted in the TCG VMM overhead. */
+export const TCG_TB_MIB = 128;
 
 /** microvm has eight virtio-mmio transports: control serial + network + drives must fit. */
 export const MAX_VIRTIO_DEVICES = 8;
@@ -81,7 +92,9 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
   if (devices > MAX_VIRTIO_DEVICES) throw new Error(`a microVM takes at most ${MAX_VIRTIO_DEVICES} virtio devices (asked for ${devices})`);
   const args = [
     '-M', 'microvm,x-option-roms=off,isa-serial=on,rtc=on',
-    '-accel', input.accelerator,
+    // TCG's translated-code cache is 1 GiB by default and only grows: capped, so QEMU's memory
+    // fits the VM's cgroup (vm-jail.ts) and the cache is flushed when full instead.
+    '-accel', input.accelerator === 'tcg' ? `tcg,tb-size=${TCG_TB_MIB}` : 'kvm',
     ...(input.accelerator === 'kvm' ? ['-cpu', input.kvmCpu] : []),
     '-smp', String(input.vcpus),
     '-m', `${input.memoryMib}M`,
@@ -94,14 +107,16 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
       ...(input.accelerator === 'tcg' && input.tscKhz ? [`tsc_early_khz=${input.tscKhz}`] : []),
       ...(input.extraKernelArgs ?? []),
     ]),
-    '-chardev', `file,id=console,path=${escapeOption(input.consolePath)}`,
+    // append=on: the host rotates the file by copy-truncate; QEMU's next write lands at the new end.
+    '-chardev', `file,id=console,path=${escapeOption(input.consolePath)},append=on`,
     '-serial', 'chardev:console',
     '-qmp', `unix:${escapeOption(input.qmpSocket)},server=on,wait=off`,
   ];
   if (input.controlSocket) {
-    // Client with reconnect: a restarted supervisor listens again and QEMU finds it.
+    // QEMU is the server (one client at a time; it listens again when the host goes away), so a
+    // restarted supervisor connects to the VM it adopts.
     args.push(
-      '-chardev', `socket,id=control,path=${escapeOption(input.controlSocket)},reconnect=1`,
+      '-chardev', `socket,id=control,path=${escapeOption(input.controlSocket)},server=on,wait=off`,
       '-device', 'virtio-serial-device',
       '-device', `virtserialport,chardev=control,name=${CONTROL_PORT_NAME}`,
     );
@@ -118,6 +133,18 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
       '-device', `virtio-net-device,netdev=net0,mac=${input.tap.mac}`,
     );
   }
-  if (input.sandbox) args.push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
+  if (input.jail) {
+    const { uid, gid, chrootDir } = input.jail;
+    if (!Number.isInteger(uid) || uid < 1 || !Number.isInteger(gid) || gid < 1) throw new Error('the QEMU jail needs an unprivileged uid and gid');
+    args.push('-runas', `${uid}:${gid}`, '-chroot', chrootDir);
+  }
+  if (input.sandbox) {
+    // -runas calls setgid/setuid after the seccomp filter is installed, so a jailed QEMU needs
+    // elevateprivileges=allow (with deny it dies of "Bad system call"). That is safe: the drop is
+    // for good (real, effective and saved ids all change), and spawn=deny forbids exec, so the
+    // filter leaves no way to run a setuid binary and regain privileges.
+    const elevate = input.jail ? 'allow' : 'deny';
+    args.push('-sandbox', `on,obsolete=deny,elevateprivileges=${elevate},spawn=deny,resourcecontrol=deny`);
+  }
   return args;
 }

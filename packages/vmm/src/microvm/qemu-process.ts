@@ -13,6 +13,8 @@ import { buildQemuArgs } from './qemu-args.ts';
 import type { QmpClient } from './qmp.ts';
 import type { TapLease } from './tap.ts';
 import { settlesWithin } from './timing.ts';
+import { toolPath } from './tool-paths.ts';
+import type { VmJail } from './vm-jail.ts';
 import type { MicroVmOptions } from './vm-types.ts';
 
 export interface QemuExit {
@@ -65,8 +67,12 @@ export function attachedProcess(pid: number): QemuProcess {
   };
 }
 
-/** Starts QEMU for the VM in `dir` (console, QMP socket and stderr log live there). */
-export function spawnQemu(options: MicroVmOptions, dir: string, controlSocket: string | undefined, tap: TapLease | undefined): QemuProcess {
+/**
+ * Starts QEMU for the VM in `dir` (console, QMP socket and stderr log live there), inside its
+ * jail: in the VM's cgroup from its first instruction, dropping to the VM's uid in an empty
+ * chroot once its files are open (vm-jail.ts).
+ */
+export function spawnQemu(options: MicroVmOptions, dir: string, controlSocket: string | undefined, tap: TapLease | undefined, jail: VmJail): QemuProcess {
   const args = buildQemuArgs({
     accelerator: options.accelerator,
     kvmCpu: options.kvmCpu,
@@ -86,12 +92,15 @@ export function spawnQemu(options: MicroVmOptions, dir: string, controlSocket: s
     extraKernelArgs: options.instance ? instanceKernelArgs() : undefined,
     tap: tap ? { ifname: tap.ifname, mac: tap.mac } : undefined,
     sandbox: options.sandbox ?? true,
+    jail: jail.qemuJail,
   });
+  const command = jail.command(toolPath(options.qemuPath, 'qemu-system-x86'), args);
   // QEMU's own stderr (argument errors, failed drive opens) goes to a file: the VM does not
   // depend on a pipe to this process.
   const stderrFd = openSync(join(dir, 'qemu.log'), 'a');
   try {
-    const child = spawn(options.qemuPath, args, { stdio: ['ignore', 'ignore', stderrFd], detached: true });
+    // Nothing of our environment goes to QEMU (it needs none).
+    const child = spawn(command.file, command.args, { stdio: ['ignore', 'ignore', stderrFd], detached: true, env: {} });
     const exit = new Promise<QemuExit>((resolve) => {
       child.once('error', () => resolve({ code: null, signal: null }));
       child.once('exit', (code, signal) => resolve({ code, signal }));

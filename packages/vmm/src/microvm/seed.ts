@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { requireTool } from '../host/tools.ts';
 
 const run = promisify(execFile);
 
@@ -116,12 +117,12 @@ export function renderSeedFiles(config: SeedConfig): Record<string, string> {
   };
 }
 
-async function tool(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
+/** Runs a tool by its absolute path, with only the environment given (never ours: no PATH). */
+async function tool(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
   try {
-    await run(file, args, { timeout: 30_000, env: { ...process.env, ...env } });
+    await run(file, args, { timeout: 30_000, env });
   } catch (err) {
     const e = err as { code?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error(`${file} is missing: install the Debian packages dosfstools and mtools`);
     throw new Error(`${file}: ${(e.stderr || e.message).trim().split('\n').slice(-3).join(' ')}`);
   }
 }
@@ -134,8 +135,8 @@ export async function createSeedImage(path: string, config: SeedConfig): Promise
     const names = Object.keys(files);
     for (const name of names) await writeFile(join(staging, name), files[name]!);
     await rm(path, { force: true });
-    await tool('mkfs.vfat', ['-C', '-n', 'CIDATA', path, '1024']);
-    await tool('mcopy', ['-i', path, ...names.map((n) => join(staging, n)), '::/'], { MTOOLS_SKIP_CHECK: '1' });
+    await tool(requireTool('mkfs.vfat', 'dosfstools'), ['-C', '-n', 'CIDATA', path, '1024']);
+    await tool(requireTool('mcopy', 'mtools'), ['-i', path, ...names.map((n) => join(staging, n)), '::/'], { MTOOLS_SKIP_CHECK: '1' });
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { toolPath } from './tool-paths.ts';
 
 const run = promisify(execFile);
 
@@ -23,6 +24,7 @@ export interface TapPoolConfig {
   prefix: string;
   /** Lowest VM number (the reference starts at 4). */
   firstId: number;
+  /** `ip`: an absolute path, or a bare name looked up in the system directories (never PATH). */
   ipPath: string;
 }
 
@@ -80,7 +82,7 @@ export function tapAddresses(config: Pick<TapPoolConfig, 'pool' | 'prefix'>, id:
 
 async function ip(config: TapPoolConfig, args: string[]): Promise<void> {
   try {
-    await run(config.ipPath, args, { timeout: 10_000 });
+    await run(toolPath(config.ipPath, 'iproute2'), args, { timeout: 10_000, env: {} });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`ip ${args.join(' ')}: ${(e.stderr || e.message).trim()}`);
@@ -95,7 +97,7 @@ async function ip(config: TapPoolConfig, args: string[]): Promise<void> {
  */
 async function hostSubnets(config: TapPoolConfig): Promise<Set<string>> {
   try {
-    const { stdout } = await run(config.ipPath, ['-o', '-4', 'addr', 'show'], { timeout: 10_000 });
+    const { stdout } = await run(toolPath(config.ipPath, 'iproute2'), ['-o', '-4', 'addr', 'show'], { timeout: 10_000, env: {} });
     // Kept as /24 prefixes (`172.16.4`): any address inside a VM subnet makes it unusable.
     return new Set([...stdout.matchAll(/\binet (\d+\.\d+\.\d+)\.\d+\//g)].map((m) => m[1] as string));
   } catch {

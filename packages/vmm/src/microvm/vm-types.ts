@@ -11,6 +11,8 @@ import type { Accelerator, DriveArg } from './qemu-args.ts';
 import type { Firewall } from '../net/firewall.ts';
 import type { TapLease, TapPoolConfig } from './tap.ts';
 import type { BootPolicy } from './boot-watchdog.ts';
+import type { GuestOutputLimits } from './guest-output.ts';
+import type { VmJailSettings } from './vm-jail.ts';
 
 export type MicroVmState = 'created' | 'booting' | 'configuring' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -54,6 +56,13 @@ export interface MicroVmOptions {
   runDir: string;
   boot?: Partial<BootPolicy> | undefined;
   sandbox?: boolean | undefined;
+  /**
+   * QEMU's confinement (vm-jail.ts: per-VM uid, chroot, cgroup). Always applied; these are its
+   * settings (defaults: the accelerator's VMM overhead, DEFAULT_VM_PIDS, detected cgroups).
+   */
+  jail?: Partial<VmJailSettings> | undefined;
+  /** Bounds on what the guest's output may take on the host (guest-output.ts). */
+  output?: Partial<GuestOutputLimits> | undefined;
   /** Called with human-readable lifecycle lines (the executor logs them). */
   onEvent?: ((line: string) => void) | undefined;
 }
@@ -65,6 +74,10 @@ export interface MicroVmExit {
   /** The program's exit as the guest reported it, when it did. */
   program: { code: number | null; signal: string | null } | undefined;
   requested: boolean;
+  /** Why the host ended the VM on its own (a misbehaving guest), when it did. */
+  reason?: string | undefined;
+  /** Peak memory of the VM's cgroup (guest and QEMU), in MiB. */
+  memoryPeakMib?: number | undefined;
 }
 
 export class MicroVmError extends Error {

@@ -7,16 +7,19 @@
  * Lifecycle: `created` → `booting` (QEMU runs, the watchdog waits for the agent's hello) →
  * `configuring` (configuration sent) → `running` (program started; `ready` comes later when its
  * port 8080 accepts connections) → `stopping` → `stopped`; `failed` when a boot or configuration
- * fails or QEMU dies on its own. Every exit path removes the tap, the sockets and the VM
- * directory. Instances have no agent: they are ready when SSH answers, and stop with an ACPI
+ * fails or QEMU dies on its own. Every exit path removes the tap, the sockets, the VM's cgroup
+ * and the VM directory. QEMU always runs jailed (vm-jail.ts); the guest's output is bounded
+ * (guest-output.ts) and a guest that floods the control channel with invalid lines is ended. Instances have no agent: they are ready when SSH answers, and stop with an ACPI
  * power-button press (QMP `system_powerdown`), then QMP quit / SIGKILL after the grace time.
  */
 import { join } from 'node:path';
-import { LogBuffer } from '../log-buffer.ts';
+import type { LogBuffer } from '../log-buffer.ts';
 import type { LogLine } from '../executor.ts';
+import { blockDeviceOf } from '../host/cgroups.ts';
 import { AgentChannel, guestConfig, type AgentEvents } from './agent-channel.ts';
 import { bootWithWatchdog, DEFAULT_BOOT_POLICY, type BootPolicy } from './boot-watchdog.ts';
-import { ConsoleFollower, diagnoseConsole, tailLines } from './console-log.ts';
+import { diagnoseConsole, tailLines } from './console-log.ts';
+import { DEFAULT_GUEST_OUTPUT_LIMITS, VmOutput } from './guest-output.ts';
 import { deferred, raceDeadline } from './deferred.ts';
 import { pollSsh } from './instance-boot.ts';
 import { attachedProcess, killQemu, pidAlive, qemuStderrTail, spawnQemu, type QemuExit, type QemuProcess } from './qemu-process.ts';
@@ -24,6 +27,7 @@ import { QmpClient } from './qmp.ts';
 import { settlesWithin } from './timing.ts';
 import type { TapLease } from './tap.ts';
 import { VmHost } from './vm-host.ts';
+import { DEFAULT_VM_IO, DEFAULT_VM_PIDS, DEFAULT_VMM_CPU_OVERHEAD, DEFAULT_VMM_OVERHEAD_MIB, VmJail, type VmJailSettings } from './vm-jail.ts';
 import { MicroVmError, type MicroVmAttachment, type MicroVmExit, type MicroVmOptions, type MicroVmState } from './vm-types.ts';
 
 // Everything other files import from here stays importable from here.
@@ -46,12 +50,18 @@ export class MicroVm {
   #stopping: Promise<void> | undefined;
   #bootAttempts = 0;
   #kernelRelease: string | undefined;
-  #console: ConsoleFollower | undefined;
-  readonly logs = new LogBuffer(1000);
+  readonly #output: VmOutput;
+  #jail: VmJail | undefined;
+  readonly #jailSettings: VmJailSettings;
+  /** Why the host ended the VM on its own. */
+  #endReason: string | undefined;
+  #memoryPeakMib: number | undefined;
   readonly #policy: BootPolicy;
 
   constructor(readonly options: MicroVmOptions) {
     this.#policy = { ...DEFAULT_BOOT_POLICY, ...options.boot };
+    this.#output = new VmOutput({ ...DEFAULT_GUEST_OUTPUT_LIMITS, ...options.output });
+    this.#jailSettings = { overheadMib: DEFAULT_VMM_OVERHEAD_MIB[options.accelerator], cpuOverhead: DEFAULT_VMM_CPU_OVERHEAD[options.accelerator], pids: DEFAULT_VM_PIDS, io: DEFAULT_VM_IO, ...options.jail };
     this.#host = new VmHost(options);
     // Nobody may be waiting: avoid unhandled rejections.
     this.#ready.promise.catch(() => {});
@@ -68,6 +78,21 @@ export class MicroVm {
 
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  /** The VM's log lines (bounded in lines and bytes, rate limited). */
+  get logs(): LogBuffer {
+    return this.#output.logs;
+  }
+
+  /** QEMU's host uid and cgroup (set once prepared or attached). */
+  get jail(): VmJail | undefined {
+    return this.#jail;
+  }
+
+  /** What the host holds for this VM's guest output right now (bounded; for checks and metrics). */
+  outputUsage(): { logBytes: number; partialBytes: number; controlBytes: number; invalidFrames: number } {
+    return { logBytes: this.logs.bytes, partialBytes: this.#output.partialBytes, controlBytes: this.#agent?.bufferedBytes ?? 0, invalidFrames: this.#agent?.invalidFrames ?? 0 };
   }
 
   get dir(): string | undefined {
@@ -114,8 +139,12 @@ export class MicroVm {
     if (this.#state !== 'created' || this.#host.dir) throw new Error(`cannot prepare a VM in state ${this.#state}`);
     try {
       const dir = await this.#host.createDir();
-      if (!this.options.instance) this.#agent = await AgentChannel.listen(join(dir, 'control.sock'), this.#agentEvents());
       await this.#host.setUpNetwork();
+      const tap = this.#host.tap;
+      if (!tap) throw new Error('a jailed microVM needs a network (its uid comes from its tap lease)');
+      this.#jail = VmJail.create({ runDir: this.options.runDir, dir, tapId: tap.id, memoryMib: this.options.memoryMib, vcpus: this.options.vcpus, settings: this.#jailSettings, ioDevice: blockDeviceOf(dir) });
+      this.#output.start(dir, this.options.instance !== undefined);
+      if (!this.options.instance) this.#agent = new AgentChannel(join(dir, 'control.sock'), this.#agentEvents(), this.#output.limits.maxInvalidFrames);
     } catch (err) {
       await this.#fail();
       throw err;
@@ -144,21 +173,24 @@ export class MicroVm {
       this.#state = 'running';
     } catch (err) {
       await this.#fail();
+      // A VM the host ended (a misbehaving guest) says why, not how the boot noticed.
+      if (this.#endReason) throw new MicroVmError('CONFIGURE_FAILED', this.#endReason, err instanceof MicroVmError ? err.consoleTail : []);
       throw err;
     }
   }
 
   /**
-   * Takes over a VM started by an earlier supervisor: QEMU reconnects to the control socket
-   * (it retries every second), QMP is reopened. Returns false, leaving everything untouched,
-   * when the QEMU process is gone.
+   * Takes over a VM started by an earlier supervisor: the host connects to QEMU's control socket
+   * again, QMP is reopened, the VM's cgroup is found by name. Returns false, leaving everything
+   * untouched, when the QEMU process is gone.
    */
   async attach(attachment: MicroVmAttachment): Promise<boolean> {
     if (this.#state !== 'created' || this.#host.dir) throw new Error(`cannot attach a VM in state ${this.#state}`);
     if (!pidAlive(attachment.pid)) return false;
     this.#host.adopt(attachment.dir, attachment.tap);
-    if (this.options.instance) this.#followConsole();
-    else this.#agent = await AgentChannel.listen(join(attachment.dir, 'control.sock'), this.#agentEvents());
+    if (attachment.tap) this.#jail = VmJail.adopt({ runDir: this.options.runDir, dir: attachment.dir, tapId: attachment.tap.id, cgroups: this.#jailSettings.cgroups });
+    this.#output.start(attachment.dir, this.options.instance !== undefined);
+    if (!this.options.instance) this.#agent = new AgentChannel(join(attachment.dir, 'control.sock'), this.#agentEvents(), this.#output.limits.maxInvalidFrames);
     this.#child = attachedProcess(attachment.pid);
     this.#qmp = await QmpClient.connect(join(attachment.dir, 'qmp.sock'), 5000).catch(() => undefined);
     this.#state = 'running';
@@ -179,8 +211,7 @@ export class MicroVm {
   /** Lets go of the VM without stopping it (a later supervisor attaches again). */
   async detach(): Promise<void> {
     this.#detached = true;
-    this.#console?.stop();
-    this.#console = undefined;
+    this.#output.stop();
     this.#qmp?.close();
     this.#qmp = undefined;
     this.#child?.unref();
@@ -197,7 +228,7 @@ export class MicroVm {
   async #fail(finalState: 'failed' | 'stopped' = 'failed'): Promise<void> {
     this.#state = finalState;
     await this.#teardown();
-    this.#exited.resolve({ qemuCode: null, qemuSignal: null, program: this.#program, requested: this.#stopRequested });
+    this.#exited.resolve({ qemuCode: null, qemuSignal: null, program: this.#program, requested: this.#stopRequested, reason: this.#endReason, memoryPeakMib: this.#memoryPeakMib });
   }
 
   async #bootWithWatchdog(): Promise<void> {
@@ -213,8 +244,7 @@ export class MicroVm {
         return this.#agent?.expectHello() ?? new Promise<never>(() => {});
       },
       spawn: () => {
-        this.#child = spawnQemu(this.options, dir, this.#agent?.path, this.#host.tap);
-        if (this.options.instance) this.#followConsole();
+        this.#child = spawnQemu(this.options, dir, this.#agent?.path, this.#host.tap, this.#jail!);
         return this.#child;
       },
       killQemu: () => killQemu(this.#child, this.#qmp),
@@ -231,7 +261,10 @@ export class MicroVm {
         this.#kernelRelease = kernelRelease;
       },
       onReady: () => this.markReady(),
-      onLog: (line) => this.logs.push(line),
+      onLog: (line) => this.#output.push(line),
+      onInvalid: (reason) => this.#event(`invalid control line from the guest: ${reason}`),
+      onDropped: (bytes) => this.#output.dropped(bytes),
+      onViolation: (reason) => this.#terminate(reason),
       onProgramExit: (code, signal) => {
         this.#program = { code, signal };
         this.#ready.reject(new MicroVmError('EXITED', `the program exited (${code ?? signal}) before accepting connections`));
@@ -239,6 +272,16 @@ export class MicroVm {
         if (!this.#stopRequested) void this.#shutdown(10_000, false);
       },
     };
+  }
+
+  /** Ends a misbehaving guest at once (no grace: its agent is not to be trusted), saying why. */
+  #terminate(reason: string): void {
+    if (this.#endReason || this.#stopRequested) return;
+    this.#endReason = reason;
+    this.#output.note(`the VM was ended: ${reason}`);
+    this.#event(`ending the VM: ${reason}`);
+    this.#ready.reject(new MicroVmError('EXITED', reason));
+    void this.#shutdown(0, false);
   }
 
   /** Resolves when port 8080 accepts connections in the guest. */
@@ -290,8 +333,8 @@ export class MicroVm {
       }
       const info = exit ? await exit : { code: null, signal: null };
       await this.#teardown();
-      this.#state = 'stopped';
-      this.#exited.resolve({ qemuCode: info.code, qemuSignal: info.signal, program: this.#program, requested });
+      this.#state = this.#endReason ? 'failed' : 'stopped';
+      this.#exited.resolve({ qemuCode: info.code, qemuSignal: info.signal, program: this.#program, requested, reason: this.#endReason, memoryPeakMib: this.#memoryPeakMib });
     })();
     return this.#stopping;
   }
@@ -306,7 +349,7 @@ export class MicroVm {
     this.#stopping = (async () => {
       await this.#teardown();
       this.#state = 'failed';
-      this.#exited.resolve({ qemuCode: info.code, qemuSignal: info.signal, program: this.#program, requested: false });
+      this.#exited.resolve({ qemuCode: info.code, qemuSignal: info.signal, program: this.#program, requested: false, memoryPeakMib: this.#memoryPeakMib });
     })();
   }
 
@@ -314,22 +357,16 @@ export class MicroVm {
     this.#qmp?.close();
     this.#qmp = undefined;
     await killQemu(this.#child, this.#qmp).catch(() => {});
-    this.#console?.stop();
-    this.#console = undefined;
+    this.#output.stop();
     // (An instance's port forwards go first in release(): it has no agent channel to close.)
     if (this.#agent) await this.#agent.close().catch(() => {});
     this.#agent = undefined;
+    this.#memoryPeakMib = this.#jail?.memoryPeakMib();
+    await this.#jail?.destroy();
     await this.#host.release();
   }
 
   recentLogs(limit?: number): LogLine[] {
     return this.logs.recent(limit);
-  }
-
-  /** Instances: console lines become the log (started once; follows retries' truncation). */
-  #followConsole(): void {
-    if (this.#console || !this.#host.dir) return;
-    this.#console = new ConsoleFollower(join(this.#host.dir, 'console.log'), (text) => this.logs.push({ stream: 'stdout', time: Date.now(), text }));
-    this.#console.start();
   }
 }
