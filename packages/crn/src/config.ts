@@ -4,6 +4,7 @@
  * (`describeConfig(CrnConfigSchema, 'CRN')`).
  */
 import { z } from 'zod';
+import { DEFAULT_DNS_SERVERS } from '@aleph-nodes/vmm';
 import { loadConfig, type LoadConfigOptions } from '@aleph-nodes/service';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an 0x Ethereum address');
@@ -81,6 +82,11 @@ export const CrnConfigSchema = z.object({
   instanceStopTimeoutSeconds: z.number().min(0).default(60).describe('Grace period for an instance to power off after the ACPI power button (its OS flushes its disk) before a hard kill'),
   maxImageMib: z.number().int().min(1).default(4096).describe('Largest instance root filesystem image (rootfs.parent) the node downloads; the download cache must be at least as large'),
   workloadPoolBase: z.string().default('10.213.0.0').describe('First address of the /16 from which workloads get a /30 (process executor)'),
+  dnsServers: z
+    .array(z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]+$/, 'an IPv4 or IPv6 address'))
+    .min(1)
+    .default([...DEFAULT_DNS_SERVERS])
+    .describe('Resolvers given to workloads with internet access; they must be public addresses, since workload egress to private ranges is dropped'),
 
   // ---- Control traffic and the operator surface (signed pushes, owner operations, cookie, log streams) ----
   allowUnboundAllocationPushes: z

@@ -51,11 +51,12 @@ async function createExecutor(config: CrnConfig, dataDir: string, logger: Logger
       stateDir: join(dataDir, 'vm'),
       accelerator: config.accelerator,
       kvmCpu: config.kvmCpu,
+      dnsServers: config.dnsServers,
     });
     logger.info({ accelerator: executor.accelerator.accelerator, reason: executor.accelerator.reason }, 'microvm executor ready');
     return executor;
   }
-  return new ProcessExecutor({ stateDir: join(dataDir, 'executions'), poolBase: config.workloadPoolBase });
+  return new ProcessExecutor({ stateDir: join(dataDir, 'executions'), poolBase: config.workloadPoolBase, dnsServers: config.dnsServers });
 }
 
 export async function startCrn(input: CrnConfig, opts: StartCrnOptions = {}): Promise<RunningCrn> {

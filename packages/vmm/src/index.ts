@@ -4,8 +4,8 @@
  */
 export * from './executor.ts';
 export { LogBuffer } from './log-buffer.ts';
-export { ProcessExecutor, WORKLOAD_PORT, DEFAULT_DNS_SERVERS, PROCESS_FIREWALL_TABLE_PREFIX, type ProcessExecutorOptions } from './process/process-executor.ts';
-export { EGRESS_DENY_V4, EGRESS_DENY_V6, egressAllowed, type EgressRange } from './net/egress.ts';
+export { ProcessExecutor, WORKLOAD_PORT, PROCESS_FIREWALL_TABLE_PREFIX, type ProcessExecutorOptions } from './process/process-executor.ts';
+export { EGRESS_DENY_V4, EGRESS_DENY_V6, egressAllowed, DEFAULT_DNS_SERVERS, type EgressRange } from './net/egress.ts';
 export { jailCommand, type JailSpec, type JailCommand } from './host/jail.ts';
 export { workloadId } from './host/ids.ts';
 export { findTool, requireTool } from './host/tools.ts';
@@ -14,4 +14,3 @@ export { detectHostLayout } from './process/jail-spec.ts';
 export { runExecutorConformance, type ConformanceTarget } from './conformance.ts';
 export * from './microvm/index.ts';
 export { runJailedTool, type JailedToolOptions, type JailedToolResult } from './host/tool-jail.ts';
-export { requireTool } from './host/tools.ts';

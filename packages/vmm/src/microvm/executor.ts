@@ -46,6 +46,7 @@ import { cleanupOrphanTaps, deleteTap, DEFAULT_TAP_POOL } from './tap.ts';
 import type { TapLease, TapPoolConfig } from './tap.ts';
 import { sleep } from './timing.ts';
 import { Firewall, FIREWALL_TABLE } from '../net/firewall.ts';
+import { DEFAULT_DNS_SERVERS } from '../net/egress.ts';
 import { hostIpv4 } from './host-address.ts';
 import { INSTANCE_SSH_PORT, MicroVm } from './vm.ts';
 import { MicroVmHandle, MICROVM_BACKEND, toExecutorError } from './executor-handle.ts';
@@ -87,7 +88,8 @@ export class MicroVmExecutor implements Executor {
   // QEMU runs as the VM's own unprivileged uid, chrooted into an empty directory, in the VM's
   // cgroup (memory, CPU, pids, IO), under its seccomp filter (vm-jail.ts); tools that read
   // tenant bytes on the host run jailed too (host/tool-jail.ts).
-  readonly isolation: ExecutorIsolation = { jailed: true, virtualized: true, seccomp: true, cgroups: true, egressFiltered: false };
+  // Egress: the shared ruleset (net/firewall-rules.ts) applies the public-unicast policy to its table.
+  readonly isolation: ExecutorIsolation = { jailed: true, virtualized: true, seccomp: true, cgroups: true, egressFiltered: true };
   readonly #handles = new Map<string, MicroVmHandle>();
   readonly #network: TapPoolConfig;
   readonly firewall: Firewall | undefined;
@@ -186,7 +188,7 @@ export class MicroVmExecutor implements Executor {
       network: this.#network,
       firewall: this.firewall,
       internet: spec.internet,
-      dnsServers: spec.internet ? this.config.dnsServers : [],
+      dnsServers: spec.internet ? (this.config.dnsServers ?? [...DEFAULT_DNS_SERVERS]) : [],
       runDir: this.config.stateDir,
       boot: this.config.boot,
       jail: { ...this.config.jail, cgroups: this.cgroups },

@@ -104,3 +104,9 @@ export function networkOf(address: string, prefix: number): string {
 export function egressSetElements(family: 4 | 6): string {
   return (family === 4 ? EGRESS_DENY_V4 : EGRESS_DENY_V6).map((r) => r.cidr).join(', ');
 }
+
+/**
+ * Resolvers workloads with `internet` get unless the operator names others: public ones, since the
+ * policy above drops private destinations (a LAN or loopback resolver of the host is unreachable).
+ */
+export const DEFAULT_DNS_SERVERS: readonly string[] = ['9.9.9.9', '1.1.1.1'];

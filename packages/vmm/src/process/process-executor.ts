@@ -38,11 +38,10 @@ import { BACKEND, ProcessHandle, SANDBOX_VERSION, WORKLOAD_PORT, type ProcessAdo
 import { sandboxScript, stagedSources } from './sandbox-script.ts';
 import { prepareImages, waitImagesFree } from './volumes.ts';
 import { releaseLegacy } from './legacy.ts';
+import { DEFAULT_DNS_SERVERS } from '../net/egress.ts';
 
 export { WORKLOAD_PORT };
 
-/** Public resolvers: the egress policy drops private ones (a LAN resolver is unreachable). */
-export const DEFAULT_DNS_SERVERS = ['9.9.9.9', '1.1.1.1'] as const;
 
 /** Each executor's nftables table is `inet <prefix><scope>`. */
 export const PROCESS_FIREWALL_TABLE_PREFIX = 'aleph_process_';
