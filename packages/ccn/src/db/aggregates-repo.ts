@@ -1,6 +1,12 @@
 /**
- * Aggregate elements. The value of (owner, key) is the shallow merge of its elements in content
- * time order (reference §4.4); it is computed on read, so forgetting an element is a delete.
+ * Aggregate elements. The value of (owner, key) is the shallow merge of its elements in the total
+ * order (content time, then item_hash: processing/order.ts; reference §4.4); it is computed on
+ * read, so a late element older than the newest, or a forgotten one, changes the value at once:
+ * the fold is recomputed, never patched.
+ *
+ * pyaleph sorts the elements by content time only (`creation_datetime`) and leaves equal times
+ * to the database (an upstream TODO): two CCNs could merge two elements of the same time in
+ * different orders. Here item_hash breaks the tie, so every CCN merges the same way.
  */
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import { countOf, sql } from './database.ts';
@@ -81,6 +87,25 @@ export class AggregatesRepo {
 
   async delete(itemHash: string): Promise<void> {
     await this.#db.deleteFrom('aggregate_elements').where('item_hash', '=', itemHash).execute();
+  }
+
+  /**
+   * The value of (owner, key) as it stood just before `before` in the total order: the fold of
+   * the elements that precede it. Permissions are judged on the `security` aggregate as of the
+   * message being judged, so a grant or revocation that arrives late changes the verdict the
+   * same way on every node (processing/permissions.ts).
+   */
+  async valueBefore(owner: string, key: string, before: { time: number; hash: string }): Promise<AggregateValue | undefined> {
+    const rows = await this.#db
+      .selectFrom('aggregate_elements')
+      .selectAll()
+      .where('owner_lc', '=', owner.toLowerCase())
+      .where('key', '=', key)
+      .where((eb) => eb.or([eb('time', '<', before.time), eb.and([eb('time', '=', before.time), eb('item_hash', '<', before.hash)])]))
+      .orderBy('time')
+      .orderBy('item_hash')
+      .execute();
+    return merge(rows)[0];
   }
 
   /** Hashes of the elements of (owner, key). */

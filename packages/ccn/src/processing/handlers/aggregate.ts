@@ -11,7 +11,7 @@ export const aggregateHandler: TypeHandler = {
     const content = ctx.content as AggregateContent;
     await ctx.repos.aggregates.insert(ctx.message.item_hash, content.address, aggregateKeyName(content.key), content.time, content.content);
   },
-  async forget({ row, repos }) {
+  async undo({ row, repos }) {
     await repos.aggregates.delete(row.item_hash);
   },
 };
