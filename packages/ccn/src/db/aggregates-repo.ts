@@ -85,8 +85,36 @@ export class AggregatesRepo {
       .execute();
   }
 
+  /** Removes an element (forgotten, or evaluated again), retired or not. */
   async delete(itemHash: string): Promise<void> {
     await this.#db.deleteFrom('aggregate_elements').where('item_hash', '=', itemHash).execute();
+    await this.#db.deleteFrom('retired_security_elements').where('item_hash', '=', itemHash).execute();
+  }
+
+  /**
+   * A `security` element forgotten by a FORGET at `at`: it leaves the aggregate's value but stays
+   * in effect, for permission checks, before the first FORGET that forgot it (see valueBefore).
+   * Called again by each further FORGET of it: the earliest position is kept.
+   */
+  async retire(itemHash: string, at: { time: number; hash: string }): Promise<void> {
+    const live = await this.#db.selectFrom('aggregate_elements').selectAll().where('item_hash', '=', itemHash).executeTakeFirst();
+    if (live) {
+      await this.#db.deleteFrom('aggregate_elements').where('item_hash', '=', itemHash).execute();
+      await this.#db
+        .insertInto('retired_security_elements')
+        .values({ item_hash: itemHash, owner_lc: live.owner_lc, time: live.time, content: live.content, retired_time: at.time, retired_hash: at.hash })
+        .execute();
+      return;
+    }
+    const retired = await this.#db.selectFrom('retired_security_elements').selectAll().where('item_hash', '=', itemHash).executeTakeFirst();
+    if (!retired) return;
+    const earlier = at.time < retired.retired_time || (at.time === retired.retired_time && at.hash < retired.retired_hash);
+    if (earlier) await this.#db.updateTable('retired_security_elements').set({ retired_time: at.time, retired_hash: at.hash }).where('item_hash', '=', itemHash).execute();
+  }
+
+  /** The FORGET that retired an element was evaluated again: the next earliest one, if any. */
+  async setRetiredAt(itemHash: string, at: { time: number; hash: string }): Promise<void> {
+    await this.#db.updateTable('retired_security_elements').set({ retired_time: at.time, retired_hash: at.hash }).where('item_hash', '=', itemHash).execute();
   }
 
   /**
@@ -102,10 +130,21 @@ export class AggregatesRepo {
       .where('owner_lc', '=', owner.toLowerCase())
       .where('key', '=', key)
       .where((eb) => eb.or([eb('time', '<', before.time), eb.and([eb('time', '=', before.time), eb('item_hash', '<', before.hash)])]))
-      .orderBy('time')
-      .orderBy('item_hash')
       .execute();
-    return merge(rows)[0];
+    // Forgotten `security` elements count before the FORGET that forgot them, not after.
+    const retired =
+      key === 'security'
+        ? await this.#db
+            .selectFrom('retired_security_elements')
+            .select(['item_hash', 'owner_lc', 'time', 'content'])
+            .where('owner_lc', '=', owner.toLowerCase())
+            .where((eb) => eb.or([eb('time', '<', before.time), eb.and([eb('time', '=', before.time), eb('item_hash', '<', before.hash)])]))
+            .where((eb) => eb.or([eb('retired_time', '>', before.time), eb.and([eb('retired_time', '=', before.time), eb('retired_hash', '>', before.hash)])]))
+            .execute()
+        : [];
+    const all = [...rows, ...retired.map((r) => ({ ...r, key }))];
+    all.sort((a, b) => a.time - b.time || (a.item_hash < b.item_hash ? -1 : a.item_hash > b.item_hash ? 1 : 0));
+    return merge(all)[0];
   }
 
   /** Hashes of the elements of (owner, key). */

@@ -81,6 +81,22 @@ export interface FilePinsTable {
   item_hash: string;
 }
 
+/** A forgotten `security` element, in effect before `retired_*` (the first FORGET's position). */
+export interface RetiredSecurityElementsTable {
+  item_hash: string;
+  owner_lc: string;
+  time: number;
+  content: string;
+  retired_time: number;
+  retired_hash: string;
+}
+
+/** What a rejected message's verdict was judged on: it is evaluated again when one changes. */
+export interface MessageWatchTable {
+  item_hash: string;
+  key: string;
+}
+
 /** Every target a FORGET names: a message hash, or `aggregate:<owner_lc>:<key>`. */
 export interface ForgetTargetsTable {
   forget_hash: string;
@@ -151,5 +167,7 @@ export interface Tables {
   file_pins: FilePinsTable;
   balances: BalancesTable;
   forget_targets: ForgetTargetsTable;
+  message_watch: MessageWatchTable;
+  retired_security_elements: RetiredSecurityElementsTable;
   balance_reports: BalanceReportsTable;
 }

@@ -3,7 +3,7 @@
  * waits for, what FORGETs name, which messages depend on which, and the reset that makes a
  * message be evaluated again when something it was judged on changed.
  */
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { sql } from './database.ts';
 import type { MessageRow } from './messages-repo.ts';
 import type { Tables } from './schema.ts';
@@ -23,15 +23,28 @@ export class StateRepo {
 
   /**
    * Makes the messages waiting for `target` due now: pending ones get an attempt, rejected ones
-   * (retries used up while it was missing) become pending again with a fresh retry budget.
+   * (retries used up while it was missing, or refused on its state: `changed:<target>`) become
+   * pending again with a fresh retry budget. A refused FORGET naming it is evaluated again too
+   * (its verdict was judged on its targets).
    */
   async wakeDependants(target: string, now: number): Promise<number> {
-    const woken = await this.#db.updateTable('messages').set({ next_attempt: now }).where('status', '=', 'pending').where('waiting_for', '=', target).executeTakeFirst();
+    const keys = [target, `changed:${target}`];
+    const namingForgets = (eb: ExpressionBuilder<Tables, 'messages'>) =>
+      eb.or([
+        eb.and([eb('type', '=', 'FORGET'), eb('item_hash', 'in', eb.selectFrom('forget_targets').select('forget_targets.forget_hash').where('forget_targets.target', '=', target))]),
+        eb('item_hash', 'in', eb.selectFrom('message_watch').select('message_watch.item_hash').where('message_watch.key', '=', target)),
+      ]);
+    const woken = await this.#db
+      .updateTable('messages')
+      .set({ next_attempt: now })
+      .where('status', '=', 'pending')
+      .where((eb) => eb.or([eb('waiting_for', 'in', keys), namingForgets(eb)]))
+      .executeTakeFirst();
     const revived = await this.#db
       .updateTable('messages')
       .set({ status: 'pending', retries: 0, next_attempt: now, retry_at: 0 })
       .where('status', '=', 'rejected')
-      .where('waiting_for', '=', target)
+      .where((eb) => eb.or([eb('waiting_for', 'in', keys), namingForgets(eb)]))
       .executeTakeFirst();
     return Number(woken.numUpdatedRows) + Number(revived.numUpdatedRows);
   }
@@ -45,6 +58,17 @@ export class StateRepo {
       .where('waiting_for', 'in', (eb) => eb.selectFrom('files').select('files.hash'))
       .executeTakeFirst();
     return Number(revived.numUpdatedRows);
+  }
+
+  /** Replaces what a rejected message watches (see `message_watch`). */
+  async setWatch(itemHash: string, keys: readonly string[]): Promise<void> {
+    await this.#db.deleteFrom('message_watch').where('item_hash', '=', itemHash).execute();
+    if (keys.length === 0) return;
+    await this.#db
+      .insertInto('message_watch')
+      .values([...new Set(keys)].map((key) => ({ item_hash: itemHash, key })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 
   /** Records the content time of a message as soon as its content is read (its order position). */
@@ -103,6 +127,8 @@ export class StateRepo {
       .selectAll()
       .where('type', 'in', ['PROGRAM', 'INSTANCE'])
       .where('item_hash', 'in', (eb) => eb.selectFrom('message_refs').select('message_refs.item_hash').where('message_refs.ref', '=', storeHash))
+      .orderBy('content_time')
+      .orderBy('item_hash')
       .execute();
   }
 
@@ -118,9 +144,14 @@ export class StateRepo {
       .execute();
   }
 
+  /** The STOREs (and replaced executable) an executable was recorded as using. */
+  async refsOf(itemHash: string): Promise<string[]> {
+    return (await this.#db.selectFrom('message_refs').select('ref').where('item_hash', '=', itemHash).orderBy('ref').execute()).map((r) => r.ref);
+  }
+
   /** Messages waiting for `target` (pending, or rejected and waiting). */
   waitingOn(target: string): Promise<MessageRow[]> {
-    return this.#db.selectFrom('messages').selectAll().where('status', 'in', ['pending', 'rejected']).where('waiting_for', '=', target).execute();
+    return this.#db.selectFrom('messages').selectAll().where('status', 'in', ['pending', 'rejected']).where('waiting_for', '=', target).orderBy('item_hash').execute();
   }
 
   /** AGGREGATE elements of (owner, key), processed or forgotten, in the total order. */
@@ -193,6 +224,17 @@ export class StateRepo {
         status: 'pending',
         item_content: itemContent,
         content: null,
+        // Derived columns are derived again if it is processed again (a rejected message has none).
+        size: null,
+        owner_lc: null,
+        content_type: null,
+        content_ref: null,
+        content_key: null,
+        content_item_hash: null,
+        payment_type: null,
+        tags: '[]',
+        post_last_amend: null,
+        post_last_updated: null,
         forgotten_by: null,
         error_code: null,
         error_details: null,

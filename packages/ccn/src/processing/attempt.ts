@@ -13,6 +13,10 @@ import type { HandlerContext, TypeHandler } from './handlers/context.ts';
 import { namedTargets } from './handlers/forget.ts';
 import { reject, retry, type Outcome } from './outcome.ts';
 import { checkSender } from './permissions.ts';
+import { watchKeys } from './watch.ts';
+
+/** A message read and authorized, or the outcome that stopped it (with its content when parsed). */
+export type Prepared = { ctx: HandlerContext } | { outcome: Outcome; message: AlephMessage; content?: Record<string, unknown> };
 
 export interface Committed {
   /** The message's status after the commit: processed, or forgotten on arrival. */
@@ -41,23 +45,24 @@ export class Attempts {
   }
 
   /** Fetches and parses the content, and checks that the sender may write as `content.address`. */
-  async prepare(row: MessageRow, now: number): Promise<HandlerContext | Outcome> {
+  async prepare(row: MessageRow, now: number): Promise<Prepared> {
     const message = toEnvelope(row);
+    const stop = (outcome: Outcome, content?: Record<string, unknown>): Prepared => ({ outcome, message, ...(content ? { content } : {}) });
     let content: Record<string, unknown>;
     try {
       if (message.item_type === 'inline') {
         content = parseContent(message.type, JSON.parse(message.item_content ?? 'null')) as Record<string, unknown>;
       } else {
         const bytes = this.#stores.fileStore.read(message.item_hash);
-        if (!bytes) return retry(ALEPH_ERROR.CONTENT_UNAVAILABLE, `content ${message.item_hash} is not available`, message.item_hash);
+        if (!bytes) return stop(retry(ALEPH_ERROR.CONTENT_UNAVAILABLE, `content ${message.item_hash} is not available`, message.item_hash));
         content = validateStoredContent(message as AlephMessage & { type: MessageType }, bytes, {
           now,
           maxFutureSeconds: this.#config.maxFutureSeconds,
         }) as Record<string, unknown>;
       }
     } catch (err) {
-      if (isProtocolError(err)) return reject(err.alephCode, err.message);
-      if (err instanceof SyntaxError) return reject(ALEPH_ERROR.INVALID_FORMAT, 'content is not valid JSON');
+      if (isProtocolError(err)) return stop(reject(err.alephCode, err.message));
+      if (err instanceof SyntaxError) return stop(reject(ALEPH_ERROR.INVALID_FORMAT, 'content is not valid JSON'));
       throw err;
     }
     // Its place in the total order is known from now on (a pending message's position counts
@@ -66,8 +71,13 @@ export class Attempts {
     if (message.type === 'FORGET') await this.#stores.state.recordForgetTargets(message.item_hash, namedTargets(content as unknown as ForgetContent));
     // FORGETs and amends are authorized against their targets, by their handlers (permissions.ts).
     const permission = await checkSender(message, content, this.#stores.aggregates);
-    if (permission.kind !== 'ok') return permission;
-    return { row, message, content, repos: this.#stores, config: this.#config, now };
+    if (permission.kind !== 'ok') return stop(permission, content);
+    return { ctx: { row, message, content, repos: this.#stores, config: this.#config, now } };
+  }
+
+  /** Records what a refused message was judged on (watch.ts). */
+  async watch(message: AlephMessage, content: Record<string, unknown> | undefined): Promise<void> {
+    await this.#stores.state.setWatch(message.item_hash, content ? await watchKeys(this.#stores, message, content) : []);
   }
 
   /**
@@ -83,6 +93,7 @@ export class Attempts {
       const status = await this.#stores.transaction(async (repos) => {
         const inTx = { ...ctx, repos, now };
         await repos.messages.markProcessed(hash, deriveColumns(ctx.message, ctx.content, await contentBytes(repos, ctx.row)));
+        await repos.state.setWatch(hash, []);
         await this.#handlers[ctx.message.type].apply(inTx);
         const processed = (await repos.messages.get(hash)) as MessageRow;
         const forgetters = [...new Set([...forgottenBy, ...(await this.convergence.forgettersOnArrival(repos, processed, fx, now))])];
@@ -98,14 +109,6 @@ export class Attempts {
         }
         fx.settled.add(hash);
         await wake(repos, fx, now);
-        // Files nothing pins any more lose their record now; their bytes go after the commit.
-        const released: string[] = [];
-        for (const file of new Set(fx.released)) {
-          if ((await repos.files.pinCount(file)) > 0) continue;
-          await repos.files.delete(file);
-          released.push(file);
-        }
-        fx.released = released;
         return final;
       });
       return { status, fx };

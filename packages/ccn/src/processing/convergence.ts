@@ -24,14 +24,15 @@ import type { Repos } from '../stores.ts';
 import type { TypeHandler } from './handlers/context.ts';
 import { aggregateTarget, positionOf, precedes, securityTarget, type Position } from './order.ts';
 import { attributesOfRow, checkActOn, mayCreateAs, sameAddress } from './permissions.ts';
+import { usersKey } from './watch.ts';
 
 const SECURITY_KEY = 'security';
 
 /** What one commit changed beyond the message itself (events and files, after the commit). */
 export interface Effects {
-  /** Files unpinned by a FORGET: deleted after the commit when nothing pins them. */
+  /** Files unpinned by a FORGET: kept for the grace period, then collected if nothing pins them. */
   released: string[];
-  /** Files unpinned by a retraction: kept for their grace period (the message may pin them again). */
+  /** Files unpinned by a retraction (the message may pin them again): the same. */
   unpinned: string[];
   /** Processed messages put back to pending. */
   retracted: MessageRow[];
@@ -58,15 +59,26 @@ export class Convergence {
    */
   async forgetOne(repos: Repos, row: MessageRow, forgetHash: string, fx: Effects, now: number): Promise<void> {
     const wasProcessed = row.status === 'processed' || row.status === 'removing';
+    const forget = await repos.messages.get(forgetHash);
+    const forgetting = forget ? positionOf(forget) : { time: Number.POSITIVE_INFINITY, hash: forgetHash };
     await repos.messages.markForgotten(row.item_hash, forgetHash);
     const handler = this.#handlers[row.type];
-    if (wasProcessed) await handler.undo({ row, repos, config: this.#config, now, released: fx.released });
+    if (wasProcessed) await handler.undo({ row, repos, config: this.#config, now, released: fx.released, forgetting });
     await handler.cascade?.({ row, repos, forgetHash });
     fx.settled.add(row.item_hash);
-    if (!wasProcessed) return;
-    // What was judged on it while it was processed is judged again (a STORE update of a
-    // forgotten STORE, an executable using it that comes after the FORGET, a replacement).
-    const dependants = (await repos.state.dependantsOf(row.item_hash)).filter((d) => d.status === 'processed');
+    if (wasProcessed) await touchUsers(repos, row, fx);
+    if (!wasProcessed) {
+      // Already forgotten: a `security` element stays in effect until its earliest FORGET.
+      if (row.type === 'AGGREGATE' && row.content_key === SECURITY_KEY) {
+        await repos.aggregates.retire(row.item_hash, forgetting);
+        await this.#elementChanged(repos, row, fx, now);
+      }
+      return;
+    }
+    // What comes after the FORGET and was judged on it is judged again (a STORE update of the
+    // forgotten STORE, an executable using it, a replacement): what comes before keeps its
+    // verdict (forgotten.ts).
+    const dependants = (await repos.state.dependantsOf(row.item_hash)).filter((d) => d.status === 'processed' && precedes(forgetting, positionOf(d)));
     await this.retract(repos, dependants.map((d) => d.item_hash), fx, now);
     await this.#elementChanged(repos, row, fx, now);
   }
@@ -101,6 +113,7 @@ export class Convergence {
   /** A message was processed (and stays so): what its arrival changes for others. */
   async processed(repos: Repos, row: MessageRow, fx: Effects, now: number): Promise<void> {
     fx.settled.add(row.item_hash);
+    await touchUsers(repos, row, fx);
     if (row.type === 'AGGREGATE' && row.owner_lc && row.content_key) {
       fx.settled.add(aggregateTarget(row.owner_lc, row.content_key));
       await this.#elementChanged(repos, row, fx, now);
@@ -121,23 +134,49 @@ export class Convergence {
       const row = await repos.messages.get(hash);
       if (!row || (row.status !== 'processed' && row.status !== 'removing' && row.status !== 'forgotten')) continue;
       const wasProcessed = row.status !== 'forgotten';
+      await touchUsers(repos, row, fx);
       await repos.state.resetForEvaluation(row, now);
       fx.settled.add(hash);
       if (wasProcessed) {
         await this.#handlers[row.type].undo({ row, repos, config: this.#config, now, released: fx.unpinned });
         fx.retracted.push(row);
-        await this.#elementChanged(repos, row, fx, now);
+      } else if (row.type === 'AGGREGATE') {
+        await repos.aggregates.delete(hash);
       }
+      await this.#elementChanged(repos, row, fx, now);
       if (row.type === 'FORGET' && wasProcessed) {
         for (const target of await repos.state.forgottenBy(hash)) {
           const rest = (JSON.parse(target.forgotten_by ?? '[]') as string[]).filter((h) => h !== hash);
           // Still forgotten by another FORGET: only the list changes. Else it comes back.
-          if (rest.length > 0) await repos.messages.setForgottenBy(target.item_hash, rest);
+          if (rest.length > 0) await this.#stillForgotten(repos, target, rest, fx, now);
           else queue.push(target.item_hash);
         }
       }
       for (const dependant of await repos.state.dependantsOf(hash)) queue.push(dependant.item_hash);
+      // A FORGET of its aggregate key that comes after it found it there: without it the key
+      // may have nothing to forget (501). Its verdict is judged again.
+      for (const forget of await this.#keyForgetsAfter(repos, row)) queue.push(forget.item_hash);
     }
+  }
+
+  /** A target one of whose FORGETs was retracted, still forgotten by the others. */
+  async #stillForgotten(repos: Repos, target: MessageRow, rest: string[], fx: Effects, now: number): Promise<void> {
+    await repos.messages.setForgottenBy(target.item_hash, rest);
+    if (target.type !== 'AGGREGATE' || target.content_key !== SECURITY_KEY) return;
+    let earliest: Position | undefined;
+    for (const hash of rest) {
+      const forget = await repos.messages.get(hash);
+      if (forget && (!earliest || precedes(positionOf(forget), earliest))) earliest = positionOf(forget);
+    }
+    if (earliest) await repos.aggregates.setRetiredAt(target.item_hash, earliest);
+    await this.#elementChanged(repos, target, fx, now);
+  }
+
+  /** Processed FORGETs of `row`'s aggregate key that come after it. */
+  async #keyForgetsAfter(repos: Repos, row: MessageRow): Promise<MessageRow[]> {
+    if (row.type !== 'AGGREGATE' || !row.owner_lc || !row.content_key) return [];
+    const self = positionOf(row);
+    return (await repos.state.forgetsNaming(aggregateTarget(row.owner_lc, row.content_key))).filter((f) => f.status === 'processed' && precedes(self, positionOf(f)));
   }
 
   /**
@@ -171,6 +210,12 @@ export class Convergence {
     if (sameAddress(row.sender, owner)) return true;
     return mayCreateAs(repos.aggregates, row.sender, owner, attributesOfRow(row), positionOf(row) satisfies Position);
   }
+}
+
+/** An executable changed: FORGETs refused because of the STOREs it uses are judged again. */
+async function touchUsers(repos: Repos, row: MessageRow, fx: Effects): Promise<void> {
+  if (row.type !== 'PROGRAM' && row.type !== 'INSTANCE') return;
+  for (const ref of await repos.state.refsOf(row.item_hash)) fx.settled.add(usersKey(ref));
 }
 
 /** The envelope fields a permission check reads, from a stored row. */

@@ -28,9 +28,24 @@ export function reject(code: AlephErrorCode, details: string, waitingFor?: strin
 }
 
 /**
+ * The key of a refusal judged on another message's state: the refused message is evaluated
+ * again when that message changes (processed, forgotten, evaluated again), but it does not wait
+ * for it (it is not missing).
+ */
+export function onChange(hash: string): string {
+  return `changed:${hash}`;
+}
+
+/**
  * Is this stored message still undecided for the messages that depend on it? Pending, or
- * rejected while it waits for something (it may yet be processed): a dependant waits too.
+ * rejected while a dependency is missing (it may yet be processed): a dependant waits too. A
+ * message refused on the state of others (`changed:`, `security:`) is settled: dependants are
+ * refused too, and evaluated again if it changes. (A FORGET waiting for a delegate's refused
+ * message could undo its own grant and wait for ever: it skips it, and forgets it on arrival if
+ * it is processed later.)
  */
 export function isUnsettled(row: { status: string; waiting_for: string | null }): boolean {
-  return row.status === 'pending' || (row.status === 'rejected' && row.waiting_for !== null);
+  if (row.status === 'pending') return true;
+  if (row.status !== 'rejected' || row.waiting_for === null) return false;
+  return !row.waiting_for.startsWith('changed:') && !row.waiting_for.startsWith('security:');
 }

@@ -246,12 +246,16 @@ export class MessageProcessor {
   async #processOne(row: MessageRow): Promise<boolean> {
     let outcome: Outcome;
     let ctx: HandlerContext | undefined;
+    let judged: { message: AlephMessage; content?: Record<string, unknown> } | undefined;
     const now = this.#clock();
     try {
       const prepared = await this.#attempts.prepare(row, now);
-      if ('kind' in prepared) outcome = prepared;
-      else {
-        ctx = prepared;
+      if ('outcome' in prepared) {
+        outcome = prepared.outcome;
+        judged = prepared;
+      } else {
+        ctx = prepared.ctx;
+        judged = ctx;
         outcome = await this.#attempts.handlers[ctx.message.type].check(ctx);
       }
     } catch (err) {
@@ -291,6 +295,8 @@ export class MessageProcessor {
       await this.#stores.messages.backToSchedule(hash, outcome.waitingFor ?? null);
       return false;
     }
+    // A refusal is evaluated again when what it was judged on changes (watch.ts).
+    if (outcome.kind !== 'ok' && judged) await this.#attempts.watch(judged.message, judged.content);
     if (outcome.kind === 'retry') await this.#retryOrReject(row, outcome);
     else if (outcome.kind === 'reject') await this.#reject(hash, outcome.code, outcome.details, outcome.waitingFor ?? null);
     return false;
@@ -298,8 +304,7 @@ export class MessageProcessor {
 
   /** Files and events of a commit or a retraction, once committed. */
   async #afterCommit(fx: Effects): Promise<void> {
-    await this.#deleteFiles(fx.released);
-    await this.#keepFiles(fx.unpinned);
+    await this.#keepFiles([...fx.released, ...fx.unpinned]);
     for (const row of fx.retracted) this.events.emit('retracted', row);
   }
 
@@ -324,22 +329,20 @@ export class MessageProcessor {
     this.events.emit('settled', itemHash, 'rejected');
   }
 
-  /** Files a retraction unpinned: kept for the unpinned-file grace period (they may be pinned again). */
+  /**
+   * Files a FORGET or a retraction unpinned are kept for the unpinned-file grace period, then
+   * deleted by the node's garbage collection if nothing pinned them again (pyaleph: a grace
+   * period pin). Deleting at once would make the end state depend on arrival order: another
+   * STORE of the same file arriving after the FORGET would find it gone on one node and not on
+   * another that processed it first.
+   */
   async #keepFiles(hashes: readonly string[]): Promise<void> {
     const now = this.#clock();
-    for (const hash of hashes) {
+    for (const hash of new Set(hashes)) {
       const file = await this.#stores.files.get(hash);
-      if (file) await this.#stores.files.upsert(hash, file.engine, file.size, now, now + this.#config.unpinnedFileTtlSeconds);
-    }
-  }
-
-  /** Removes the bytes of files no longer referenced, once their rows are gone (committed). */
-  async #deleteFiles(hashes: readonly string[]): Promise<void> {
-    for (const hash of hashes) {
-      // A re-upload may have recorded the file again in the meantime: keep it then.
-      if (await this.#stores.files.get(hash)) continue;
-      this.#stores.fileStore.delete(hash);
-      this.#log.debug({ hash }, 'file no longer referenced, deleted');
+      if (file && (await this.#stores.files.pinCount(hash)) === 0) {
+        await this.#stores.files.upsert(hash, file.engine, file.size, now, now + this.#config.unpinnedFileTtlSeconds);
+      }
     }
   }
 }

@@ -23,8 +23,10 @@ export interface UndoContext {
   repos: Repos;
   config: CcnConfig;
   now: number;
-  /** Files whose last pin may just have gone (deleted after the transaction when unpinned). */
+  /** Files whose last pin may just have gone (kept for the grace period when unpinned). */
   released: string[];
+  /** Set when a FORGET forgets it: that FORGET's position in the total order. */
+  forgetting?: { time: number; hash: string };
 }
 
 export interface CascadeContext {

@@ -17,8 +17,9 @@ import {
   type Volume,
 } from '@aleph-nodes/protocol';
 import type { Repos } from '../../stores.ts';
-import { isUnsettled, OK, reject, retry, type Outcome } from '../outcome.ts';
-import { precedes, positionOf, type Position } from '../order.ts';
+import { isUnsettled, OK, onChange, reject, retry, type Outcome } from '../outcome.ts';
+import { forgetHashesOf, forgottenBefore, storedContent } from '../forgotten.ts';
+import type { Position } from '../order.ts';
 import { checkActOn, positionOfMessage } from '../permissions.ts';
 import type { HandlerContext, TypeHandler } from './context.ts';
 
@@ -64,25 +65,24 @@ async function checkRef(repos: Repos, r: Ref, self: Position): Promise<Outcome |
   if (!target || isUnsettled(target)) return retry(r.code, `${r.what} ref ${r.ref} is not a known STORE message`, r.ref);
   if (target.type !== 'STORE') return reject(r.code, `${r.what} ref ${r.ref} is not a processed STORE message`);
   if (target.status === 'processed' || target.status === 'removing') return OK;
-  if (target.status !== 'forgotten') return reject(r.code, `${r.what} ref ${r.ref} is not a processed STORE message`);
-  const forgetters = target.forgotten_by ? (JSON.parse(target.forgotten_by) as string[]) : [];
-  for (const hash of forgetters) {
-    const forget = await repos.messages.get(hash);
-    if (forget && precedes(positionOf(forget), self)) return reject(r.code, `${r.what} ref ${r.ref} was forgotten by ${hash}`, r.ref);
-  }
-  return { forgetters };
+  if (target.status !== 'forgotten') return reject(r.code, `${r.what} ref ${r.ref} is not a processed STORE message`, onChange(r.ref));
+  const before = await forgottenBefore(repos, target, self);
+  if (before) return reject(r.code, `${r.what} ref ${r.ref} was forgotten by ${before}`, onChange(r.ref));
+  return { forgetters: forgetHashesOf(target) };
 }
 
 async function checkReplaces(ctx: HandlerContext, replaces: string): Promise<Outcome> {
   const target = await ctx.repos.messages.get(replaces);
   if (!target || isUnsettled(target)) return retry(ALEPH_ERROR.VM_REF_NOT_FOUND, `replaced message ${replaces} not found`, replaces);
-  if ((target.status !== 'processed' && target.status !== 'removing') || (target.type !== 'PROGRAM' && target.type !== 'INSTANCE')) {
-    // A forgotten target may come back (its FORGET evaluated again): wait for it then.
-    return reject(ALEPH_ERROR.VM_REF_NOT_FOUND, `replaced message ${replaces} is not a processed PROGRAM or INSTANCE`, target.status === 'forgotten' ? replaces : undefined);
+  const forgotten = await forgottenBefore(ctx.repos, target, positionOfMessage(ctx.message, ctx.content));
+  const usable = target.status === 'processed' || target.status === 'removing' || (target.status === 'forgotten' && !forgotten);
+  if (!usable || (target.type !== 'PROGRAM' && target.type !== 'INSTANCE')) {
+    // A refused or forgotten target may change (evaluated again): so may this verdict.
+    return reject(ALEPH_ERROR.VM_REF_NOT_FOUND, `replaced message ${replaces} is not a processed PROGRAM or INSTANCE`, onChange(replaces));
   }
   const permission = await checkActOn({ message: ctx.message, content: ctx.content, aggregates: ctx.repos.aggregates }, target, 'replaces');
   if (permission.kind !== 'ok') return permission;
-  const original = JSON.parse(target.content ?? '{}') as { replaces?: unknown; allow_amend?: unknown };
+  const original = storedContent(target) as { replaces?: unknown; allow_amend?: unknown };
   if (typeof original.replaces === 'string') return reject(ALEPH_ERROR.VM_UPDATE_OF_UPDATE, `${replaces} is itself an update; replace the original`);
   // pyaleph reads allow_amend from the program's current version (its latest update); this node
   // keeps no version table and reads the original's flag, which only its owner could set.

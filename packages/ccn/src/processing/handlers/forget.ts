@@ -22,7 +22,8 @@ import { ALEPH_ERROR, type ForgetContent } from '@aleph-nodes/protocol';
 import type { MessageRow } from '../../db/messages-repo.ts';
 import type { Repos } from '../../stores.ts';
 import { aggregateTarget, positionOf, precedes, type Position } from '../order.ts';
-import { isUnsettled, OK, reject, retry, type Outcome } from '../outcome.ts';
+import { isUnsettled, OK, onChange, reject, retry, type Outcome } from '../outcome.ts';
+import { forgottenBefore } from '../forgotten.ts';
 import { checkActOn, positionOfMessage } from '../permissions.ts';
 import type { HandlerContext, TypeHandler } from './context.ts';
 
@@ -36,15 +37,10 @@ async function storeUse(repos: Repos, store: string, at: Position): Promise<Outc
   for (const user of await repos.state.usersOf(store)) {
     if (!precedes(positionOf(user), at)) continue;
     if (user.status === 'processed' || user.status === 'removing') {
-      return reject(ALEPH_ERROR.FORGET_NOT_ALLOWED, `${store} is still used by ${user.item_hash}`, user.item_hash);
+      return reject(ALEPH_ERROR.FORGET_NOT_ALLOWED, `${store} is still used by ${user.item_hash}`, onChange(user.item_hash));
     }
     if (user.status !== 'forgotten') continue;
-    let forgottenBefore = false;
-    for (const hash of user.forgotten_by ? (JSON.parse(user.forgotten_by) as string[]) : []) {
-      const forget = await repos.messages.get(hash);
-      if (forget && precedes(positionOf(forget), at)) forgottenBefore = true;
-    }
-    if (!forgottenBefore) return reject(ALEPH_ERROR.FORGET_NOT_ALLOWED, `${store} is still used by ${user.item_hash}`, user.item_hash);
+    if (!(await forgottenBefore(repos, user, at))) return reject(ALEPH_ERROR.FORGET_NOT_ALLOWED, `${store} is still used by ${user.item_hash}`, onChange(user.item_hash));
   }
   // An executable that comes before and is about to use the STORE (it waits for it) decides
   // first: without this, the FORGET and that executable would undo each other in turn.
@@ -110,7 +106,12 @@ export function forgetHandler(forgetOne: ForgetOne): TypeHandler {
       return (await forgetPlan(ctx)).outcome;
     },
     async apply(ctx) {
-      for (const row of (await forgetPlan(ctx)).rows) await forgetOne(ctx.repos, row, ctx.message.item_hash);
+      for (const planned of (await forgetPlan(ctx)).rows) {
+        // Forgetting one target may have sent another back to evaluation (a grant forgotten
+        // before a delegate's message): that one is forgotten on arrival if it is processed again.
+        const row = await ctx.repos.messages.get(planned.item_hash);
+        if (row && (row.status === 'processed' || row.status === 'removing' || row.status === 'forgotten')) await forgetOne(ctx.repos, row, ctx.message.item_hash);
+      }
     },
     undo() {
       // A processed FORGET evaluated again gives its targets back (convergence.ts).

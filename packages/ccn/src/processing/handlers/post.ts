@@ -11,7 +11,7 @@
  */
 import { ALEPH_ERROR, type PostContent } from '@aleph-nodes/protocol';
 import type { Repos } from '../../stores.ts';
-import { isUnsettled, OK, reject, retry } from '../outcome.ts';
+import { isUnsettled, OK, onChange, reject, retry } from '../outcome.ts';
 import { checkActOn } from '../permissions.ts';
 import { sameAddress, type TypeHandler } from './context.ts';
 
@@ -43,7 +43,7 @@ export const postHandler: TypeHandler = {
     if (!target || isUnsettled(target)) return retry(ALEPH_ERROR.AMEND_TARGET_NOT_FOUND, `amend target ${targetHash} not found`, targetHash);
     const usable = target.status === 'processed' || target.status === 'forgotten';
     if (target.type !== 'POST' || !usable) {
-      return reject(ALEPH_ERROR.AMEND_TARGET_NOT_FOUND, `amend target ${targetHash} is not a processed POST`);
+      return reject(ALEPH_ERROR.AMEND_TARGET_NOT_FOUND, `amend target ${targetHash} is not a processed POST`, target.type === 'POST' ? onChange(targetHash) : undefined);
     }
     if (target.content_type === 'amend') return reject(ALEPH_ERROR.AMEND_OF_AMEND, 'cannot amend an amend');
     const permission = await checkActOn({ message: ctx.message, content: ctx.content, aggregates: ctx.repos.aggregates }, target, 'amend');

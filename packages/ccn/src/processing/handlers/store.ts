@@ -11,12 +11,14 @@
  * it: it is refused here. Any other `ref` is a free-form tag in the owner's own namespace.
  *
  * Order independence: a missing ref or file is waited for (and a rejection for it is evaluated
- * again when it arrives); a ref to a forgotten STORE is refused, also when the FORGET comes after
- * the update (the update is then evaluated again, processing/convergence.ts).
+ * again when it arrives); a ref to a STORE forgotten by a FORGET that comes before the update in
+ * the total order is refused, a later FORGET does not change the update's verdict
+ * (processing/forgotten.ts).
  */
 import { ALEPH_ERROR, type StoreContent } from '@aleph-nodes/protocol';
-import { isUnsettled, OK, reject, retry, type Outcome } from '../outcome.ts';
-import { checkActOn, storeRefTarget } from '../permissions.ts';
+import { isUnsettled, OK, onChange, reject, retry, type Outcome } from '../outcome.ts';
+import { forgottenBefore } from '../forgotten.ts';
+import { checkActOn, positionOfMessage, storeRefTarget } from '../permissions.ts';
 import type { HandlerContext, TypeHandler } from './context.ts';
 
 async function checkRef(ctx: HandlerContext, ref: string): Promise<Outcome> {
@@ -24,9 +26,10 @@ async function checkRef(ctx: HandlerContext, ref: string): Promise<Outcome> {
   if (hash === undefined) return OK;
   const target = await ctx.repos.messages.get(hash);
   if (!target || isUnsettled(target)) return retry(ALEPH_ERROR.STORE_REF_NOT_FOUND, `ref ${hash} is not a known STORE message`, hash);
-  if (target.status !== 'processed' && target.status !== 'removing') {
-    // A forgotten target may come back (its FORGET evaluated again): wait for it then.
-    return reject(ALEPH_ERROR.STORE_REF_NOT_FOUND, `ref ${hash} is ${target.status}, not a processed STORE message`, target.status === 'forgotten' ? hash : undefined);
+  const forgotten = await forgottenBefore(ctx.repos, target, positionOfMessage(ctx.message, ctx.content));
+  if ((target.status !== 'processed' && target.status !== 'removing' && target.status !== 'forgotten') || forgotten) {
+    // A refused or forgotten target may change (evaluated again): so may this verdict.
+    return reject(ALEPH_ERROR.STORE_REF_NOT_FOUND, `ref ${hash} is ${forgotten ? `forgotten by ${forgotten}` : target.status}, not a processed STORE message`, onChange(hash));
   }
   const permission = await checkActOn({ message: ctx.message, content: ctx.content, aggregates: ctx.repos.aggregates }, target, 'store-ref');
   if (permission.kind !== 'ok') return permission;
