@@ -7,7 +7,8 @@
  *   then the devnet's own SIGTERM arriving at once) stops everything: no node or workload process,
  *   veth, netns, nft table, cgroup or QEMU of this devnet is left;
  * - a second run on the same data dir gives the same network (same node hashes, same links, no new
- *   registration), and a stop request during start-up stops the nodes already started.
+ *   registration); a devnet killed with -9 leaves no node running (each sees its stdin close and
+ *   stops cleanly); a stop request during start-up stops the nodes already started.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -147,7 +148,7 @@ describe('devnet: two CCNs, three process CRNs, same network on every run, Ctrl-
     const { devnet, state } = run as NonNullable<typeof run>;
     // The sample program was called: its workload (namespace, veth, cgroup) is running now, so
     // the check below has something to find if the stop abandons it.
-    assert.ok(leftovers().netns.length > 0, `the sample program's namespace exists: ${JSON.stringify(leftovers())}`);
+    assert.ok((leftovers().netns ?? []).length > 0, `the sample program's namespace exists: ${JSON.stringify(leftovers())}`);
     const pids = [...state.ccns, ...state.crns].map((n) => n.pid);
     for (const pid of [devnet.child.pid as number, ...pids]) process.kill(pid, 'SIGINT');
     process.kill(devnet.child.pid as number, 'SIGTERM');
@@ -180,6 +181,19 @@ describe('devnet: two CCNs, three process CRNs, same network on every run, Ctrl-
     const exit = await run.devnet.stop('SIGINT');
     run = undefined;
     assert.equal(exit.code, 0);
+    await eventually('nothing of the devnet to be left', 10_000, async () => nothingLeft(), async () => leftovers());
+  });
+
+  it('kill -9 of the devnet: its nodes see their stdin close and stop cleanly on their own', async () => {
+    run = await startDevnet();
+    const { devnet, state } = run;
+    run = undefined;
+    const pids = [...state.ccns, ...state.crns].map((n) => n.pid);
+    // The sample program's workload runs detached from its CRN: only a clean stop removes it.
+    assert.ok((leftovers().netns ?? []).length > 0, 'the sample program runs');
+    devnet.child.kill('SIGKILL');
+    await devnet.closed;
+    await eventually('every node to stop', 60_000, async () => pids.every((pid) => !isAlive(pid)));
     await eventually('nothing of the devnet to be left', 10_000, async () => nothingLeft(), async () => leftovers());
   });
 

@@ -37,7 +37,7 @@ export interface DevnetOptions {
 const CHANNEL = 'DEVNET';
 const READY_TIMEOUT_MS = 60_000;
 /** How long a started CCN may take to publish its P2P address (its listener may come up last). */
-const PEER_ID_WAIT_MS = 15_000;
+const PEER_ID_WAIT_MS = 5_000;
 
 interface StartedCcn {
   layout: CcnLayout;
