@@ -11,9 +11,15 @@ describe('CCN peer id', () => {
     assert.equal(peerIdOfMultiaddress('/ip4/127.0.0.1/tcp/4025/p2p/not-a-peer-id'), null);
   });
 
-  it('is read from public.json, or null when the CCN publishes none', async () => {
+  it('is read from /api/v0/p2p/peers or public.json, or null when the CCN publishes none', async () => {
     let addrs: unknown = [];
-    const server = createServer((req, res) => res.end(JSON.stringify({ node_multi_addresses: addrs })));
+    let peers: { status: number; body: unknown } = { status: 404, body: {} };
+    const server = createServer((req, res) => {
+      if (req.url === '/api/v0/p2p/peers') {
+        res.statusCode = peers.status;
+        res.end(JSON.stringify(peers.body));
+      } else res.end(JSON.stringify({ node_multi_addresses: addrs }));
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
@@ -21,6 +27,12 @@ describe('CCN peer id', () => {
       addrs = ['/ip4/127.0.0.1/tcp/4025', '/ip4/127.0.0.1/tcp/4025/p2p/12D3KooWGzBkRwYnyVGcE5vGSFLbZDyTQoF9amyHrzaWFmGCHXPB'];
       assert.equal(await readPeerId(url, 0), '12D3KooWGzBkRwYnyVGcE5vGSFLbZDyTQoF9amyHrzaWFmGCHXPB');
       addrs = 'garbage';
+      assert.equal(await readPeerId(url, 0), null);
+      peers = { status: 200, body: { enabled: false, peer_id: null } };
+      assert.equal(await readPeerId(url, 0), null);
+      peers = { status: 200, body: { enabled: true, peer_id: '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo' } };
+      assert.equal(await readPeerId(url, 0), '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo');
+      peers = { status: 200, body: { peer_id: '../../etc' } };
       assert.equal(await readPeerId(url, 0), null);
     } finally {
       server.close();

@@ -1,12 +1,21 @@
 /**
- * A CCN's libp2p peer id, read from the CCN itself: pyaleph publishes its multiaddresses, each
- * ending in `/p2p/<peer id>`, at GET /api/v0/info/public.json. A CCN without P2P publishes none
- * (or only a configured one without a peer id): the peer id is then null.
+ * A CCN's libp2p peer id, read from the CCN itself: our CCN says it at GET /api/v0/p2p/peers
+ * (`peer_id`); pyaleph publishes its multiaddresses, each ending in `/p2p/<peer id>`, at
+ * GET /api/v0/info/public.json. A CCN without P2P has neither: the peer id is then null.
  */
-const PEER_ID = /\/p2p\/([1-9A-HJ-NP-Za-km-z]{32,128}|b[a-z2-7]{32,128})$/;
+const ID = '[1-9A-HJ-NP-Za-km-z]{32,128}|b[a-z2-7]{32,128}';
+const PEER_ID = new RegExp(`/p2p/(${ID})$`);
+const BARE_PEER_ID = new RegExp(`^(?:${ID})$`);
 
 export function peerIdOfMultiaddress(multiaddress: string): string | null {
   return PEER_ID.exec(multiaddress)?.[1] ?? null;
+}
+
+async function reportedPeerId(ccnUrl: string): Promise<string | null> {
+  const res = await fetch(`${ccnUrl}/api/v0/p2p/peers`, { signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) return null;
+  const body = (await res.json()) as { peer_id?: unknown };
+  return typeof body.peer_id === 'string' && BARE_PEER_ID.test(body.peer_id) ? body.peer_id : null;
 }
 
 async function publishedPeerId(ccnUrl: string): Promise<string | null> {
@@ -25,7 +34,7 @@ async function publishedPeerId(ccnUrl: string): Promise<string | null> {
 export async function readPeerId(ccnUrl: string, waitMs: number): Promise<string | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const id = await publishedPeerId(ccnUrl).catch(() => null);
+    const id = (await reportedPeerId(ccnUrl).catch(() => null)) ?? (await publishedPeerId(ccnUrl).catch(() => null));
     if (id || Date.now() >= deadline) return id;
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -46,19 +46,21 @@ interface StartedCcn {
 }
 
 /**
- * One CCN after the other: each is given the multiaddresses (with peer ids) of those already
- * running as bootstrap peers, and every other CCN's HTTP URL as sync peers (ports are fixed in
- * advance, so URLs are known before the nodes run). The first CCN is dialled by all the others.
+ * One CCN after the other. Each is given every other CCN as a sync peer (HTTP URL) and as a P2P
+ * bootstrap peer (multiaddress): ports are fixed in advance, so addresses are known before the
+ * nodes run; the peer id is added for the CCNs already running (a multiaddress without one is
+ * dialled all the same, the peer id being learned on connection, where the CCN accepts that).
  */
 async function startCcns(opts: DevnetOptions, layouts: CcnLayout[], group: NodeGroup, oracle: string): Promise<StartedCcn[]> {
   const started: StartedCcn[] = [];
   for (const layout of layouts) {
-    const bootstrap = started.filter((c) => c.peerId !== null).map((c) => multiaddressOf(c.layout, c.peerId));
+    const peerIdOf = (c: CcnLayout): string | null => started.find((s) => s.layout === c)?.peerId ?? null;
+    const bootstrap = layouts.filter((c) => c !== layout).map((c) => multiaddressOf(c, peerIdOf(c))).filter((m) => m !== '');
     writeCcnConfig(layout, { all: layouts, registryAddress: (layouts[0] as CcnLayout).owner.address, oracleAddress: oracle, bootstrap });
-    opts.logger.info({ url: layout.url, p2pPort: ccnKnows('p2pPort') ? layout.p2pPort : undefined, bootstrap }, `starting ${layout.label}`);
+    opts.logger.info({ url: layout.url, p2pPort: ccnKnows('p2pPort') ? layout.p2pPort : undefined }, `starting ${layout.label}`);
     const node = await group.start({ kind: 'ccn', label: layout.label, args: ['--config', layout.configFile], logFile: join(layout.dir, 'node.log'), binDir: opts.binDir, readyTimeoutMs: READY_TIMEOUT_MS });
     const peerId = ccnKnows('p2pPort') ? await readPeerId(node.url, PEER_ID_WAIT_MS) : null;
-    if (ccnKnows('p2pPort') && peerId === null) opts.logger.warn({ url: node.url }, `${layout.label} publishes no peer id (GET /api/v0/info/public.json); it is not given to the others as a bootstrap peer`);
+    if (ccnKnows('p2pPort') && peerId === null) opts.logger.warn({ url: node.url }, `${layout.label} reports no peer id (GET /api/v0/p2p/peers, /api/v0/info/public.json)`);
     started.push({ layout, node, peerId });
   }
   return started;
