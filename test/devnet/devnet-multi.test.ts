@@ -140,6 +140,18 @@ describe('devnet: two CCNs, three process CRNs, same network on every run, Ctrl-
         });
       }
     }
+    // Every CCN is registered with its HTTP address and, once CCNs have P2P, its multiaddress with
+    // its peer id (what the other CCNs dial and allowlist); replicated registries agree on both.
+    const p2p = 'p2pPort' in CcnConfigSchema.shape;
+    for (const ccn of state.ccns) {
+      if (p2p) assert.ok(ccn.peer_id, `${ccn.url} reports its peer id`);
+      for (const view of replicates ? state.ccns : [ccn]) {
+        await eventually(`${ccn.url}'s entry as ${view.url} sees it`, 60_000, async () => {
+          const entry = (await corechannel(view.url, state.registry.address)).nodes.find((n) => n.hash === ccn.hash) as (Corechannel['nodes'][number] & { address: string; multiaddress: string }) | undefined;
+          return entry?.address === ccn.url && (!p2p || entry.multiaddress.endsWith(`/p2p/${ccn.peer_id}`));
+        });
+      }
+    }
     const answer = (await (await fetch(run?.curl as string)).json()) as { greeting: string };
     assert.equal(answer.greeting, 'hello from the devnet');
   });

@@ -63,27 +63,35 @@ async function until<T>(what: string, check: () => Promise<T | undefined>): Prom
   }
 }
 
-/** The CCN's node (created if its owner has none), with its multiaddress and HTTP address set. */
-export async function ensureCoreNode(ccn: CcnLayout, multiaddress: string, logger: Logger): Promise<string> {
+/** The CCN's node, created if its owner has none; says whether it was created now. */
+async function ensureCoreNode(ccn: CcnLayout, multiaddress: string, logger: Logger): Promise<{ hash: string; created: boolean }> {
   const find = async (): Promise<CcnView | undefined> => (await readRegistry(ccn.url)).nodes.find((n) => sameAddress(n.owner, ccn.owner.address));
-  let node = await find();
-  if (!node) {
-    const op = await createCoreNode(ccn.url, ccn.owner, REGISTRY_TAG, { name: `devnet-${ccn.label}`, multiaddress });
-    node = await find();
-    if (!node) throw new Error(`the registry refused ${ccn.label}'s create-node ${op}: ${await refusal(ccn.url, op)}`);
-    logger.info({ hash: node.hash, url: ccn.url }, `${ccn.label} registered`);
-  } else {
-    logger.info({ hash: node.hash, url: ccn.url }, `${ccn.label} already registered; reusing it`);
+  const existing = await find();
+  if (existing) {
+    logger.info({ hash: existing.hash, url: ccn.url }, `${ccn.label} already registered; reusing it`);
+    return { hash: existing.hash, created: false };
   }
-  // A second CCN on the same host has its multiaddress blanked at creation; its owner may set it.
-  const changes: Record<string, string> = {};
-  if (multiaddress && node.multiaddress !== multiaddress) changes.multiaddress = multiaddress;
-  if (node.address !== ccn.url) changes.address = ccn.url;
-  if (Object.keys(changes).length > 0) {
-    await amendNode(ccn.url, ccn.owner, REGISTRY_TAG, node.hash, changes);
-    logger.info({ hash: node.hash, ...changes }, `${ccn.label}'s registry entry amended`);
-  }
-  return node.hash;
+  const op = await createCoreNode(ccn.url, ccn.owner, REGISTRY_TAG, { name: `devnet-${ccn.label}`, multiaddress });
+  const node = await find();
+  if (!node) throw new Error(`the registry refused ${ccn.label}'s create-node ${op}: ${await refusal(ccn.url, op)}`);
+  logger.info({ hash: node.hash, url: ccn.url }, `${ccn.label} registered`);
+  return { hash: node.hash, created: true };
+}
+
+/**
+ * Sets a CCN's multiaddress and HTTP address with an amend, ordered after every create-node: a
+ * create-node whose multiaddress host another CCN already uses has it blanked, and whether that
+ * happens depends on which create-nodes a CCN had when it applied it. An amend carrying both
+ * values gives every CCN the same entry. Needed for a node created now, or when a CCN that knows
+ * the node holds other values.
+ */
+async function settleCoreNode(ccn: CcnLayout, all: CcnLayout[], hash: string, created: boolean, multiaddress: string, logger: Logger): Promise<void> {
+  const wanted = { ...(multiaddress ? { multiaddress } : {}), address: ccn.url };
+  const views = await Promise.all(all.map(async (c) => (await readRegistry(c.url)).nodes.find((n) => n.hash === hash)));
+  const differs = views.some((v) => v !== undefined && (v.address !== wanted.address || (multiaddress !== '' && v.multiaddress !== multiaddress)));
+  if (!created && !differs) return;
+  await amendNode(ccn.url, ccn.owner, REGISTRY_TAG, hash, wanted);
+  logger.info({ hash, ...wanted }, `${ccn.label}'s registry entry set`);
 }
 
 /** The CRN's resource node on its CCN (created if its owner has none there), with its URL set. */
@@ -126,8 +134,14 @@ export async function registerNetwork(
   devnetCrnOwners: string[],
   logger: Logger,
 ): Promise<Registrations> {
+  const created: boolean[] = [];
   const ccnHashes: string[] = [];
-  for (const ccn of ccns) ccnHashes.push(await ensureCoreNode(ccn, multiaddresses[ccn.index] ?? '', logger));
+  for (const ccn of ccns) {
+    const node = await ensureCoreNode(ccn, multiaddresses[ccn.index] ?? '', logger);
+    ccnHashes.push(node.hash);
+    created.push(node.created);
+  }
+  for (const ccn of ccns) await settleCoreNode(ccn, ccns, ccnHashes[ccn.index] as string, created[ccn.index] === true, multiaddresses[ccn.index] ?? '', logger);
   const crnHashes: string[] = [];
   for (const crn of crns) {
     const ccn = ccns[crn.ccn] as CcnLayout;

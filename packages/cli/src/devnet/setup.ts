@@ -13,6 +13,7 @@ import { microVmPreflight } from './microvm-preflight.ts';
 import { ccnKnows, multiaddressOf, writeCcnConfig, writeCrnConfig } from './node-configs.ts';
 import type { NodeGroup } from './node-group.ts';
 import { readPeerId } from './peer-id.ts';
+import { waitForMesh } from './mesh.ts';
 import { registerNetwork } from './registration.ts';
 import { publishInstanceImage, publishRuntime } from './runtime.ts';
 import { buildSampleZip, publishSampleProgram, storeFile } from './sample-program.ts';
@@ -38,6 +39,8 @@ const CHANNEL = 'DEVNET';
 const READY_TIMEOUT_MS = 60_000;
 /** How long a started CCN may take to publish its P2P address (its listener may come up last). */
 const PEER_ID_WAIT_MS = 5_000;
+/** How long the CCNs may take to find each other on the message topic. */
+const MESH_WAIT_MS = 30_000;
 
 interface StartedCcn {
   layout: CcnLayout;
@@ -98,6 +101,7 @@ export async function setUpDevnet(opts: DevnetOptions, group: NodeGroup): Promis
   const oracle = loadOrCreateKeyFile(oracleKeyFile).account.address;
 
   const ccns = await startCcns(opts, layout.ccns, group, oracle);
+  await waitForMesh(ccns.map((c) => ({ url: c.node.url, peerId: c.peerId })), MESH_WAIT_MS, opts.logger);
   const regs = await registerNetwork(
     layout.ccns,
     ccns.map((c) => multiaddressOf(c.layout, c.peerId)),
