@@ -40,6 +40,9 @@ export function parseRange(header: string | undefined, size: number): { start: n
 
 export function storageReadRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const fileOf = async (hash: string): Promise<{ size: number; engine: string }> => {
+    // A known file whose bytes are not here (evicted on a `filesKept: referenced` node, or not
+    // fetched yet) is fetched from peers first, checked against its hash.
+    if (ctx.sync) await ctx.sync.ensureFile(hash);
     const row = await ctx.stores.files.get(hash);
     const size = row ? ctx.stores.fileStore.size(hash) : undefined;
     if (!row || size === undefined) throw CCN_ERRORS.error('FILE_NOT_FOUND', `no file ${hash}`);
