@@ -132,7 +132,19 @@ async function handlePage(ctx: PullContext, peer: PullPeer, page: SyncPage): Pro
     for (const hash of fetched.handled) handled.add(hash);
     failure = fetched.failure;
   }
-  for (const [hash, promise] of theirs) if (await promise) handled.add(hash);
+  // Another peer's fetch that failed (it may be the liar) is not this peer's fault: ask this one.
+  const again: string[] = [];
+  for (const [hash, promise] of theirs) {
+    if (await promise) handled.add(hash);
+    else again.push(hash);
+  }
+  if (again.length > 0 && !failure) {
+    const arrived = await ctx.repo.known(again);
+    for (const hash of arrived.keys()) handled.add(hash);
+    const fetched = await fetchAndSubmit(ctx, peer, again.filter((h) => !arrived.has(h) && !ctx.inflight.has(h)));
+    for (const hash of fetched.handled) handled.add(hash);
+    failure = fetched.failure;
+  }
   return { handled, failure };
 }
 
