@@ -83,7 +83,10 @@ describe('file fetcher', () => {
     store = new FileStore(dir);
   });
   after(async () => {
-    for (const s of servers) await new Promise((r) => s.close(r));
+    for (const s of servers) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -169,6 +172,24 @@ describe('file fetcher', () => {
     });
     assert.equal(await fetcher([lying]).fetch(hash, 1_000_000), false);
     assert.equal(lying.score.counts.mismatch, 1);
+  });
+
+  it('leaves a peer that never answers after the request timeout, not the download timeout', async () => {
+    store.delete(hash);
+    const silent = await peer(() => undefined);
+    const honest = await peer((_p, res) => res.end(good));
+    const f = new FileFetcher({
+      store,
+      record: async () => undefined,
+      peers: () => [silent, honest],
+      log: silentLogger(),
+      timeoutMs: 60_000,
+      requestTimeoutMs: 300,
+      nowMs: () => Date.now(),
+      signal: new AbortController().signal,
+    });
+    assert.equal(await f.fetch(hash, 1_000_000), true);
+    if (silent.hits.length > 0) assert.equal(silent.score.counts.transport, 1);
   });
 
   it('does not ask peers that are backed off', async () => {

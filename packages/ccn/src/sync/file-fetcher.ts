@@ -102,7 +102,7 @@ export class FileFetcher {
 
   /** The checked file staged from one peer, or undefined when the peer does not have it. */
   async #fromPeer(url: string, hash: string, maxBytes: number): Promise<StagedFile | undefined> {
-    const limits = { timeoutMs: this.#deps.timeoutMs, signal: this.#deps.signal };
+    const limits = { timeoutMs: this.#deps.timeoutMs, headersTimeoutMs: this.#deps.requestTimeoutMs, signal: this.#deps.signal };
     let res: Response;
     try {
       res = await open(`${url}/api/v0/storage/raw/${hash}`, limits);

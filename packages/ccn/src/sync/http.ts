@@ -35,13 +35,25 @@ function signalOf(limits: RequestLimits): AbortSignal {
   return limits.signal ? AbortSignal.any([timeout, limits.signal]) : timeout;
 }
 
-/** GET `url`; the response is open (body unread) and its status is 200, else PeerError. */
-export async function open(url: string, limits: Pick<RequestLimits, 'timeoutMs' | 'signal'>): Promise<Response> {
+/**
+ * GET `url`; the response is open (body unread) and its status is 200, else PeerError.
+ * `timeoutMs` bounds the whole exchange, body included; `headersTimeoutMs` (if shorter) the wait
+ * for the answer to start, so a peer that never answers does not hold a long download slot.
+ */
+export async function open(url: string, limits: Pick<RequestLimits, 'timeoutMs' | 'signal'> & { headersTimeoutMs?: number }): Promise<Response> {
+  const headers = new AbortController();
+  const timer = limits.headersTimeoutMs === undefined ? undefined : setTimeout(() => headers.abort(new Error('no answer in time')), limits.headersTimeoutMs);
   let res: Response;
   try {
-    res = await fetch(url, { signal: signalOf({ ...limits, maxBytes: 0 }), redirect: 'error', headers: { accept: 'application/json, application/octet-stream' } });
+    res = await fetch(url, {
+      signal: AbortSignal.any([signalOf({ ...limits, maxBytes: 0 }), headers.signal]),
+      redirect: 'error',
+      headers: { accept: 'application/json, application/octet-stream' },
+    });
   } catch (err) {
     throw new PeerError('transport', `${url}: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
   }
   if (res.status !== 200) {
     await res.body?.cancel().catch(() => undefined);
