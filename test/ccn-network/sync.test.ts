@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
+import { postgresSettings } from '../ccn/helpers/ccn-process.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { netNode, peerOf, posts, sameMaps, statuses, submit, submitAll, syncStatus, type NetNode } from './helpers.ts';
 
@@ -62,12 +63,17 @@ describe('sync: a frozen CCN catches up', () => {
 
 describe('sync: two CCNs converge after a partition', () => {
   const nodes: NetNode[] = [];
+  let dropSchema: (() => Promise<void>) | undefined;
   after(async () => {
     for (const n of nodes) await n.dispose();
+    await dropSchema?.();
   });
 
   it('each one takes the messages it lacks, a FORGET made on one side applies on both, and nothing is fetched twice', async () => {
-    const [c, d] = [await netNode(), await netNode()];
+    // One on SQLite, one on PostgreSQL: the sequence is stamped by each engine's own trigger.
+    const pg = postgresSettings();
+    dropSchema = pg.drop;
+    const [c, d] = [await netNode(), await netNode(pg.settings)];
     nodes.push(c, d);
     const channel = `SYNC-PARTITION-${Date.now()}`;
     const account = EthAccount.generate();

@@ -96,7 +96,15 @@ export async function pullRound(ctx: PullContext, peer: PullPeer): Promise<Round
 
 async function handlePage(ctx: PullContext, peer: PullPeer, page: SyncPage): Promise<{ handled: Set<string>; failure?: PeerError | undefined }> {
   const handled = new Set<string>();
-  // A forgotten entry has no content to fetch: the FORGET that forgot it is listed after it.
+  // A forgotten entry has no content to fetch (the peer erased it): it is passed over. The FORGET
+  // that forgot it is listed after it (it was processed later) and is fetched like any message.
+  // Here it waits for its target (FORGET_TARGET_NOT_FOUND, the processor's retries): if another
+  // peer still holds the target unforgotten, the target arrives and the FORGET applies; if the
+  // FORGET ran out of retries first, the next peer that lists it as processed has it re-submitted
+  // below. If no peer holds the target any more, the FORGET ends rejected (501) here while it is
+  // processed there: the derived state is the same (the target's effects exist nowhere), only
+  // that FORGET's status differs. A target cannot be recorded as forgotten without its content:
+  // who may forget it is decided by its owner, which only its content says.
   for (const e of page.messages) if (!SERVED_STATUSES.has(e.status)) handled.add(e.item_hash);
   const listed = page.messages.filter((e) => SERVED_STATUSES.has(e.status)).map((e) => e.item_hash);
   const local = await ctx.repo.known(listed);
