@@ -83,6 +83,21 @@ for (const engine of ENGINES) {
       assert.deepEqual(envelopeOf(row!), { ...m });
     });
 
+    it("names the files of the STOREs that workloads placed on this node's CRNs use", async () => {
+      const store = post(40);
+      await insertProcessed(t.stores, store);
+      const file = 'f'.repeat(64);
+      await t.stores.db.updateTable('messages').set({ content_item_hash: file }).where('item_hash', '=', store.item_hash).execute();
+      const program = post(41);
+      await insertProcessed(t.stores, program, { refs: [store.item_hash] });
+      const allocation = { item_hash: program.item_hash, type: 'PROGRAM' as const, reason: 'test', previous_crn_hash: null, decided_at: 1, push_status: null };
+      await t.stores.allocations.replaceAll([{ ...allocation, crn_hash: null }]);
+      assert.equal((await repo.referencedFiles()).has(file), false, 'not placed on a CRN');
+      await t.stores.allocations.replaceAll([{ ...allocation, crn_hash: 'c'.repeat(64) }]);
+      assert.equal((await repo.referencedFiles()).has(file), true);
+      await t.stores.allocations.replaceAll([]);
+    });
+
     it('keeps cursors per peer', async () => {
       assert.equal(await repo.cursor('http://a'), 0);
       await repo.setCursor('http://a', 42, 1);
