@@ -176,6 +176,53 @@ export const CcnConfigSchema = z.object({
     .describe(
       'Bound on the time from a CRN failing to its workloads being pushed to another CRN: the monitor interval, failures and probe timeout must fit in it',
     ),
+  // ---- sync ----
+  syncPeers: z
+    .array(z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL'))
+    .default([])
+    .describe('HTTP API URLs of CCNs to sync messages and files from, besides the peers the P2P layer and the registry name (sync works with these alone)'),
+  syncIntervalSeconds: z
+    .number()
+    .min(0.1)
+    .default(10)
+    .describe('Time between two anti-entropy rounds with a peer that is caught up (a new or reconnected peer is pulled at once; a peer that is behind is pulled again at once)'),
+  syncPageSize: z.number().int().min(1).max(5000).default(500).describe('Entries of one sync page, served (at most) and asked of peers'),
+  syncBatchSize: z.number().int().min(1).max(200).default(100).describe('Messages asked of a peer in one batch request, and the most one batch request may ask of this node'),
+  syncMaxBatchBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(4 * 1024 * 1024)
+    .describe('Bytes of envelopes one batch answer carries at most (the rest is asked again); one message is always served'),
+  syncMaxResponseBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(16 * 1024 * 1024)
+    .describe('Largest sync page or batch answer read from a peer; a larger one is cut off and counts against the peer'),
+  syncRequestTimeoutSeconds: z.number().min(0.1).default(20).describe('Timeout of one sync request to a peer (a page or a batch)'),
+  syncMaxPagesPerRound: z.number().int().min(1).default(20).describe('Pages pulled from one peer per round before the others get their turn'),
+  syncConcurrency: z.number().int().min(1).default(4).describe('Peers pulled from at once'),
+  syncBackoffBaseSeconds: z.number().min(0.01).default(2).describe('First back-off after a failed round with a peer (or a failed file fetch); doubles on every failure'),
+  syncBackoffMaxSeconds: z.number().min(0.01).default(300).describe('Upper bound of the back-off of a peer or a file fetch'),
+  syncBanSeconds: z
+    .number()
+    .min(0)
+    .default(600)
+    .describe('How long a peer whose score fell to the ban threshold (invalid messages, lies, wrong file bytes) is not pulled from'),
+  filesKept: z
+    .enum(['all', 'referenced'])
+    .default('all')
+    .describe(
+      'Which files this node keeps: `all` (every STORE\'s file), or `referenced` (only files the workloads placed on its CRNs use; other files fetched from peers are checked, then evicted once unread for fileCacheSeconds, and fetched again from peers when someone reads them)',
+    ),
+  fileFetchConcurrency: z.number().int().min(1).default(2).describe('Files fetched from peers at once'),
+  fileFetchTimeoutSeconds: z.number().min(1).default(300).describe('Longest time one file download from a peer may take'),
+  fileCacheSeconds: z
+    .number()
+    .min(0)
+    .default(600)
+    .describe('With filesKept=referenced: how long a fetched file no local workload uses stays after its last read'),
 }).superRefine((c, ctx) => {
   // Worst case to detect a dead CRN: N rounds, each waiting for its interval and its probe timeout;
   // then one placement and one push (bounded by the push timeout only when the target is slow).

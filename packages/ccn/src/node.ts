@@ -15,7 +15,9 @@ import { MessageProcessor } from './processing/processor.ts';
 import { RegistryService } from './registry/registry-service.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { ScoringService } from './scoring/service.ts';
+import { PeerDirectory } from './network/peers.ts';
 import { databaseTargetOf, openStores, type Stores } from './stores.ts';
+import { SyncService } from './sync/service.ts';
 
 export const CCN_VERSION = '0.1.0';
 /** How often unpinned uploads past their grace period are deleted. */
@@ -40,6 +42,9 @@ export class CcnNode {
   #scheduler: Scheduler | undefined;
   #peerMonitor: PeerMonitor | undefined;
   #scoring: ScoringService | undefined;
+  #sync: SyncService | undefined;
+  /** The CCNs this node knows (config, registry, announcements): shared by peering and sync. */
+  readonly #peers = new PeerDirectory();
   #app: FastifyInstance | undefined;
   #gcTimer: NodeJS.Timeout | undefined;
   #url = '';
@@ -93,8 +98,9 @@ export class CcnNode {
           network.scheduler.trigger();
         }
       });
+      const sync = this.#startSync(stores, processor);
       this.#app = await buildApp(
-        { stores, processor, config: this.config, registry, nodeAddress: account.address, version: CCN_VERSION, clock: this.#clock, network },
+        { stores, processor, config: this.config, registry, nodeAddress: account.address, version: CCN_VERSION, clock: this.#clock, network, sync },
         this.#log,
       );
       await this.#app.listen({ host: this.config.host, port: this.config.port });
@@ -129,6 +135,7 @@ export class CcnNode {
     // The worker finishes its batch and sync waiters answer (202, still pending); then the API
     // drains its requests; the database closes last.
     // The scheduler first (its pushes in flight end), then the monitor, then the pipeline.
+    await this.#sync?.stop();
     await this.#scoring?.stop();
     await this.#peerMonitor?.stop();
     await this.#scheduler?.stop();
@@ -163,6 +170,26 @@ export class CcnNode {
     this.#monitor = monitor;
     this.#scheduler = scheduler;
     return { scheduler, monitor };
+  }
+
+  /**
+   * Anti-entropy (issue 13): pulls every peer's messages after a per-peer cursor and fetches the
+   * files this node lacks (sync/). Started before the API is built (its routes show its status;
+   * files are fetched on demand through it); its first rounds may run before the API listens,
+   * which only stores pending messages until the processor starts.
+   */
+  #startSync(stores: Stores, processor: MessageProcessor): SyncService {
+    this.#sync = new SyncService({
+      stores,
+      processor,
+      config: this.config,
+      peers: this.#peers,
+      selfUrl: () => this.#url,
+      log: this.#log.child({ component: 'sync' }),
+      clock: this.#clock,
+    });
+    this.#sync.start();
+    return this.#sync;
   }
 
   /**

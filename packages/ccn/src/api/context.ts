@@ -5,6 +5,7 @@ import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { MessageProcessor } from '../processing/processor.ts';
 import type { RegistryService } from '../registry/registry-service.ts';
 import type { Stores } from '../stores.ts';
+import type { SyncService } from '../sync/service.ts';
 
 export interface ApiContext {
   stores: Stores;
@@ -18,4 +19,6 @@ export interface ApiContext {
   clock(): number;
   /** The scheduler and health monitor of the linked CRNs (absent in tests that build the API alone). */
   network?: { scheduler: Scheduler; monitor: HealthMonitor } | undefined;
+  /** Anti-entropy with the peers: its status, and files fetched on demand (absent in tests that build the API alone). */
+  sync?: Pick<SyncService, 'status' | 'ensureFile'> | undefined;
 }
