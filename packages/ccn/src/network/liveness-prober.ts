@@ -96,6 +96,12 @@ export class OrphanProber {
     return recent.length >= n ? 'gone' : 'unknown';
   }
 
+  /** A probed CRN whose last round lists `itemHash` running. */
+  runningAnywhere(itemHash: string): string | undefined {
+    for (const [hash, t] of this.#targets) if (t.rounds.at(-1)?.has(itemHash)) return hash;
+    return undefined;
+  }
+
   /** For the observability route: each probed CRN and its last rounds. */
   status(): { crn: string; url: string; rounds: number; answered: boolean | null; running: string[] }[] {
     return [...this.#targets].map(([crn, t]) => {

@@ -244,6 +244,10 @@ export class Liveness {
     return this.#prober.state(crnHash, itemHash);
   }
 
+  runningOnOrphan(itemHash: string): string | undefined {
+    return this.#prober.runningAnywhere(itemHash);
+  }
+
   probes(): ReturnType<OrphanProber['status']> {
     return this.#prober.status();
   }
@@ -329,10 +333,14 @@ export class Liveness {
       const urlOf = new Map(value.resource_nodes.map((r) => [r.hash, r.address]));
       const targets = new Map<string, string>();
       for (const e of this.#table.values()) {
-        if (e.payload.node_hash === own || now - e.payload.time <= this.#s.ccnDownAfterSeconds / 2) continue;
-        for (const crn of e.payload.crns) {
-          const url = urlOf.get(crn.hash);
-          if (crn.workloads.length > 0 && url) targets.set(crn.hash, url);
+        const silent = e.payload.node_hash;
+        if (silent === own || now - e.payload.time <= this.#s.ccnDownAfterSeconds / 2) continue;
+        // Every CRN it reported, and every CRN the registry links to it: it may have pushed a
+        // workload it never got to announce.
+        const hashes = new Set([...e.payload.crns.map((c) => c.hash), ...value.resource_nodes.filter((r) => r.parent === silent && r.status === 'linked').map((r) => r.hash)]);
+        for (const hash of hashes) {
+          const url = urlOf.get(hash);
+          if (url) targets.set(hash, url);
         }
       }
       this.#prober.setTargets(targets);

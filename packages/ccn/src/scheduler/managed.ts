@@ -15,6 +15,8 @@ export interface SchedulerNetwork {
   /** The other CCNs as their heartbeats describe them. */
   views(selfHash: string): CcnView[];
   orphan(crnHash: string, itemHash: string): OrphanState;
+  /** A CRN of a down CCN that runs this workload, if its probes say so. */
+  runningOnOrphan(itemHash: string): string | undefined;
   /** True when this node's clock disagrees with its peers': it takes no new or orphaned workload. */
   fenced(): boolean;
   /** Asks for a heartbeat soon (a placement changed). */
@@ -68,6 +70,7 @@ export function selectManaged(input: ManagedInput): Managed {
       return r ? { owner: r.owner, url: r.address } : undefined;
     },
     orphan: (crn, item) => input.network.orphan(crn, item),
+    runningOnOrphan: (item) => input.network.runningOnOrphan(item),
   });
   const mine = new Set<string>();
   const inherited = new Map<string, string>();

@@ -37,7 +37,7 @@ const parents = new Map([
   [c1, C],
 ]);
 
-function decide(ccns: CcnView[], opts: { workloads?: Workload[]; orphan?: OrphanState; parents?: Map<string, string> } = {}) {
+function decide(ccns: CcnView[], opts: { workloads?: Workload[]; orphan?: OrphanState; parents?: Map<string, string>; runningOnOrphan?: string } = {}) {
   const links = opts.parents ?? parents;
   const input: OwnershipInput = {
     workloads: opts.workloads ?? [workload()],
@@ -45,6 +45,7 @@ function decide(ccns: CcnView[], opts: { workloads?: Workload[]; orphan?: Orphan
     parentOf: (h) => links.get(h) ?? null,
     crnInfo: (h) => ({ owner: '0x' + '1'.repeat(40), url: `http://${h.slice(0, 6)}` }),
     orphan: () => opts.orphan ?? 'unknown',
+    runningOnOrphan: () => opts.runningOnOrphan,
   };
   return decideOwnership(input);
 }
@@ -82,6 +83,14 @@ describe('ownership rule', () => {
     // B's only CRN is down: C.
     const [q] = decide([ccn(A, a1, { live: false, placements: placedOnA1() }), ccn(B, b1, { health: 'down' }), ccn(C, c1)], { orphan: 'gone' });
     assert.equal(q?.manager, C);
+  });
+
+  it('unannounced: a CRN of a down CCN runs a workload nobody claims: it keeps running there, nobody places a second copy', () => {
+    // A pushed W to a1 and died before its heartbeat said so.
+    const [o] = decide([ccn(A, a1, { live: false }), ccn(B, b1), ccn(C, c1)], { runningOnOrphan: a1 });
+    assert.equal(o?.manager, null);
+    assert.equal(o?.rule, 'unmanaged');
+    assert.match(o?.reason ?? '', /of a CCN that is down runs it/);
   });
 
   it('placed, its CCN down, its CRN re-linked to a live CCN: that CCN inherits it on that CRN', () => {

@@ -15,6 +15,8 @@
  *    - Its CRN still runs it (probed directly: its CCN no longer reports it), or the probes have
  *      not decided yet: nobody manages it; it keeps running where it is.
  *    - Its CRN is down or no longer runs it: orphaned, placed as in 3.
+ *    Before placing anything as in 3, the CRNs of CCNs that are down are checked: one that runs
+ *    the workload keeps it (its CCN may have died between pushing it and announcing it).
  * 3. **New or orphaned**: the live CCN ranked first by rendezvous hashing (item hash + node hash)
  *    among the live, scheduling CCNs that report a healthy linked CRN with room for it and have
  *    not reported it unplaceable. When none qualifies, the first in rank of the live scheduling
@@ -56,6 +58,11 @@ export interface OwnershipInput {
   crnInfo(crnHash: string): { owner: string; url: string } | undefined;
   /** Direct probes of the CRNs of CCNs that are down. */
   orphan(crnHash: string, itemHash: string): OrphanState;
+  /**
+   * A CRN of a down CCN whose last probe lists this workload running, if any: a CCN can die
+   * between pushing a decision and announcing it, and that copy must not be doubled.
+   */
+  runningOnOrphan(itemHash: string): string | undefined;
 }
 
 export type OwnershipRule = 'claimed' | 'contested' | 'inherited' | 'unmanaged' | 'rendezvous' | 'fallback' | 'none';
@@ -124,6 +131,12 @@ export function noRoom(w: Workload, view: CcnView, input: Pick<OwnershipInput, '
 }
 
 function rendezvous(w: Workload, input: OwnershipInput, why: string): Ownership {
+  for (const h of lineage(w)) {
+    const crn = input.runningOnOrphan(h);
+    if (crn) {
+      return { itemHash: w.itemHash, manager: null, rule: 'unmanaged', reason: `${why}; but CRN ${short(crn)} of a CCN that is down runs it: it keeps running there`, crnHash: null, losers: [] };
+    }
+  }
   const schedulers = input.ccns.filter((c) => c.live && c.schedules);
   const eligible = schedulers.filter((c) => !c.unplaced.has(w.itemHash) && noRoom(w, c, input) === undefined);
   if (eligible.length > 0) {
