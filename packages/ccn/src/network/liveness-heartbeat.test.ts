@@ -90,5 +90,8 @@ describe('heartbeat verification', () => {
     const tooMany = payload({ unplaced: Array.from({ length: 1501 }, (_, i) => sha256Hex(`u${i}`)) });
     refused({ payload: JSON.stringify(tooMany), signature: `0x${'11'.repeat(65)}` }, 'malformed');
     assert.throws(() => signHeartbeat(owner, payload({ url: 'javascript:alert(1)' })));
+    // A placement dated after its heartbeat (to win contests with a decision "from the future").
+    const future = payload({ crns: [{ hash: sha256Hex('crn'), health: 'healthy', capacity: null, workloads: [{ item_hash: sha256Hex('w'), decided_at: NOW + 1000 }] }] });
+    refused(signHeartbeat(owner, future), 'malformed');
   });
 });

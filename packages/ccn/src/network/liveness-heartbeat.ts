@@ -155,6 +155,8 @@ export function verifyHeartbeat(input: unknown, ctx: VerifyContext): VerifiedHea
     throw new HeartbeatError('malformed', `bad heartbeat payload: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
   }
   const payload = parsed.data;
+  // A decision cannot be reported before it was made (a later decided_at wins a contest).
+  if (payload.crns.some((c) => c.workloads.some((w) => w.decided_at > payload.time))) throw new HeartbeatError('malformed', 'a placement is dated after the heartbeat that reports it');
   let signer: string;
   try {
     signer = recoverPersonalSigner(new TextEncoder().encode(HEARTBEAT_DOMAIN + envelope.data.payload), envelope.data.signature);

@@ -82,6 +82,8 @@ export interface LivenessEvents {
 }
 
 const PEER_POOL = 16;
+/** Probe rounds a CRN stays probed after a confirmation was asked (asking again extends it). */
+const CONFIRM_ROUNDS = 10;
 /** Coalesces the announcements of one burst of decisions into one heartbeat. */
 const ANNOUNCE_DELAY_MS = 200;
 const StateFileSchema = z.object({ heartbeats: z.array(z.unknown()).max(10_000) });
@@ -103,6 +105,10 @@ export class Liveness {
   #dirty = false;
   #liveKey = '';
   #warnedSigner = false;
+  /** Registry URL of every CRN, the CRNs of silent CCNs, and the CRNs whose claims are being confirmed. */
+  #crnUrls = new Map<string, string>();
+  #silentTargets = new Map<string, string>();
+  readonly #confirming = new Map<string, { url: string; until: number }>();
   #markReady: () => void = () => undefined;
   readonly #ready = new Promise<void>((resolve) => {
     this.#markReady = resolve;
@@ -244,6 +250,21 @@ export class Liveness {
     return this.#prober.state(crnHash, itemHash);
   }
 
+  /**
+   * Whether `crnHash` runs `itemHash`, from direct probes; the CRN is probed from now on for a
+   * few rounds. A CCN whose claim lost to another's drops its copy only once the winner's CRN is
+   * seen running it: a CCN that claims what it does not run takes nothing from anyone.
+   */
+  confirm(crnHash: string, itemHash: string): 'running' | 'gone' | 'unknown' {
+    const url = this.#crnUrls.get(crnHash);
+    if (url) {
+      const fresh = !this.#confirming.has(crnHash);
+      this.#confirming.set(crnHash, { url, until: this.#d.clock() + CONFIRM_ROUNDS * this.#s.probeIntervalSeconds });
+      if (fresh) this.#applyTargets();
+    }
+    return this.#prober.state(crnHash, itemHash);
+  }
+
   runningOnOrphan(itemHash: string): string | undefined {
     return this.#prober.runningAnywhere(itemHash);
   }
@@ -331,6 +352,7 @@ export class Liveness {
     const own = this.#d.ownState()?.nodeHash;
     void this.#d.registry.snapshot().then(({ value }) => {
       const urlOf = new Map(value.resource_nodes.map((r) => [r.hash, r.address]));
+      this.#crnUrls = urlOf;
       const targets = new Map<string, string>();
       for (const e of this.#table.values()) {
         const silent = e.payload.node_hash;
@@ -343,8 +365,18 @@ export class Liveness {
           if (url) targets.set(hash, url);
         }
       }
-      this.#prober.setTargets(targets);
+      this.#silentTargets = targets;
+      this.#applyTargets();
     }, () => undefined);
+  }
+
+  /** Probes the silent CCNs' CRNs and the CRNs whose claims are being confirmed. */
+  #applyTargets(): void {
+    const now = this.#d.clock();
+    for (const [hash, c] of this.#confirming) if (c.until < now) this.#confirming.delete(hash);
+    const targets = new Map(this.#silentTargets);
+    for (const [hash, c] of this.#confirming) targets.set(hash, c.url);
+    this.#prober.setTargets(targets);
   }
 
   async #loadState(): Promise<void> {

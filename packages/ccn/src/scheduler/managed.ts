@@ -15,6 +15,8 @@ export interface SchedulerNetwork {
   /** The other CCNs as their heartbeats describe them. */
   views(selfHash: string): CcnView[];
   orphan(crnHash: string, itemHash: string): OrphanState;
+  /** Whether a CRN runs a workload, from direct probes (it is probed from now on for a while). */
+  confirm(crnHash: string, itemHash: string): OrphanState;
   /** A CRN of a down CCN that runs this workload, if its probes say so. */
   runningOnOrphan(itemHash: string): string | undefined;
   /** True when this node's clock disagrees with its peers': it takes no new or orphaned workload. */
@@ -75,6 +77,16 @@ export function selectManaged(input: ManagedInput): Managed {
   const mine = new Set<string>();
   const inherited = new Map<string, string>();
   for (const o of ownership) {
+    if (o.rule === 'contested' && o.losers.includes(input.selfHash) && o.crnHash) {
+      // Lost a contest: our copy stops only once the winner's CRN is seen running it, so that a
+      // CCN claiming what it does not run (a bug, a lie) cannot make everyone else drop it.
+      const state = input.network.confirm(o.crnHash, o.itemHash);
+      if (state !== 'running') {
+        o.reason += `; this CCN keeps its copy until CRN ${o.crnHash.slice(0, 12)} is seen running it (${state === 'gone' ? 'it does not' : 'probing'})`;
+        mine.add(o.itemHash);
+        continue;
+      }
+    }
     if (o.manager !== input.selfHash) continue;
     mine.add(o.itemHash);
     if (o.rule === 'inherited' && o.crnHash) inherited.set(o.itemHash, o.crnHash);
