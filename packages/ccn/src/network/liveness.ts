@@ -14,15 +14,14 @@
  * refused or mistimed by the others and it could place what they place.
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { EthAccount } from '@aleph-nodes/protocol';
 import type { Logger } from '@aleph-nodes/service';
-import { z } from 'zod';
 import type { Gossip, GossipVerdict } from './gossip.ts';
 import type { RegistrySnapshot } from '../registry/registry-service.ts';
 import { HeartbeatEnvelopeSchema, HeartbeatError, signHeartbeat, verifyHeartbeat, type HeartbeatEnvelope, type HeartbeatPayload, type ReportedCrn } from './liveness-heartbeat.ts';
 import { OrphanProber, type ListFn } from './liveness-prober.ts';
 import { fetchHeartbeats } from './liveness-pull.ts';
+import { readHeartbeatsFile, writeHeartbeatsFile } from './liveness-store.ts';
 import { viewOfHeartbeat } from './liveness-views.ts';
 import type { CcnView } from '../scheduler/ownership.ts';
 
@@ -86,7 +85,6 @@ const PEER_POOL = 16;
 const CONFIRM_ROUNDS = 10;
 /** Coalesces the announcements of one burst of decisions into one heartbeat. */
 const ANNOUNCE_DELAY_MS = 200;
-const StateFileSchema = z.object({ heartbeats: z.array(z.unknown()).max(10_000) });
 
 export class Liveness {
   readonly events = new EventEmitter<LivenessEvents>();
@@ -381,14 +379,8 @@ export class Liveness {
 
   async #loadState(): Promise<void> {
     if (!this.#s.stateFile) return;
-    let list: unknown[];
-    try {
-      list = StateFileSchema.parse(JSON.parse(readFileSync(this.#s.stateFile, 'utf8'))).heartbeats;
-    } catch {
-      return; // none yet, or unreadable: start empty
-    }
     // Verified again, as if from a peer: the file is ours, but the registry may have changed.
-    for (const raw of list) await this.offer(raw, 'disk');
+    for (const raw of readHeartbeatsFile(this.#s.stateFile)) await this.offer(raw, 'disk');
     this.#dirty = false;
   }
 
@@ -396,9 +388,7 @@ export class Liveness {
     if (!this.#s.stateFile || !this.#dirty) return;
     this.#dirty = false;
     try {
-      const tmp = `${this.#s.stateFile}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ heartbeats: this.heartbeats() }), { mode: 0o600 });
-      renameSync(tmp, this.#s.stateFile);
+      writeHeartbeatsFile(this.#s.stateFile, this.heartbeats());
     } catch (err) {
       this.#d.log.warn({ err: (err as Error).message }, 'could not save the heartbeats');
     }

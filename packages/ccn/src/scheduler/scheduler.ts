@@ -73,6 +73,7 @@ export class Scheduler {
   #targets: MonitorTarget[] = [];
   #rows: AllocationRow[] | undefined;
   #ownership: { at: number; list: Ownership[] } | undefined;
+  #warnedTruncation = false;
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
@@ -105,7 +106,16 @@ export class Scheduler {
     const rows = this.#rows;
     if (!this.#nodeHash || !rows) return null;
     const { monitor, config, network } = this.#deps;
-    return {
+    // One heartbeat must fit one gossip message: at most MAX_HEARTBEAT_WORKLOADS entries in all.
+    // Beyond that the rest is not announced (the others would see it unclaimed): a scale limit
+    // far above what three CRNs run, logged when reached.
+    let room = MAX_HEARTBEAT_WORKLOADS;
+    const take = <T>(list: T[]): T[] => {
+      const out = list.slice(0, Math.max(0, room));
+      room -= out.length;
+      return out;
+    };
+    const state: OwnState = {
       nodeHash: this.#nodeHash,
       schedules: config.schedulerEnabled && !(network?.fenced() ?? false),
       crns: this.#targets.map((t) => {
@@ -114,11 +124,16 @@ export class Scheduler {
           hash: t.hash,
           health: v.health,
           capacity: reportCapacity(v.capacity),
-          workloads: rows.filter((r) => r.crn_hash === t.hash).slice(0, MAX_HEARTBEAT_WORKLOADS).map((r) => ({ item_hash: r.item_hash, decided_at: r.decided_at })),
+          workloads: take(rows.filter((r) => r.crn_hash === t.hash)).map((r) => ({ item_hash: r.item_hash, decided_at: r.decided_at })),
         };
       }),
-      unplaced: rows.filter((r) => r.crn_hash === null).slice(0, MAX_HEARTBEAT_WORKLOADS).map((r) => r.item_hash),
+      unplaced: take(rows.filter((r) => r.crn_hash === null)).map((r) => r.item_hash),
     };
+    if (rows.length > MAX_HEARTBEAT_WORKLOADS && !this.#warnedTruncation) {
+      this.#warnedTruncation = true;
+      this.#deps.log.warn({ records: rows.length, announced: MAX_HEARTBEAT_WORKLOADS }, 'more placements than one heartbeat carries: the rest is not announced');
+    }
+    return state;
   }
 
   crns(): ScheduledCrn[] {
