@@ -9,7 +9,8 @@
  * an on-demand program published after A died (read from B). Then `kill -9` of A1 too: within the
  * adoption bound the program runs on one of B's CRNs. A and A1 come back: A1 re-adopts its old
  * copy, A hears B's newer decision and drops its own before pushing, so A1 stops it: the program
- * runs exactly once across all CRNs.
+ * runs exactly once across all CRNs. Last, B and the CRN running the program are killed at the
+ * same moment: A runs it on A1 within the bound.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -85,7 +86,12 @@ describe('scheduling survives the loss of a CCN; CRNs outlive their CCN', { time
 
   after(async () => {
     try {
-      for (const c of crns()) await stopCrn(c).catch(() => undefined);
+      for (const c of crns()) {
+        // A CRN killed with -9 left its workloads running: started again, it re-adopts them, and
+        // its stop (stopWorkloadsOnExit) stops them.
+        if (c && c.proc && (c.proc.child.exitCode !== null || c.proc.child.signalCode !== null)) await startCrnNode(c).catch(() => undefined);
+        await stopCrn(c).catch(() => undefined);
+      }
       for (const c of [A, B]) await c?.proc?.stop().catch(() => undefined);
     } finally {
       rmSync(root, { recursive: true, force: true });
@@ -194,5 +200,21 @@ describe('scheduling survives the loss of a CCN; CRNs outlive their CCN', { time
     await new Promise((r) => setTimeout(r, 3 * TIMINGS.heartbeatIntervalSeconds * 1000));
     const running = await Promise.all(crns().map(runningOn));
     assert.equal(running.filter((list) => list.includes(program.item_hash)).length, 1);
+  });
+
+  it('kill -9 of a CCN and of the CRN running the program at the same moment: the other CCN runs it within the bound', async (t) => {
+    const row = (await allocationsOf(B)).allocations.find((a) => a.item_hash === program.item_hash);
+    const host = [B1, B2].find((c) => c.hash === row?.crn) as CrnNodeProc;
+    assert.ok(host, 'B runs the program on one of its CRNs');
+    const killedAt = Date.now();
+    await Promise.all([B.proc?.kill(), host.proc?.stop('SIGKILL')]);
+    await eventually('A to run the program on A1', TIMINGS.adoptionTimeoutSeconds * 1000 + SLACK_MS, async () => {
+      const r = (await allocationsOf(A)).allocations.find((a) => a.item_hash === program.item_hash);
+      return r?.crn === A1.hash && (await answers(A1, program.item_hash, GREETING));
+    });
+    const seconds = (Date.now() - killedAt) / 1000;
+    t.diagnostic(`adoption after a simultaneous kill -9 of CCN B and its CRN ${host.name}: the program answered on A1 ${seconds.toFixed(1)} s later (bound adoptionTimeoutSeconds = ${TIMINGS.adoptionTimeoutSeconds} s; B down after ${TIMINGS.ccnDownAfterSeconds} s)`);
+    const w = (await networkView(A)).workloads.find((x) => x.item_hash === program.item_hash);
+    assert.equal(w?.manager, A.hash);
   });
 });
