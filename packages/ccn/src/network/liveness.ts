@@ -349,6 +349,15 @@ export class Liveness {
     }
     const own = this.#d.ownState()?.nodeHash;
     void this.#d.registry.snapshot().then(({ value }) => {
+      // A CCN dropped from the registry is forgotten (its heartbeats would no longer verify).
+      const registered = new Set(value.nodes.map((n) => n.hash));
+      for (const hash of this.#table.keys()) {
+        if (!registered.has(hash)) {
+          this.#table.delete(hash);
+          this.#dirty = true;
+          this.events.emit('changed');
+        }
+      }
       const urlOf = new Map(value.resource_nodes.map((r) => [r.hash, r.address]));
       this.#crnUrls = urlOf;
       const targets = new Map<string, string>();
