@@ -20,6 +20,7 @@ import type { Gossip, GossipVerdict } from './gossip.ts';
 import type { RegistrySnapshot } from '../registry/registry-service.ts';
 import { HeartbeatEnvelopeSchema, HeartbeatError, signHeartbeat, verifyHeartbeat, type HeartbeatEnvelope, type HeartbeatPayload, type ReportedCrn } from './liveness-heartbeat.ts';
 import { OrphanProber, type ListFn } from './liveness-prober.ts';
+import { ClockOffsets } from './liveness-clock.ts';
 import { fetchHeartbeats } from './liveness-pull.ts';
 import { readHeartbeatsFile, writeHeartbeatsFile } from './liveness-store.ts';
 import { viewOfHeartbeat } from './liveness-views.ts';
@@ -93,7 +94,7 @@ export class Liveness {
   readonly #table = new Map<string, HeartbeatEntry>();
   readonly #prober: OrphanProber;
   /** Per peer URL: its clock minus ours, from its last answer. */
-  readonly #offsets = new Map<string, { offset: number; at: number }>();
+  readonly #offsets = new ClockOffsets();
   #timer: NodeJS.Timeout | undefined;
   #announcing: NodeJS.Timeout | undefined;
   #gossip: Gossip | undefined;
@@ -273,12 +274,7 @@ export class Liveness {
 
   /** Median of the peers' clocks minus ours (seconds), from their recent answers; null without any. */
   clockOffset(): number | null {
-    const now = this.#d.clock();
-    const recent = [...this.#offsets.values()].filter((o) => now - o.at <= 3 * this.#s.heartbeatIntervalSeconds + this.#s.heartbeatPullTimeoutSeconds).map((o) => o.offset);
-    if (recent.length === 0) return null;
-    recent.sort((a, b) => a - b);
-    const mid = Math.floor(recent.length / 2);
-    return recent.length % 2 === 1 ? (recent[mid] as number) : ((recent[mid - 1] as number) + (recent[mid] as number)) / 2;
+    return this.#offsets.median(this.#d.clock(), 3 * this.#s.heartbeatIntervalSeconds + this.#s.heartbeatPullTimeoutSeconds);
   }
 
   /** True when our clock is too far from the peers' to take new work safely. */
@@ -332,7 +328,7 @@ export class Liveness {
         const answer = await fetchHeartbeats(url, this.#s.heartbeatPullTimeoutSeconds * 1000);
         if (!answer) continue;
         const ended = this.#d.clock();
-        this.#offsets.set(url, { offset: answer.now - (started + ended) / 2, at: ended });
+        this.#offsets.record(url, answer.now, started, ended);
         for (const raw of answer.heartbeats) await this.offer(raw, 'http');
       }
     };
