@@ -223,10 +223,41 @@ export const CcnConfigSchema = z.object({
     .min(0)
     .default(600)
     .describe('With filesKept=referenced: how long a fetched file no local workload uses stays after its last read'),
+  // ---- scheduling: CCN liveness and workload ownership (issue 13) ----
+  livenessEnabled: z
+    .boolean()
+    .default(true)
+    .describe('Sign a heartbeat every heartbeatIntervalSeconds, exchange them with the other CCNs (gossip and HTTP) and place only the workloads this CCN manages by the network\'s ownership rule; off = this CCN places every persistent workload on its own CRNs (a lone CCN)'),
+  heartbeatIntervalSeconds: z.number().min(0.2).default(10).describe('Time between two heartbeats of this CCN, and between two pulls of the peers\' heartbeats over HTTP'),
+  ccnDownAfterSeconds: z.number().min(1).default(60).describe('A CCN whose latest heartbeat is older than this is down for everyone: its workloads whose CRN is down too are adopted by the others'),
+  heartbeatMaxClockSkewSeconds: z
+    .number()
+    .min(0)
+    .default(15)
+    .describe('Heartbeats dated further ahead of this node\'s clock are refused; a node whose clock differs from its peers\' by more takes no new or orphaned workload (fenced) until it is fixed'),
+  heartbeatPullTimeoutSeconds: z.number().min(0.1).default(5).describe('Timeout of one pull of a peer\'s heartbeats (GET /api/v0/network/heartbeats)'),
+  heartbeatTopic: z.string().min(1).max(128).default('ALEPH-CCN-HEARTBEAT').describe('Gossip topic of the CCN heartbeats'),
+  adoptionTimeoutSeconds: z
+    .number()
+    .min(1)
+    .default(120)
+    .describe('Bound on the time from a CCN and the CRN running a workload both dying to that workload being placed on a live CCN\'s CRN: ccnDownAfterSeconds plus the direct probes of the CRN (monitorFailuresBeforeDown × (monitorIntervalSeconds + monitorProbeTimeoutSeconds)) must fit in it'),
 }).superRefine((c, ctx) => {
   // Worst case to detect a dead CRN: N rounds, each waiting for its interval and its probe timeout;
   // then one placement and one push (bounded by the push timeout only when the target is slow).
   const detection = c.monitorFailuresBeforeDown * (c.monitorIntervalSeconds + c.monitorProbeTimeoutSeconds);
+  // A silent CCN is down after ccnDownAfterSeconds; its CRNs' probes start at half of it, and in
+  // the worst case (the CRN dies later than its CCN) all of them still have to fail.
+  if (c.livenessEnabled && c.ccnDownAfterSeconds + detection > c.adoptionTimeoutSeconds) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['adoptionTimeoutSeconds'],
+      message: `ccnDownAfterSeconds + monitorFailuresBeforeDown × (monitorIntervalSeconds + monitorProbeTimeoutSeconds) = ${c.ccnDownAfterSeconds + detection} s exceeds adoptionTimeoutSeconds (${c.adoptionTimeoutSeconds} s)`,
+    });
+  }
+  if (c.livenessEnabled && c.ccnDownAfterSeconds < 2 * c.heartbeatIntervalSeconds) {
+    ctx.addIssue({ code: 'custom', path: ['ccnDownAfterSeconds'], message: `must be at least two heartbeat intervals (${2 * c.heartbeatIntervalSeconds} s): one lost heartbeat must not make a CCN down` });
+  }
   if (detection > c.failoverBoundSeconds) {
     ctx.addIssue({
       code: 'custom',

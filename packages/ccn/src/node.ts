@@ -10,6 +10,7 @@ import { buildApp } from './api/server.ts';
 import type { CcnConfig } from './config.ts';
 import { ccnApiUrl } from './monitor/ccn-probes.ts';
 import { HealthMonitor } from './monitor/health-monitor.ts';
+import { Liveness } from './network/liveness.ts';
 import { PeerMonitor, type PeerTarget } from './monitor/peer-monitor.ts';
 import { MessageProcessor } from './processing/processor.ts';
 import { RegistryService } from './registry/registry-service.ts';
@@ -40,6 +41,7 @@ export class CcnNode {
   #processor: MessageProcessor | undefined;
   #monitor: HealthMonitor | undefined;
   #scheduler: Scheduler | undefined;
+  #liveness: Liveness | undefined;
   #peerMonitor: PeerMonitor | undefined;
   #scoring: ScoringService | undefined;
   #sync: SyncService | undefined;
@@ -110,6 +112,7 @@ export class CcnNode {
       this.#url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       processor.start();
       network.monitor.start();
+      await this.#startScheduling();
       network.scheduler.start();
       this.#startScoring(stores, processor, registry, account);
       this.#gcTimer = setInterval(() => void this.#collectGarbage(), GC_INTERVAL_MS);
@@ -138,6 +141,8 @@ export class CcnNode {
     await this.#sync?.stop();
     await this.#scoring?.stop();
     await this.#peerMonitor?.stop();
+    // Liveness first: it resolves the scheduler's wait for the first round of heartbeats.
+    this.#liveness?.stop();
     await this.#scheduler?.stop();
     await this.#monitor?.stop();
     await this.#processor?.stop();
@@ -147,10 +152,37 @@ export class CcnNode {
     this.#stores = undefined;
   }
 
-  /** The health monitor and the scheduler of the linked CRNs (issue 6). */
-  #createNetwork(stores: Stores, registry: RegistryService, account: EthAccount): { scheduler: Scheduler; monitor: HealthMonitor } {
+  /**
+   * The health monitor and the scheduler of the linked CRNs (issue 6), and the liveness of the
+   * other CCNs that decides which workloads this one manages (issue 13).
+   */
+  #createNetwork(stores: Stores, registry: RegistryService, account: EthAccount): { scheduler: Scheduler; monitor: HealthMonitor; liveness?: Liveness } {
     const c = this.config;
     let scheduler: Scheduler | undefined;
+    const liveness = c.livenessEnabled
+      ? new Liveness(
+          {
+            heartbeatIntervalSeconds: c.heartbeatIntervalSeconds,
+            ccnDownAfterSeconds: c.ccnDownAfterSeconds,
+            heartbeatMaxClockSkewSeconds: c.heartbeatMaxClockSkewSeconds,
+            heartbeatPullTimeoutSeconds: c.heartbeatPullTimeoutSeconds,
+            heartbeatTopic: c.heartbeatTopic,
+            stateFile: join(c.dataDir, 'heartbeats.json'),
+            probeIntervalSeconds: c.monitorIntervalSeconds,
+            probeTimeoutSeconds: c.monitorProbeTimeoutSeconds,
+            probeFailuresBeforeGone: c.monitorFailuresBeforeDown,
+          },
+          {
+            account,
+            registry,
+            ownState: () => scheduler?.heartbeatState() ?? null,
+            peerUrls: () => this.#peerUrls(registry),
+            clock: this.#clock,
+            log: this.#log.child({ component: 'liveness' }),
+          },
+        )
+      : undefined;
+    liveness?.events.on('changed', () => scheduler?.trigger());
     const monitor = new HealthMonitor(
       stores.probes,
       {
@@ -166,10 +198,30 @@ export class CcnNode {
       },
       this.#log.child({ component: 'monitor' }),
     );
-    scheduler = new Scheduler({ stores, registry, account, config: c, monitor, log: this.#log.child({ component: 'scheduler' }), clock: this.#clock });
+    scheduler = new Scheduler({ stores, registry, account, config: c, monitor, log: this.#log.child({ component: 'scheduler' }), clock: this.#clock, network: liveness });
     this.#monitor = monitor;
     this.#scheduler = scheduler;
-    return { scheduler, monitor };
+    this.#liveness = liveness;
+    return liveness ? { scheduler, monitor, liveness } : { scheduler, monitor };
+  }
+
+  /**
+   * Liveness (issue 13): heartbeats start once the API answers at its URL (the heartbeat names
+   * it). Gossip is optional: without it heartbeats travel by HTTP pulls only; the P2P layer, once
+   * running, hands its Gossip to `Liveness.attachGossip`.
+   */
+  async #startScheduling(): Promise<void> {
+    await this.#liveness?.start(this.#url);
+  }
+
+  /** HTTP URLs of the other CCNs: the `syncPeers` setting, the registry's CCNs (their API URL) and the peer directory. */
+  async #peerUrls(registry: RegistryService): Promise<string[]> {
+    const { value } = await registry.snapshot();
+    const fromRegistry = value.nodes.flatMap((n) => {
+      const url = ccnApiUrl(n);
+      return url ? [url] : [];
+    });
+    return [...new Set([...this.config.syncPeers, ...fromRegistry, ...this.#peers.httpUrls()])];
   }
 
   /**
