@@ -5,6 +5,7 @@ import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { MessageProcessor } from '../processing/processor.ts';
 import type { RegistryService } from '../registry/registry-service.ts';
 import type { Stores } from '../stores.ts';
+import type { PeeringApi } from '../p2p/publication.ts';
 
 export interface ApiContext {
   stores: Stores;
@@ -18,4 +19,6 @@ export interface ApiContext {
   clock(): number;
   /** The scheduler and health monitor of the linked CRNs (absent in tests that build the API alone). */
   network?: { scheduler: Scheduler; monitor: HealthMonitor } | undefined;
+  /** Peering, once started (undefined when p2p is disabled): publication status, GET /api/v0/p2p/peers. */
+  p2p?: (() => PeeringApi | undefined) | undefined;
 }
