@@ -2,7 +2,7 @@
  * Runs a node daemon in the foreground: start it, log where it listens, and on SIGINT/SIGTERM
  * close it cleanly. A second signal, or a close that hangs, exits at once.
  */
-import type { Logger } from '@aleph-nodes/service';
+import { ConfigError, type Logger } from '@aleph-nodes/service';
 import { EXIT } from './exit-codes.ts';
 
 export interface RunningNode {
@@ -25,6 +25,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     node = await opts.start();
   } catch (err) {
     opts.logger.fatal({ err }, `${opts.name} failed to start`);
+    // A configuration the node cannot use (a corrupt key file...) is the operator's to fix: exit 2, said on stderr too.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${opts.name}: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
     return EXIT.FAILURE;
   }
   opts.logger.info({ url: node.url, address: node.address }, `${opts.name} ready`);

@@ -50,6 +50,9 @@ async function startNodes(opts: DevnetOptions, started: ChildNode[], accelerator
   const ccnConfig = writeConfig(ccnDir, {
     host: '127.0.0.1',
     port: opts.ccnPort,
+    // One CCN has no peer: its P2P listener takes any free port rather than 4025 (and never
+    // collides with a CCN already running on this machine).
+    p2pPort: 0,
     dataDir: ccnDir,
     keyFile: ccnKey,
     registryTag: REGISTRY_TAG,
