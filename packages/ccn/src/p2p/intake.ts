@@ -48,7 +48,10 @@ export class MessageIntake {
   readonly #fresh = new Set<string>();
   #unkeyed = 0;
   readonly #onAccepted = (message: AlephMessage, _raw: unknown, origin: MessageOrigin): void => {
-    if (origin === 'p2p') this.#fresh.add(message.item_hash);
+    if (origin !== 'p2p') return;
+    this.#fresh.add(message.item_hash);
+    // Each entry is claimed right after its `submit`; the bound only guards against strangers.
+    if (this.#fresh.size > 10_000) this.#fresh.delete(this.#fresh.values().next().value as string);
   };
 
   constructor(deps: IntakeDeps) {

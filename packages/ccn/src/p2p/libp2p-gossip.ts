@@ -86,10 +86,11 @@ export class Libp2pGossip implements Gossip {
       banned.delete(peerId.toString());
       return false;
     };
+    const listen = listenAddress(opts.host, opts.port);
     const node = (await createLibp2p({
       privateKey: opts.privateKey,
       nodeInfo: { userAgent: opts.userAgent },
-      addresses: { listen: [listenAddress(opts.host, opts.port)] },
+      addresses: { listen: [listen] },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
@@ -122,6 +123,11 @@ export class Libp2pGossip implements Gossip {
           doPX: false,
         }),
       },
+    }).catch((err: unknown) => {
+      // libp2p's own message talks about its internals; the operator needs the address and the fix.
+      const text = String((err as Error).message ?? err);
+      const why = /EADDRINUSE/.test(text) ? 'the address is in use (set p2pPort to a free port, 0 for any)' : /EADDRNOTAVAIL/.test(text) ? 'no interface has this address (p2pHost)' : text.split('\n').find((l) => l.trim() !== '') ?? text;
+      throw new Error(`cannot listen for P2P on ${opts.host}:${opts.port}: ${why}`, { cause: err });
     })) as unknown as Node;
     return new Libp2pGossip(node, opts, banned);
   }
