@@ -135,3 +135,34 @@ describe('CCNs gossip messages over libp2p', () => {
     }
   });
 });
+
+describe('CCNs find each other in the registry', () => {
+  let net: NetNode[];
+  const registry = { ccnOwnerMinBalance: 0, stakerMinBalance: 0, ccnActivationStake: 0, registryTag: 'p2p-test' };
+
+  before(async () => {
+    // No bootstrap at all: A can only learn of B from a create-node in its registry.
+    net = await startNetwork([[], []], () => registry);
+  });
+  after(async () => {
+    await Promise.all((net ?? []).map((n) => n.ccn.stop()));
+  });
+
+  it('dials the multiaddress of a registered CCN, and takes its announcements', async () => {
+    const [a, b] = [(net[0] as NetNode).ccn, (net[1] as NetNode).ccn];
+    const bView = await peersOf(b);
+    assert.ok(!(await peersOf(a)).connected.some((p) => p.peer_id === bView.peer_id));
+    const owner = EthAccount.generate();
+    const createNode = buildInlineMessage(owner, 'POST', {
+      type: 'corechan-operation',
+      content: { action: 'create-node', tags: ['create-node', registry.registryTag], details: { name: 'b', multiaddress: bView.announce.p2p } },
+    });
+    assert.equal((await submit(a, createNode)).status, 202);
+    await eventually('A dials B from its registry', 60_000, async () => (await peersOf(a)).connected.some((p) => p.peer_id === bView.peer_id), async () => peersOf(a));
+    // B is a registered CCN: its ALIVE counts on A, and its announced API URL replaces the guess.
+    await eventually('A knows B\'s API from its announcement', 60_000, async () => {
+      const known = (await peersOf(a)).known.find((k) => k.peerId === bView.peer_id);
+      return known?.httpUrl === b.url && known.sources.includes('registry') && known.sources.includes('announce');
+    }, async () => peersOf(a));
+  });
+});

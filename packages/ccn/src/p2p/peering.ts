@@ -219,8 +219,11 @@ export class PeeringService implements PeeringApi {
           allowed.add(peerId);
           addresses.push(ma);
         }
-        const httpUrl = ccnApiUrl(node);
-        if (httpUrl === this.#d.httpUrl || httpUrl === this.#announce.http) continue;
+        // The API URL the peer announces itself beats the one guessed from its registry entry
+        // (a bare multiaddress only implies the default port 4024).
+        const announced = peerId !== undefined && this.#d.directory.byPeerId(peerId)?.sources.includes('announce') === true;
+        const httpUrl = announced ? undefined : ccnApiUrl(node);
+        if (httpUrl !== undefined && (httpUrl === this.#d.httpUrl || httpUrl === this.#announce.http)) continue;
         if (peerId || httpUrl) this.#d.directory.upsert({ peerId, multiaddrs: peerId ? [ma] : [], httpUrl, nodeHash: node.hash, source: 'registry' });
       }
       const before = this.#allowRegistry;
