@@ -121,6 +121,9 @@ export class Libp2pGossip implements Gossip {
           scoreParams: peerScoreParams(opts.scoredTopics, opts.appPenalty),
           scoreThresholds: SCORE_THRESHOLDS,
           doPX: false,
+          // Messages and subscriptions on any other topic are dropped on arrival (they would
+          // otherwise sit in the message cache); `subscribe` adds the topics others ask for.
+          allowedTopics: [...new Set([...opts.dataIdTopics, ...opts.scoredTopics])],
         }),
       },
     }).catch((err: unknown) => {
@@ -166,6 +169,9 @@ export class Libp2pGossip implements Gossip {
     if (this.#handlers.has(topic)) throw new Error(`topic ${topic} already has a handler`);
     this.#handlers.set(topic, handler);
     const pubsub = this.#node.services.pubsub;
+    // gossipsub keeps its allowed topics in a Set on the instance (not on its interface).
+    const allowed = (pubsub as unknown as { allowedTopics?: unknown }).allowedTopics;
+    if (allowed instanceof Set) allowed.add(topic);
     pubsub.topicValidators.set(topic, async (from, msg) => {
       let verdict: GossipVerdict;
       try {
