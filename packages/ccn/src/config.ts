@@ -242,6 +242,54 @@ export const CcnConfigSchema = z.object({
     .min(1)
     .default(120)
     .describe('Bound on the time from a CCN and the CRN running a workload both dying to that workload being placed on a live CCN\'s CRN: ccnDownAfterSeconds plus the direct probes of the CRN (monitorFailuresBeforeDown × (monitorIntervalSeconds + monitorProbeTimeoutSeconds)) must fit in it'),
+  // ---- peering (p2p/: libp2p, gossipsub, ALIVE announcements) ----
+  p2pEnabled: z
+    .boolean()
+    .default(true)
+    .describe('Join the CCN network on libp2p: publish accepted client messages, receive peers\' messages, announce this node; false = a lone node (publication_status then says p2p failed)'),
+  p2pHost: z.string().default('').describe('Address the P2P (libp2p TCP) listener binds; empty = the `host` setting'),
+  p2pPort: z.number().int().min(0).max(65_535).default(4025).describe('P2P (libp2p TCP) port (0 = any free port, reported in the log and GET /api/v0/p2p/peers)'),
+  p2pBootstrap: z
+    .array(
+      z
+        .string()
+        .max(1024)
+        // TCP is the only transport peering runs.
+        .regex(/^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,60})?$/, 'must be a multiaddress like /ip4/1.2.3.4/tcp/4025 or /dns4/host/tcp/4025/p2p/<peer id>'),
+    )
+    .default([])
+    .describe('Peers dialed at start and redialed with back-off, e.g. /ip4/1.2.3.4/tcp/4025/p2p/12D3Koo…; without /p2p/ the peer id is learned on connection. Their ALIVE announcements are accepted'),
+  p2pTopic: z.string().min(1).max(256).default('ALEPH-TEST').describe('Gossip topic of messages (pyaleph\'s aleph.queue_topic)'),
+  p2pAliveTopic: z.string().min(1).max(256).default('ALIVE').describe('Gossip topic of the ALIVE announcements (pyaleph\'s p2p.alive_topic)'),
+  p2pAliveIntervalSeconds: z.number().min(1).default(120).describe('Time between two ALIVE announcements of this node (pyaleph: 120 s); one also goes out when a peer joins the topic'),
+  p2pAnnounceHost: z
+    .string()
+    .default('')
+    .describe('Host (IP or DNS name) other nodes reach this node at, in its ALIVE announcements; empty = the listen host, or the first external IPv4 when listening on all addresses'),
+  p2pRedialSeconds: z
+    .number()
+    .min(1)
+    .default(60)
+    .describe('Longest back-off between two dials of an unreachable peer, and how often the registry\'s CCN multiaddresses are re-read (pyaleph: 60 s)'),
+  p2pMaxMessageBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024)
+    .default(262_144)
+    .describe('Largest gossip message sent or accepted (pyaleph\'s P2P service: 262144); larger messages travel by anti-entropy only'),
+  p2pDedupeCacheSize: z.number().int().min(1).default(200_000).describe('Messages remembered (sender, item_hash, signature) to drop gossip duplicates (pyaleph: 200000)'),
+  p2pRateLimitPerSecond: z
+    .number()
+    .min(0.1)
+    .default(200)
+    .describe('Messages per second one peer may relay to this node on average; excess is dropped and lowers the peer\'s score'),
+  p2pRateLimitBurst: z.number().int().min(1).default(2_000).describe('Messages one peer may relay in a burst above p2pRateLimitPerSecond'),
+  p2pBanSeconds: z
+    .number()
+    .min(1)
+    .default(600)
+    .describe('How long a peer whose gossip score fell below the graylist threshold stays disconnected and refused'),
 }).superRefine((c, ctx) => {
   // Worst case to detect a dead CRN: N rounds, each waiting for its interval and its probe timeout;
   // then one placement and one push (bounded by the push timeout only when the target is slow).

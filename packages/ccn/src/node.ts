@@ -12,11 +12,13 @@ import { ccnApiUrl } from './monitor/ccn-probes.ts';
 import { HealthMonitor } from './monitor/health-monitor.ts';
 import { Liveness } from './network/liveness.ts';
 import { PeerMonitor, type PeerTarget } from './monitor/peer-monitor.ts';
+import { PeerDirectory } from './network/peers.ts';
+import { loadOrCreateP2pIdentity } from './p2p/identity.ts';
+import { PeeringService } from './p2p/peering.ts';
 import { MessageProcessor } from './processing/processor.ts';
 import { RegistryService } from './registry/registry-service.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { ScoringService } from './scoring/service.ts';
-import { PeerDirectory } from './network/peers.ts';
 import { databaseTargetOf, openStores, type Stores } from './stores.ts';
 import { SyncService } from './sync/service.ts';
 
@@ -45,7 +47,8 @@ export class CcnNode {
   #peerMonitor: PeerMonitor | undefined;
   #scoring: ScoringService | undefined;
   #sync: SyncService | undefined;
-  /** The CCNs this node knows (config, registry, announcements): shared by peering and sync. */
+  #peering: PeeringService | undefined;
+  /** The CCNs this node knows (configuration, registry, announcements): peering fills it; anti-entropy and liveness read it. */
   readonly #peers = new PeerDirectory();
   #app: FastifyInstance | undefined;
   #gcTimer: NodeJS.Timeout | undefined;
@@ -102,7 +105,7 @@ export class CcnNode {
       });
       const sync = this.#startSync(stores, processor);
       this.#app = await buildApp(
-        { stores, processor, config: this.config, registry, nodeAddress: account.address, version: CCN_VERSION, clock: this.#clock, network, sync },
+        { stores, processor, config: this.config, registry, nodeAddress: account.address, version: CCN_VERSION, clock: this.#clock, network, sync, p2p: () => this.#peering },
         this.#log,
       );
       await this.#app.listen({ host: this.config.host, port: this.config.port });
@@ -111,6 +114,8 @@ export class CcnNode {
       const host = this.config.host === '0.0.0.0' || this.config.host === '::' ? '127.0.0.1' : this.config.host;
       this.#url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       processor.start();
+      await this.#startPeering(stores, processor, registry);
+      if (this.#peering) this.#liveness?.attachGossip(this.#peering.gossip);
       network.monitor.start();
       await this.#startScheduling();
       network.scheduler.start();
@@ -138,6 +143,9 @@ export class CcnNode {
     // The worker finishes its batch and sync waiters answer (202, still pending); then the API
     // drains its requests; the database closes last.
     // The scheduler first (its pushes in flight end), then the monitor, then the pipeline.
+    // Peering and sync stop before anything: no peer message may arrive into a closing pipeline.
+    await this.#peering?.stop();
+    this.#peering = undefined;
     await this.#sync?.stop();
     await this.#scoring?.stop();
     await this.#peerMonitor?.stop();
@@ -242,6 +250,30 @@ export class CcnNode {
     });
     this.#sync.start();
     return this.#sync;
+  }
+
+  /**
+   * Peering (issue 13): the libp2p identity (`p2p.key` in the data dir), gossip of messages and
+   * ALIVE announcements, dialing of bootstrap and registry peers. Started once the API listens,
+   * so the HTTP URL it announces is known; `p2pEnabled: false` leaves the node alone.
+   */
+  async #startPeering(stores: Stores, processor: MessageProcessor, registry: RegistryService): Promise<void> {
+    const c = this.config;
+    if (!c.p2pEnabled) return;
+    const identity = await loadOrCreateP2pIdentity(c.dataDir);
+    if (identity.created) this.#log.info({ peerId: identity.peerId, path: identity.path }, 'created a new P2P identity');
+    if (identity.readableByOthers) this.#log.warn({ path: identity.path }, 'the P2P key file is readable by other users (chmod 600 it)');
+    this.#peering = await PeeringService.start({
+      config: c,
+      identity,
+      processor,
+      stores,
+      registry,
+      directory: this.#peers,
+      httpUrl: this.#url,
+      version: CCN_VERSION,
+      log: this.#log.child({ component: 'p2p' }),
+    });
   }
 
   /**

@@ -7,6 +7,7 @@ import type { MessageProcessor } from '../processing/processor.ts';
 import type { RegistryService } from '../registry/registry-service.ts';
 import type { Stores } from '../stores.ts';
 import type { SyncService } from '../sync/service.ts';
+import type { PeeringApi } from '../p2p/publication.ts';
 
 export interface ApiContext {
   stores: Stores;
@@ -25,4 +26,6 @@ export interface ApiContext {
   network?: { scheduler: Scheduler; monitor: HealthMonitor; liveness?: Liveness | undefined } | undefined;
   /** Anti-entropy with the peers: its status, and files fetched on demand (absent in tests that build the API alone). */
   sync?: Pick<SyncService, 'status' | 'ensureFile'> | undefined;
+  /** Peering, once started (undefined when p2p is disabled): publication status, GET /api/v0/p2p/peers. */
+  p2p?: (() => PeeringApi | undefined) | undefined;
 }

@@ -5,7 +5,7 @@
  * abandon VMs half-stopped. Only a close that hangs past `closeTimeoutMs` exits anyway.
  * A signal that arrives while the node is still starting is honoured once the start completes.
  */
-import type { Logger } from '@aleph-nodes/service';
+import { ConfigError, type Logger } from '@aleph-nodes/service';
 import { EXIT } from './exit-codes.ts';
 import { listenForStop, STOP_WITH_PARENT_ENV } from './stop-requests.ts';
 
@@ -36,6 +36,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } catch (err) {
     opts.logger.fatal({ err }, `${opts.name} failed to start`);
     stop.dispose();
+    // A configuration the node cannot use (a corrupt key file...) is the operator's to fix: exit 2, said on stderr too.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${opts.name}: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
     return EXIT.FAILURE;
   }
   opts.logger.info({ url: node.url, address: node.address }, `${opts.name} ready`);
