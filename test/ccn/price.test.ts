@@ -178,5 +178,10 @@ for (const engine of ['sqlite', 'postgres'] as const) describe(`price routes (${
     // Products the aggregate leaves out keep their defaults.
     const program = await client.programClient.getEstimatedCost({ account: client.account, channel: 'TEST', entrypoint: 'main:app', estimated_size_mib: 1, file: undefined } as never);
     assert.equal(program.cost, '400.000000000000000000');
+    // A published product without a compute-unit price cannot price executables: the network's fault, 503.
+    await publisher.createAggregate({ key: 'pricing', content: { instance_confidential: { price: { storage: { holding: '0.05' } } } }, channel: 'TEST', sync: true });
+    const confidential = await postJson('/api/v0/price/estimate/instance', { ...SAMPLE_INSTANCE, environment: { hypervisor: 'qemu', trusted_execution: { policy: 1 } } });
+    assert.equal(confidential.status, 503, JSON.stringify(confidential.body));
+    assert.equal((confidential.body as { error: { code: string } }).error.code, 'PRICING_INCOMPLETE');
   });
 });

@@ -47,6 +47,8 @@ export function priceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const address = chargedAddress ?? (content as { address: string }).address;
       return priceResponse(cost, address, includeSize);
     } catch (err) {
+      // The network's own pricing lacking a price is not the client's fault; an unpriceable GPU or content is.
+      if (isCostError(err) && err.code === 'PRICING_INCOMPLETE') throw CCN_ERRORS.error('PRICING_INCOMPLETE', err.message);
       if (isProtocolError(err) || isCostError(err)) throw CCN_ERRORS.error('INVALID_BODY', err.message);
       throw err;
     }
