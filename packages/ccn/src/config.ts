@@ -3,7 +3,7 @@
  * Every setting has a default and a description (`describeConfig(CcnConfigSchema, 'CCN')`).
  */
 import { z } from 'zod';
-import { LIMITS } from '@aleph-nodes/protocol';
+import { DEFAULT_PAYMENT_CUTOFFS, LIMITS, PRICING_AGGREGATE_OWNER } from '@aleph-nodes/protocol';
 import { loadConfig, type LoadConfigOptions } from '@aleph-nodes/service';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an 0x Ethereum address');
@@ -290,6 +290,22 @@ export const CcnConfigSchema = z.object({
     .min(1)
     .default(600)
     .describe('How long a peer whose gossip score fell below the graylist threshold stays disconnected and refused'),
+  // ---- pricing (issue 14: packages/protocol/src/cost) ----
+  pricingOwner: address
+    .default(PRICING_AGGREGATE_OWNER)
+    .describe('Owner of the `pricing` and `settings` aggregates costs are computed from (pyaleph\'s); a network that publishes none uses pyaleph\'s default prices'),
+  freeStoreAndProgramBeforeTime: z
+    .number()
+    .default(DEFAULT_PAYMENT_CUTOFFS.freeStoreAndProgramBeforeTime)
+    .describe('STOREs and on-demand programs whose message time is earlier are free (pyaleph: 1743775079)'),
+  holdAndStreamRefusedFromTime: z
+    .number()
+    .default(DEFAULT_PAYMENT_CUTOFFS.holdAndStreamRefusedFromTime)
+    .describe('From this message time, instances and persistent programs paid by hold or stream are rejected with INVALID_PAYMENT_METHOD (202) (pyaleph: 1773187200)'),
+  creditOnlyFromTime: z
+    .number()
+    .default(DEFAULT_PAYMENT_CUTOFFS.creditOnlyFromTime)
+    .describe('From this message time, every paid PROGRAM, INSTANCE and STORE must pay with credits (202 otherwise) (pyaleph: 1798761600)'),
 }).superRefine((c, ctx) => {
   // Worst case to detect a dead CRN: N rounds, each waiting for its interval and its probe timeout;
   // then one placement and one push (bounded by the push timeout only when the target is slow).
