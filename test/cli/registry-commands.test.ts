@@ -17,7 +17,7 @@ let ccnUrl = '';
 const ccnOwnerKey = join(dir, 'ccn-owner.key');
 
 before(async () => {
-  writeFileSync(join(dir, 'ccn.json'), JSON.stringify({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'ccn'), registryTag: 'devnet', ccnOwnerMinBalance: 0, stakerMinBalance: 0, ccnActivationStake: 0 }));
+  writeFileSync(join(dir, 'ccn.json'), JSON.stringify({ host: '127.0.0.1', port: 0, p2pPort: 0, dataDir: join(dir, 'ccn'), registryTag: 'devnet', ccnOwnerMinBalance: 0, stakerMinBalance: 0, ccnActivationStake: 0 }));
   ccn = new RunningProcess(process.execPath, ['packages/cli/bin/ccn.js', 'start', '--config', join(dir, 'ccn.json')]);
   ccnUrl = jsonLine(await ccn.waitForLine((l) => jsonLine(l)?.msg === 'ccn ready'))?.url as string;
   // The CCN owner registers its node with the devnet helper, then links CRNs with `ccn link`.

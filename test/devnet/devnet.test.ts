@@ -1,6 +1,7 @@
 /**
- * The README's main command and what issue 6 promises of the network, on the default executor
- * (QEMU microVMs; software emulation on the build machines):
+ * The devnet and what issue 6 promises of the network, on the default executor (QEMU microVMs;
+ * software emulation on the build machines), with one CCN (`--ccns 1`: the scheduling of one CCN
+ * over its three CRNs; several CCNs are tested in devnet-multi.test.ts):
  * - `npm run devnet` starts a CCN and three linked CRNs on loopback, publishes the runtime, the
  *   instance image and a sample program, prints a working `curl` line, writes the state file;
  * - a fourth link is refused with its reason;
@@ -8,13 +9,15 @@
  *   each; `kill -9` of the instance's CRN moves what it ran to another CRN within the CCN's
  *   failover bound (a setting), the instance answers SSH with the owner's key there, and the
  *   killed CRN, once back, runs no duplicate;
- * - SIGTERM stops everything it started and leaves no VM behind.
+ * - Ctrl-C stops everything it started and leaves no VM or tap behind, even when a CRN gets the
+ *   terminal's SIGINT and the devnet's SIGTERM in quick succession (it used to exit at once on the
+ *   second signal and leave a QEMU VM and its tap running).
  * The CCN's monitor is made faster through its environment (CCN_* variables override the config
  * file the devnet writes), so that the failover fits the test's time.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -47,8 +50,8 @@ const FAILOVER_BOUND_MS = Number(MONITOR_ENV.CCN_FAILOVER_BOUND_SECONDS) * 1000;
 const BOOT_WAIT_MS = 240_000;
 
 interface State {
-  ccn: { url: string; address: string; pid: number };
-  crns: { url: string; hash: string; address: string; pid: number }[];
+  ccn: { url: string; address: string; pid: number; key_file: string; hash: string };
+  crns: { url: string; hash: string; address: string; pid: number; ccn: string }[];
   runtimes: { node: string };
   rootfs: { debian?: string };
   registry: { address: string };
@@ -79,13 +82,16 @@ const firewallTableExists = (): boolean => {
   }
 };
 
-const qemuOfDevnet = (): number => {
+const qemuOfDevnet = (): string[] => {
   try {
-    return execFileSync('pgrep', ['-f', `qemu-system.*${dataDir}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
+    return execFileSync('pgrep', ['-af', `qemu-system.*${dataDir}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
   } catch {
-    return 0;
+    return [];
   }
 };
+
+/** The taps of the devnet's running VMs, from their QEMU command lines. */
+const tapsOfDevnet = (): string[] => qemuOfDevnet().flatMap((line) => [...line.matchAll(/ifname=([^,\s]+)/g)].map((m) => m[1] as string));
 
 describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500_000 }, () => {
   const stateFile = join(dir, 'state.json');
@@ -110,7 +116,7 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
 
   before(async () => {
     tableBefore = firewallTableExists();
-    devnet = new RunningProcess(process.execPath, ['packages/cli/bin/devnet.js', '--state-file', stateFile, '--data-dir', dataDir, '--ccn-port', '0', '--crn-port', '0'], { env: MONITOR_ENV });
+    devnet = new RunningProcess(process.execPath, ['packages/cli/bin/devnet.js', '--state-file', stateFile, '--data-dir', dataDir, '--ccns', '1', '--crns', '3', '--ccn-port', '0', '--crn-port', '0'], { env: MONITOR_ENV });
     await devnet.waitForLine((l) => l.includes('devnet ready'));
     curlLine = await devnet.waitForLine((l) => l.trim().startsWith('curl '));
     state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
@@ -154,7 +160,7 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
     const reg = await run(process.execPath, ['packages/cli/bin/crn.js', 'register', '--config', configFile, '--name', 'fourth', '--address', 'http://127.0.0.9:4020', '--tag', 'devnet', '--json']);
     assert.equal(reg.code, 0, reg.stderr);
     const { hash } = JSON.parse(reg.stdout) as { hash: string };
-    const link = await run(process.execPath, ['packages/cli/bin/ccn.js', 'link', hash, '--ccn', state.ccn.url, '--key-file', join(dataDir, 'keys', 'ccn.key'), '--tag', 'devnet', '--json']);
+    const link = await run(process.execPath, ['packages/cli/bin/ccn.js', 'link', hash, '--ccn', state.ccn.url, '--key-file', state.ccn.key_file, '--tag', 'devnet', '--json']);
     assert.equal(link.code, 1, link.stdout + link.stderr);
     const out = JSON.parse(link.stdout) as { linked: boolean; reason: string | null };
     assert.equal(out.linked, false);
@@ -287,15 +293,29 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
     }
   });
 
-  it('stops everything on SIGTERM: nodes, VMs and the state file', async () => {
+  it("stops everything on Ctrl-C, also when a CRN gets the terminal's SIGINT and the devnet's SIGTERM at once: nodes, VMs, taps, the state file", async () => {
     await reviveKilledCrn();
     for (const p of restarted.splice(0)) assert.equal((await p.stop('SIGTERM')).code, 0);
     const pids = [state.ccn.pid, ...state.crns.map((c) => c.pid)];
-    const exit = await devnet.stop('SIGTERM');
+    const taps = tapsOfDevnet();
+    assert.ok(taps.length > 0, 'the devnet runs VMs (the check below has something to find)');
+    // A CRN that runs a VM gets SIGINT as if from the terminal; the devnet gets SIGINT, then a
+    // SIGTERM right after; the other nodes get the devnet's one SIGTERM only.
+    const withVm = await (async () => {
+      for (const c of state.crns) if (isAlive(c.pid) && (await runningOn(c.url).catch(() => [])).length > 0) return c;
+      return undefined;
+    })();
+    assert.ok(withVm, 'a CRN runs a workload');
+    process.kill(withVm.pid, 'SIGINT');
+    process.kill(devnet.child.pid as number, 'SIGINT');
+    process.kill(devnet.child.pid as number, 'SIGTERM');
+    const exit = await devnet.closed;
     assert.equal(exit.code, 0, devnet.stderr);
     for (const pid of pids) assert.ok(!isAlive(pid), `node ${pid} was stopped`);
     assert.ok(!existsSync(stateFile), 'the state file is removed when the network stops');
-    assert.equal(qemuOfDevnet(), 0, 'no QEMU process of the devnet is left');
+    assert.deepEqual(qemuOfDevnet(), [], 'no QEMU process of the devnet is left');
+    const links = readdirSync('/sys/class/net');
+    assert.deepEqual(taps.filter((t) => links.includes(t)), [], `no tap of the devnet's VMs is left (${taps.join(', ')})`);
     // Other tests' VMs could keep the table alive; on a host with none it goes with the devnet.
     if (!tableBefore) assert.equal(firewallTableExists(), false, 'the firewall table the devnet created is removed');
   });

@@ -84,6 +84,7 @@ describe('scheduler and failover with three CRNs', { timeout: 240_000 }, () => {
         dataDir: join(root, 'ccn'),
         keyFile: ccnKeyFile,
         port: 0,
+        p2pPort: 0,
         logLevel: 'silent',
         registryTag: TAG,
         ccnOwnerMinBalance: 0,

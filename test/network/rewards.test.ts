@@ -88,6 +88,7 @@ describe('scores and rewards with three CRNs, one of them down for a while', { t
         dataDir: join(root, 'ccn'),
         keyFile: ccnKeyFile,
         port: 0,
+        p2pPort: 0,
         logLevel: 'warn',
         registryTag: TAG,
         ccnOwnerMinBalance: 0,

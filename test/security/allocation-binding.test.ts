@@ -115,6 +115,7 @@ describe('allocation pushes are bound to their CRN and cannot be replayed', { ti
         dataDir: join(root, 'ccn'),
         keyFile: ccnKeyFile,
         port: 0,
+        p2pPort: 0,
         logLevel: 'silent',
         registryTag: TAG,
         ccnOwnerMinBalance: 0,

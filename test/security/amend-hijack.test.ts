@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ItemType } from '@aleph-sdk/message';
+import { makeZip } from '../../packages/crn/src/testing/zip.ts';
 import { ECHO_PROGRAM, eventually } from '../crn/helpers/nodes.ts';
 import { deliver, listed, signed, startCrnUnderAttack, visit, type CrnUnderAttack } from './helpers/crn-under-attack.ts';
 
@@ -60,10 +61,13 @@ describe('security: a stranger cannot stop or amend an execution (hole 3)', () =
       assert.ok(line, `attack ${m.type} ${m.item_hash} logged as ignored`);
     }
 
-    // The owner's own amend (a STORE with ref = the program) stops it; the next request restarts it.
-    const ownFile = await env.owner.createStore({ fileObject: new Blob([new TextEncoder().encode('owner update')]), storageEngine: ItemType.storage, channel: 'TEST', sync: true });
+    // The owner's own update (a STORE amending the program's code STORE, the way owners update
+    // code; a STORE naming the program itself is refused by the CCN, as by pyaleph) stops it; the
+    // next request restarts it.
+    const update = makeZip([{ name: 'main.mjs', data: `${ECHO_PROGRAM}\n// updated by its owner\n`, deflate: true }]);
+    const ownFile = await env.owner.createStore({ fileObject: new Blob([update]), storageEngine: ItemType.storage, channel: 'TEST', sync: true });
     const ownHash = (ownFile.content as unknown as { item_hash: string }).item_hash;
-    assert.equal(await deliver(env, signed(env.ownerAccount, 'STORE', { item_type: 'storage', item_hash: ownHash, ref: victim })), true);
+    assert.equal(await deliver(env, signed(env.ownerAccount, 'STORE', { item_type: 'storage', item_hash: ownHash, ref: content.code.ref })), true);
     await eventually(async () => !(await listed(env, victim)), 30_000, "the owner's amend to stop the execution");
     const restarted = await visit(env, victim);
     assert.equal(restarted.status, 200);

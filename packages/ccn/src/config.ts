@@ -3,7 +3,7 @@
  * Every setting has a default and a description (`describeConfig(CcnConfigSchema, 'CCN')`).
  */
 import { z } from 'zod';
-import { LIMITS } from '@aleph-nodes/protocol';
+import { DEFAULT_PAYMENT_CUTOFFS, LIMITS, PRICING_AGGREGATE_OWNER } from '@aleph-nodes/protocol';
 import { loadConfig, type LoadConfigOptions } from '@aleph-nodes/service';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an 0x Ethereum address');
@@ -176,10 +176,152 @@ export const CcnConfigSchema = z.object({
     .describe(
       'Bound on the time from a CRN failing to its workloads being pushed to another CRN: the monitor interval, failures and probe timeout must fit in it',
     ),
+  // ---- sync ----
+  syncPeers: z
+    .array(z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL'))
+    .default([])
+    .describe('HTTP API URLs of CCNs to sync messages and files from, besides the peers the P2P layer and the registry name (sync works with these alone)'),
+  syncIntervalSeconds: z
+    .number()
+    .min(0.1)
+    .default(10)
+    .describe('Time between two anti-entropy rounds with a peer that is caught up (a new or reconnected peer is pulled at once; a peer that is behind is pulled again at once)'),
+  syncPageSize: z.number().int().min(1).max(5000).default(500).describe('Entries of one sync page, served (at most) and asked of peers'),
+  syncBatchSize: z.number().int().min(1).max(200).default(100).describe('Messages asked of a peer in one batch request, and the most one batch request may ask of this node'),
+  syncMaxBatchBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(4 * 1024 * 1024)
+    .describe('Bytes of envelopes one batch answer carries at most (the rest is asked again); one message is always served'),
+  syncMaxResponseBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(16 * 1024 * 1024)
+    .describe('Largest sync page or batch answer read from a peer; a larger one is cut off and counts against the peer'),
+  syncRequestTimeoutSeconds: z.number().min(0.1).default(20).describe('Timeout of one sync request to a peer (a page or a batch)'),
+  syncMaxPagesPerRound: z.number().int().min(1).default(20).describe('Pages pulled from one peer per round before the others get their turn'),
+  syncConcurrency: z.number().int().min(1).default(4).describe('Peers pulled from at once'),
+  syncBackoffBaseSeconds: z.number().min(0.01).default(2).describe('First back-off after a failed round with a peer (or a failed file fetch); doubles on every failure'),
+  syncBackoffMaxSeconds: z.number().min(0.01).default(300).describe('Upper bound of the back-off of a peer or a file fetch'),
+  syncBanSeconds: z
+    .number()
+    .min(0)
+    .default(600)
+    .describe('How long a peer whose score fell to the ban threshold (invalid messages, lies, wrong file bytes) is not pulled from'),
+  filesKept: z
+    .enum(['all', 'referenced'])
+    .default('all')
+    .describe(
+      'Which files this node keeps: `all` (every STORE\'s file), or `referenced` (only files the workloads placed on its CRNs use; other files fetched from peers are checked, then evicted once unread for fileCacheSeconds, and fetched again from peers when someone reads them)',
+    ),
+  fileFetchConcurrency: z.number().int().min(1).default(2).describe('Files fetched from peers at once'),
+  fileFetchTimeoutSeconds: z.number().min(1).default(300).describe('Longest time one file download from a peer may take'),
+  fileCacheSeconds: z
+    .number()
+    .min(0)
+    .default(600)
+    .describe('With filesKept=referenced: how long a fetched file no local workload uses stays after its last read'),
+  // ---- scheduling: CCN liveness and workload ownership (issue 13) ----
+  livenessEnabled: z
+    .boolean()
+    .default(true)
+    .describe('Sign a heartbeat every heartbeatIntervalSeconds, exchange them with the other CCNs (gossip and HTTP) and place only the workloads this CCN manages by the network\'s ownership rule; off = this CCN places every persistent workload on its own CRNs (a lone CCN)'),
+  heartbeatIntervalSeconds: z.number().min(0.2).default(10).describe('Time between two heartbeats of this CCN, and between two pulls of the peers\' heartbeats over HTTP'),
+  ccnDownAfterSeconds: z.number().min(1).default(60).describe('A CCN whose latest heartbeat is older than this is down for everyone: its workloads whose CRN is down too are adopted by the others'),
+  heartbeatMaxClockSkewSeconds: z
+    .number()
+    .min(0)
+    .default(15)
+    .describe('Heartbeats dated further ahead of this node\'s clock are refused; a node whose clock differs from its peers\' by more takes no new or orphaned workload (fenced) until it is fixed'),
+  heartbeatPullTimeoutSeconds: z.number().min(0.1).default(5).describe('Timeout of one pull of a peer\'s heartbeats (GET /api/v0/network/heartbeats)'),
+  heartbeatTopic: z.string().min(1).max(128).default('ALEPH-CCN-HEARTBEAT').describe('Gossip topic of the CCN heartbeats'),
+  adoptionTimeoutSeconds: z
+    .number()
+    .min(1)
+    .default(120)
+    .describe('Bound on the time from a CCN and the CRN running a workload both dying to that workload being placed on a live CCN\'s CRN: ccnDownAfterSeconds plus the direct probes of the CRN (monitorFailuresBeforeDown × (monitorIntervalSeconds + monitorProbeTimeoutSeconds)) must fit in it'),
+  // ---- peering (p2p/: libp2p, gossipsub, ALIVE announcements) ----
+  p2pEnabled: z
+    .boolean()
+    .default(true)
+    .describe('Join the CCN network on libp2p: publish accepted client messages, receive peers\' messages, announce this node; false = a lone node (publication_status then says p2p failed)'),
+  p2pHost: z.string().default('').describe('Address the P2P (libp2p TCP) listener binds; empty = the `host` setting'),
+  p2pPort: z.number().int().min(0).max(65_535).default(4025).describe('P2P (libp2p TCP) port (0 = any free port, reported in the log and GET /api/v0/p2p/peers)'),
+  p2pBootstrap: z
+    .array(
+      z
+        .string()
+        .max(1024)
+        // TCP is the only transport peering runs.
+        .regex(/^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[1-9A-HJ-NP-Za-km-z]{40,60})?$/, 'must be a multiaddress like /ip4/1.2.3.4/tcp/4025 or /dns4/host/tcp/4025/p2p/<peer id>'),
+    )
+    .default([])
+    .describe('Peers dialed at start and redialed with back-off, e.g. /ip4/1.2.3.4/tcp/4025/p2p/12D3Koo…; without /p2p/ the peer id is learned on connection. Their ALIVE announcements are accepted'),
+  p2pTopic: z.string().min(1).max(256).default('ALEPH-TEST').describe('Gossip topic of messages (pyaleph\'s aleph.queue_topic)'),
+  p2pAliveTopic: z.string().min(1).max(256).default('ALIVE').describe('Gossip topic of the ALIVE announcements (pyaleph\'s p2p.alive_topic)'),
+  p2pAliveIntervalSeconds: z.number().min(1).default(120).describe('Time between two ALIVE announcements of this node (pyaleph: 120 s); one also goes out when a peer joins the topic'),
+  p2pAnnounceHost: z
+    .string()
+    .default('')
+    .describe('Host (IP or DNS name) other nodes reach this node at, in its ALIVE announcements; empty = the listen host, or the first external IPv4 when listening on all addresses'),
+  p2pRedialSeconds: z
+    .number()
+    .min(1)
+    .default(60)
+    .describe('Longest back-off between two dials of an unreachable peer, and how often the registry\'s CCN multiaddresses are re-read (pyaleph: 60 s)'),
+  p2pMaxMessageBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024)
+    .default(262_144)
+    .describe('Largest gossip message sent or accepted (pyaleph\'s P2P service: 262144); larger messages travel by anti-entropy only'),
+  p2pDedupeCacheSize: z.number().int().min(1).default(200_000).describe('Messages remembered (sender, item_hash, signature) to drop gossip duplicates (pyaleph: 200000)'),
+  p2pRateLimitPerSecond: z
+    .number()
+    .min(0.1)
+    .default(200)
+    .describe('Messages per second one peer may relay to this node on average; excess is dropped and lowers the peer\'s score'),
+  p2pRateLimitBurst: z.number().int().min(1).default(2_000).describe('Messages one peer may relay in a burst above p2pRateLimitPerSecond'),
+  p2pBanSeconds: z
+    .number()
+    .min(1)
+    .default(600)
+    .describe('How long a peer whose gossip score fell below the graylist threshold stays disconnected and refused'),
+  // ---- pricing (issue 14: packages/protocol/src/cost) ----
+  pricingOwner: address
+    .default(PRICING_AGGREGATE_OWNER)
+    .describe('Owner of the `pricing` and `settings` aggregates costs are computed from (pyaleph\'s); a network that publishes none uses pyaleph\'s default prices'),
+  freeStoreAndProgramBeforeTime: z
+    .number()
+    .default(DEFAULT_PAYMENT_CUTOFFS.freeStoreAndProgramBeforeTime)
+    .describe('STOREs and on-demand programs whose message time is earlier are free (pyaleph: 1743775079)'),
+  holdAndStreamRefusedFromTime: z
+    .number()
+    .default(DEFAULT_PAYMENT_CUTOFFS.holdAndStreamRefusedFromTime)
+    .describe('From this message time, instances and persistent programs paid by hold or stream are rejected with INVALID_PAYMENT_METHOD (202) (pyaleph: 1773187200)'),
+  creditOnlyFromTime: z
+    .number()
+    .default(DEFAULT_PAYMENT_CUTOFFS.creditOnlyFromTime)
+    .describe('From this message time, every paid PROGRAM, INSTANCE and STORE must pay with credits (202 otherwise) (pyaleph: 1798761600)'),
 }).superRefine((c, ctx) => {
   // Worst case to detect a dead CRN: N rounds, each waiting for its interval and its probe timeout;
   // then one placement and one push (bounded by the push timeout only when the target is slow).
   const detection = c.monitorFailuresBeforeDown * (c.monitorIntervalSeconds + c.monitorProbeTimeoutSeconds);
+  // A silent CCN is down after ccnDownAfterSeconds; its CRNs' probes start at half of it, and in
+  // the worst case (the CRN dies later than its CCN) all of them still have to fail.
+  if (c.livenessEnabled && c.ccnDownAfterSeconds + detection > c.adoptionTimeoutSeconds) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['adoptionTimeoutSeconds'],
+      message: `ccnDownAfterSeconds + monitorFailuresBeforeDown × (monitorIntervalSeconds + monitorProbeTimeoutSeconds) = ${c.ccnDownAfterSeconds + detection} s exceeds adoptionTimeoutSeconds (${c.adoptionTimeoutSeconds} s)`,
+    });
+  }
+  if (c.livenessEnabled && c.ccnDownAfterSeconds < 2 * c.heartbeatIntervalSeconds) {
+    ctx.addIssue({ code: 'custom', path: ['ccnDownAfterSeconds'], message: `must be at least two heartbeat intervals (${2 * c.heartbeatIntervalSeconds} s): one lost heartbeat must not make a CCN down` });
+  }
   if (detection > c.failoverBoundSeconds) {
     ctx.addIssue({
       code: 'custom',

@@ -15,6 +15,7 @@ export const CCN_ERRORS = defineErrorTable({
   NOT_FOUND: { status: 404, message: 'Not found' },
   MESSAGE_GONE: { status: 410, message: 'The message was forgotten or removed' },
   NOT_PRICED: { status: 400, message: 'Only executable and STORE messages have a price' },
+  PRICING_INCOMPLETE: { status: 503, message: "The network's pricing aggregate cannot price this product" },
   FILE_HASH_MISMATCH: { status: 422, message: 'The uploaded file does not hash to the STORE item_hash' },
   FILE_TOO_LARGE: { status: 413, message: 'The file is too large' },
   MISSING_FILE: { status: 422, message: 'The multipart upload has no file part' },

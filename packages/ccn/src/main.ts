@@ -4,7 +4,7 @@
  * lines (pino), the last start-up line being `ccn listening` with the url and key address, and
  * stops cleanly on SIGINT/SIGTERM. Operators use `ccn start` of @aleph-nodes/cli instead.
  */
-import { ConfigError, createLogger } from '@aleph-nodes/service';
+import { ConfigError, createLogger, KeyFileError } from '@aleph-nodes/service';
 import { loadCcnConfig } from './config.ts';
 import { startCcn } from './node.ts';
 
@@ -26,6 +26,11 @@ async function main(argv: readonly string[]): Promise<number> {
     node = await startCcn(config, { logger });
   } catch (err) {
     logger.fatal({ err }, 'ccn failed to start');
+    // An unusable key file (node.key, p2p.key) is a configuration error, as for `ccn start`.
+    if (err instanceof KeyFileError) {
+      process.stderr.write(`ccn: ${err.message}\n`);
+      return 2;
+    }
     return 1;
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

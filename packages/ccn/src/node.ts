@@ -10,12 +10,17 @@ import { buildApp } from './api/server.ts';
 import type { CcnConfig } from './config.ts';
 import { ccnApiUrl } from './monitor/ccn-probes.ts';
 import { HealthMonitor } from './monitor/health-monitor.ts';
+import { Liveness } from './network/liveness.ts';
 import { PeerMonitor, type PeerTarget } from './monitor/peer-monitor.ts';
+import { PeerDirectory } from './network/peers.ts';
+import { loadOrCreateP2pIdentity } from './p2p/identity.ts';
+import { PeeringService } from './p2p/peering.ts';
 import { MessageProcessor } from './processing/processor.ts';
 import { RegistryService } from './registry/registry-service.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { ScoringService } from './scoring/service.ts';
 import { databaseTargetOf, openStores, type Stores } from './stores.ts';
+import { SyncService } from './sync/service.ts';
 
 export const CCN_VERSION = '0.1.0';
 /** How often unpinned uploads past their grace period are deleted. */
@@ -38,8 +43,13 @@ export class CcnNode {
   #processor: MessageProcessor | undefined;
   #monitor: HealthMonitor | undefined;
   #scheduler: Scheduler | undefined;
+  #liveness: Liveness | undefined;
   #peerMonitor: PeerMonitor | undefined;
   #scoring: ScoringService | undefined;
+  #sync: SyncService | undefined;
+  #peering: PeeringService | undefined;
+  /** The CCNs this node knows (configuration, registry, announcements): peering fills it; anti-entropy and liveness read it. */
+  readonly #peers = new PeerDirectory();
   #app: FastifyInstance | undefined;
   #gcTimer: NodeJS.Timeout | undefined;
   #url = '';
@@ -94,8 +104,9 @@ export class CcnNode {
         }
       });
       this.#startState(processor, registry, network.scheduler);
+      const sync = this.#startSync(stores, processor);
       this.#app = await buildApp(
-        { stores, processor, config: this.config, registry, nodeAddress: account.address, version: CCN_VERSION, clock: this.#clock, network },
+        { stores, processor, config: this.config, registry, nodeAddress: account.address, version: CCN_VERSION, clock: this.#clock, network, sync, p2p: () => this.#peering },
         this.#log,
       );
       await this.#app.listen({ host: this.config.host, port: this.config.port });
@@ -104,7 +115,10 @@ export class CcnNode {
       const host = this.config.host === '0.0.0.0' || this.config.host === '::' ? '127.0.0.1' : this.config.host;
       this.#url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       processor.start();
+      await this.#startPeering(stores, processor, registry);
+      if (this.#peering) this.#liveness?.attachGossip(this.#peering.gossip);
       network.monitor.start();
+      await this.#startScheduling();
       network.scheduler.start();
       this.#startScoring(stores, processor, registry, account);
       this.#gcTimer = setInterval(() => void this.#collectGarbage(), GC_INTERVAL_MS);
@@ -130,8 +144,14 @@ export class CcnNode {
     // The worker finishes its batch and sync waiters answer (202, still pending); then the API
     // drains its requests; the database closes last.
     // The scheduler first (its pushes in flight end), then the monitor, then the pipeline.
+    // Peering and sync stop before anything: no peer message may arrive into a closing pipeline.
+    await this.#peering?.stop();
+    this.#peering = undefined;
+    await this.#sync?.stop();
     await this.#scoring?.stop();
     await this.#peerMonitor?.stop();
+    // Liveness first: it resolves the scheduler's wait for the first round of heartbeats.
+    this.#liveness?.stop();
     await this.#scheduler?.stop();
     await this.#monitor?.stop();
     await this.#processor?.stop();
@@ -153,10 +173,37 @@ export class CcnNode {
     });
   }
 
-  /** The health monitor and the scheduler of the linked CRNs (issue 6). */
-  #createNetwork(stores: Stores, registry: RegistryService, account: EthAccount): { scheduler: Scheduler; monitor: HealthMonitor } {
+  /**
+   * The health monitor and the scheduler of the linked CRNs (issue 6), and the liveness of the
+   * other CCNs that decides which workloads this one manages (issue 13).
+   */
+  #createNetwork(stores: Stores, registry: RegistryService, account: EthAccount): { scheduler: Scheduler; monitor: HealthMonitor; liveness?: Liveness } {
     const c = this.config;
     let scheduler: Scheduler | undefined;
+    const liveness = c.livenessEnabled
+      ? new Liveness(
+          {
+            heartbeatIntervalSeconds: c.heartbeatIntervalSeconds,
+            ccnDownAfterSeconds: c.ccnDownAfterSeconds,
+            heartbeatMaxClockSkewSeconds: c.heartbeatMaxClockSkewSeconds,
+            heartbeatPullTimeoutSeconds: c.heartbeatPullTimeoutSeconds,
+            heartbeatTopic: c.heartbeatTopic,
+            stateFile: join(c.dataDir, 'heartbeats.json'),
+            probeIntervalSeconds: c.monitorIntervalSeconds,
+            probeTimeoutSeconds: c.monitorProbeTimeoutSeconds,
+            probeFailuresBeforeGone: c.monitorFailuresBeforeDown,
+          },
+          {
+            account,
+            registry,
+            ownState: () => scheduler?.heartbeatState() ?? null,
+            peerUrls: () => this.#peerUrls(registry),
+            clock: this.#clock,
+            log: this.#log.child({ component: 'liveness' }),
+          },
+        )
+      : undefined;
+    liveness?.events.on('changed', () => scheduler?.trigger());
     const monitor = new HealthMonitor(
       stores.probes,
       {
@@ -172,10 +219,74 @@ export class CcnNode {
       },
       this.#log.child({ component: 'monitor' }),
     );
-    scheduler = new Scheduler({ stores, registry, account, config: c, monitor, log: this.#log.child({ component: 'scheduler' }), clock: this.#clock });
+    scheduler = new Scheduler({ stores, registry, account, config: c, monitor, log: this.#log.child({ component: 'scheduler' }), clock: this.#clock, network: liveness });
     this.#monitor = monitor;
     this.#scheduler = scheduler;
-    return { scheduler, monitor };
+    this.#liveness = liveness;
+    return liveness ? { scheduler, monitor, liveness } : { scheduler, monitor };
+  }
+
+  /**
+   * Liveness (issue 13): heartbeats start once the API answers at its URL (the heartbeat names
+   * it). Gossip is optional: without it heartbeats travel by HTTP pulls only; the P2P layer, once
+   * running, hands its Gossip to `Liveness.attachGossip`.
+   */
+  async #startScheduling(): Promise<void> {
+    await this.#liveness?.start(this.#url);
+  }
+
+  /** HTTP URLs of the other CCNs: the `syncPeers` setting, the registry's CCNs (their API URL) and the peer directory. */
+  async #peerUrls(registry: RegistryService): Promise<string[]> {
+    const { value } = await registry.snapshot();
+    const fromRegistry = value.nodes.flatMap((n) => {
+      const url = ccnApiUrl(n);
+      return url ? [url] : [];
+    });
+    return [...new Set([...this.config.syncPeers, ...fromRegistry, ...this.#peers.httpUrls()])];
+  }
+
+  /**
+   * Anti-entropy (issue 13): pulls every peer's messages after a per-peer cursor and fetches the
+   * files this node lacks (sync/). Started before the API is built (its routes show its status;
+   * files are fetched on demand through it); its first rounds may run before the API listens,
+   * which only stores pending messages until the processor starts.
+   */
+  #startSync(stores: Stores, processor: MessageProcessor): SyncService {
+    this.#sync = new SyncService({
+      stores,
+      processor,
+      config: this.config,
+      peers: this.#peers,
+      selfUrl: () => this.#url,
+      log: this.#log.child({ component: 'sync' }),
+      clock: this.#clock,
+    });
+    this.#sync.start();
+    return this.#sync;
+  }
+
+  /**
+   * Peering (issue 13): the libp2p identity (`p2p.key` in the data dir), gossip of messages and
+   * ALIVE announcements, dialing of bootstrap and registry peers. Started once the API listens,
+   * so the HTTP URL it announces is known; `p2pEnabled: false` leaves the node alone.
+   */
+  async #startPeering(stores: Stores, processor: MessageProcessor, registry: RegistryService): Promise<void> {
+    const c = this.config;
+    if (!c.p2pEnabled) return;
+    const identity = await loadOrCreateP2pIdentity(c.dataDir);
+    if (identity.created) this.#log.info({ peerId: identity.peerId, path: identity.path }, 'created a new P2P identity');
+    if (identity.readableByOthers) this.#log.warn({ path: identity.path }, 'the P2P key file is readable by other users (chmod 600 it)');
+    this.#peering = await PeeringService.start({
+      config: c,
+      identity,
+      processor,
+      stores,
+      registry,
+      directory: this.#peers,
+      httpUrl: this.#url,
+      version: CCN_VERSION,
+      log: this.#log.child({ component: 'p2p' }),
+    });
   }
 
   /**

@@ -1,90 +1,101 @@
 /**
- * Prices of executables and STOREs (reference §7.8), from the shared cost helpers. Referenced
- * STORE sizes come from a lookup so that estimates work without existing references (the SDK's
- * placeholder code ref carries `estimated_size_mib`).
+ * Costs on the CCN: the pricing model from this node's own store (the network's `pricing` and
+ * `settings` aggregates when published, pyaleph's defaults otherwise, the cutoffs from the
+ * settings), and the file sizes a cost needs, resolved from the processed STOREs. The cost itself
+ * is `messageCost` of @aleph-nodes/protocol; this module only does the I/O around it, and is what
+ * the processing pipeline and the price routes share.
  */
 import {
-  DEFAULT_PRICING,
-  executionCost,
-  isEphemeralVolume,
-  isImmutableVolume,
-  type InstanceContent,
-  type ProgramContent,
-  type Volume,
+  costViewOf,
+  isImmutableVolumeView,
+  messageCost,
+  MIB,
+  PRICING_AGGREGATE_KEY,
+  pricingFrom,
+  SETTINGS_AGGREGATE_KEY,
+  type CostMessageType,
+  type FileSizeLookup,
+  type MessageCost,
+  type Pricing,
 } from '@aleph-nodes/protocol';
+import type { CcnConfig } from './config.ts';
+import type { MessageRow } from './db/messages-repo.ts';
+import type { Repos } from './stores.ts';
+
+type PricingSettings = Pick<CcnConfig, 'pricingOwner' | 'freeStoreAndProgramBeforeTime' | 'holdAndStreamRefusedFromTime' | 'creditOnlyFromTime' | 'maxAnonymousUploadBytes'>;
+
+/** The pricing model as this node sees it now; its `warnings` name published entries that were replaced by defaults. */
+export async function loadPricing(repos: Pick<Repos, 'aggregates'>, config: PricingSettings): Promise<Pricing> {
+  const values = await repos.aggregates.values(config.pricingOwner, [PRICING_AGGREGATE_KEY, SETTINGS_AGGREGATE_KEY]);
+  const valueOf = (key: string): unknown => values.find((v) => v.key === key)?.value;
+  return pricingFrom({
+    pricing: valueOf(PRICING_AGGREGATE_KEY),
+    settings: valueOf(SETTINGS_AGGREGATE_KEY),
+    cutoffs: {
+      freeStoreAndProgramBeforeTime: config.freeStoreAndProgramBeforeTime,
+      holdAndStreamRefusedFromTime: config.holdAndStreamRefusedFromTime,
+      creditOnlyFromTime: config.creditOnlyFromTime,
+    },
+    // pyaleph exempts hold STOREs up to its unauthenticated upload limit.
+    freeHoldStoreMaxMib: config.maxAnonymousUploadBytes / MIB,
+  });
+}
+
+/** STOREs whose file is still held count (a `removing` one is still stored). */
+const STORED: MessageRow['status'][] = ['processed', 'removing'];
 
 /**
- * ALEPH held per MiB stored. The shared pricing table has no storage entry; this follows the
- * reference network's published storage price (one third of an ALEPH per MiB).
+ * Size in bytes of the file behind a STORE message hash; with `useLatest`, of the newest STORE
+ * that amends it (`ref`), as pyaleph's file tags. Undefined when no such STORE is held.
  */
-const STORAGE_HOLD_PER_MIB = 1 / 3;
-const MIB = 1024 * 1024;
-
-export type PaymentType = 'hold' | 'superfluid' | 'credit';
-
-export interface PriceDetail {
-  type: 'EXECUTION' | 'EXECUTION_VOLUME_PERSISTENT' | 'STORAGE';
-  name: string;
-  cost_hold: string;
-  cost_stream: string;
-  cost_credit: string;
-}
-
-export interface Price {
-  required_tokens: number;
-  payment_type: PaymentType;
-  cost: string;
-  detail: PriceDetail[];
-}
-
-/** Size in MiB of the file behind a STORE message hash, when known. */
-export type StoreSizeLookup = (storeHash: string) => number | undefined;
-
-function decimal(n: number): string {
-  return Number(n.toPrecision(12)).toString();
-}
-
-function volumesMib(volumes: readonly Volume[], lookup: StoreSizeLookup): number {
-  let total = 0;
-  for (const v of volumes) {
-    if (isImmutableVolume(v)) total += lookup(v.ref) ?? 0;
-    else if (isEphemeralVolume(v)) total += v.size_mib;
-    else total += v.size_mib;
+export async function storeFileBytes(repos: Pick<Repos, 'messages'>, ref: string, useLatest: boolean): Promise<number | undefined> {
+  if (useLatest) {
+    const [latest] = await repos.messages.list({ types: ['STORE'], statuses: STORED, refs: [ref] }, { perPage: 1, page: 1, sortOrder: -1 });
+    if (latest && latest.size !== null) return latest.size;
   }
-  return total;
+  const row = await repos.messages.get(ref);
+  if (!row || row.type !== 'STORE' || !STORED.includes(row.status) || row.size === null) return undefined;
+  return row.size;
 }
 
-function finish(paymentType: PaymentType, hold: number, streamPerSecond: number, creditPerSecond: number, name: string): Price {
-  const cost = paymentType === 'hold' ? hold : paymentType === 'superfluid' ? streamPerSecond : creditPerSecond;
-  return {
-    required_tokens: cost,
-    payment_type: paymentType,
-    cost: decimal(cost),
-    detail: [{ type: 'EXECUTION', name, cost_hold: decimal(hold), cost_stream: decimal(streamPerSecond), cost_credit: decimal(creditPerSecond) }],
-  };
+/** Resolves every file reference a content's cost needs, for the synchronous cost function. */
+export async function fileSizesFor(repos: Pick<Repos, 'messages'>, type: CostMessageType, content: unknown): Promise<FileSizeLookup> {
+  const view = costViewOf(type, content);
+  const wanted: { ref: string; useLatest: boolean }[] = [];
+  if (view.type === 'PROGRAM') {
+    for (const file of [view.content.code, view.content.runtime, view.content.data]) {
+      if (file && !file.estimated_size_mib) wanted.push({ ref: file.ref, useLatest: file.use_latest });
+    }
+  }
+  if (view.type !== 'STORE') {
+    for (const v of view.content.volumes) if (isImmutableVolumeView(v) && !v.estimated_size_mib) wanted.push({ ref: v.ref, useLatest: v.use_latest });
+  }
+  const sizes = new Map<string, number | undefined>();
+  const key = (ref: string, useLatest: boolean): string => `${useLatest ? 'L' : 'P'}:${ref}`;
+  for (const w of wanted) {
+    const k = key(w.ref, w.useLatest);
+    if (!sizes.has(k)) sizes.set(k, await storeFileBytes(repos, w.ref, w.useLatest));
+  }
+  return (ref, useLatest) => sizes.get(key(ref, useLatest));
 }
 
-export function programPrice(content: ProgramContent, name: string, lookup: StoreSizeLookup): Price {
-  const codeEstimate = (content.code as { estimated_size_mib?: unknown }).estimated_size_mib;
-  const codeMib = lookup(content.code.ref) ?? (typeof codeEstimate === 'number' ? codeEstimate : 0);
-  const diskMib = codeMib + (lookup(content.runtime.ref) ?? 0) + (content.data ? (lookup(content.data.ref) ?? 0) : 0) + volumesMib(content.volumes, lookup);
-  const cost = executionCost(
-    { kind: content.on.persistent ? 'programPersistent' : 'programOnDemand', resources: content.resources, internet: content.environment.internet, diskMib },
-    DEFAULT_PRICING,
-  );
-  return finish(content.payment?.type ?? 'hold', cost.hold, cost.streamPerSecond, cost.creditPerSecond, name);
+/** The size of a STORE's file as this node holds it: the node-filled `size`, else the file record. */
+async function storeBytesOf(repos: Pick<Repos, 'files'>, content: unknown): Promise<number | undefined> {
+  const view = costViewOf('STORE', content);
+  if (view.type !== 'STORE' || view.content.estimated_size_mib) return undefined;
+  if (typeof view.content.size === 'number') return view.content.size;
+  return (await repos.files.get(view.content.item_hash))?.size;
 }
 
-export function instancePrice(content: InstanceContent, name: string, lookup: StoreSizeLookup): Price {
-  const diskMib = content.rootfs.size_mib + volumesMib(content.volumes, lookup);
-  const cost = executionCost({ kind: 'instance', resources: content.resources, internet: content.environment.internet, diskMib }, DEFAULT_PRICING);
-  return finish(content.payment?.type ?? 'hold', cost.hold, cost.streamPerSecond, cost.creditPerSecond, name);
-}
-
-export function storePrice(sizeBytes: number, paymentType: 'hold' | 'credit', name: string): Price {
-  const hold = (sizeBytes / MIB) * STORAGE_HOLD_PER_MIB;
-  const price = finish(paymentType === 'credit' ? 'credit' : 'hold', hold, 0, 0, name);
-  const detail = price.detail[0];
-  if (detail) detail.type = 'STORAGE';
-  return price;
+/** The cost of a content with the sizes this node knows (what processing and the price routes compute). */
+export async function costOfContent(
+  repos: Pick<Repos, 'messages' | 'files'>,
+  pricing: Pricing,
+  type: CostMessageType,
+  content: unknown,
+  itemHash: string | undefined,
+): Promise<MessageCost> {
+  const fileSize = await fileSizesFor(repos, type, content);
+  const storeBytes = type === 'STORE' ? await storeBytesOf(repos, content) : undefined;
+  return messageCost(type, content, { pricing, fileSize, storeBytes, itemHash });
 }

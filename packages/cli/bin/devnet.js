@@ -4,4 +4,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/devnet/program.ts');
-process.exitCode = await main(process.argv);
+// Every node has exited by the time main() returns; a set-up step cut short by Ctrl-C (an image
+// build, a request) must not keep the process alive.
+process.exit(await main(process.argv));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeConfig, loadConfig } from '@aleph-nodes/service';
-import { CrnConfigSchema } from './config.ts';
+import { ccnUrls, CrnConfigSchema } from './config.ts';
 
 test('every setting is described and the contract defaults hold', () => {
   for (const entry of describeConfig(CrnConfigSchema, 'CRN')) assert.ok(entry.description.length > 0, `${entry.key} has a description`);
@@ -24,4 +24,13 @@ test('environment variables override, lists split on commas', () => {
   });
   assert.equal(config.port, 0);
   assert.deepEqual(config.authorizedAllocationSigners, ['0x2937f62e5F81A88e921f883f8fE56ceCf4A4A44A']);
+});
+
+test('`ccn` is one URL or a list (JSON file, or comma-separated in CRN_CCN); ccnUrls gives the list', () => {
+  assert.deepEqual(ccnUrls(CrnConfigSchema.parse({ dataDir: '/d', ccn: 'http://a:4024/' })), ['http://a:4024']);
+  assert.deepEqual(ccnUrls(CrnConfigSchema.parse({ dataDir: '/d', ccn: ['http://a:4024', 'http://b:4024', 'http://a:4024'] })), ['http://a:4024', 'http://b:4024']);
+  const fromEnv = loadConfig(CrnConfigSchema, { envPrefix: 'CRN', env: { CRN_DATA_DIR: '/d', CRN_CCN: 'http://a:4024, http://b:4024' } });
+  assert.deepEqual(ccnUrls(fromEnv), ['http://a:4024', 'http://b:4024']);
+  assert.throws(() => CrnConfigSchema.parse({ dataDir: '/d', ccn: [] }));
+  assert.throws(() => CrnConfigSchema.parse({ dataDir: '/d', ccn: ['http://a:4024', 'not a url'] }));
 });

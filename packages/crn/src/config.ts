@@ -16,7 +16,13 @@ export const CrnConfigSchema = z.object({
   host: z.string().default('127.0.0.1').describe('Address the HTTP API listens on'),
   port: z.number().int().min(0).max(65_535).default(4020).describe('HTTP API port (0 = any free port)'),
   dataDir: z.string().min(1).describe('Directory for the database, the download cache, volumes and the node key (required)'),
-  ccn: z.string().url().describe('Base URL of the CCN this node reads messages and files from (required), e.g. http://127.0.0.1:4024'),
+  ccn: z
+    .preprocess(
+      // CRN_CCN="http://a:4024,http://b:4024" (the environment carries one string).
+      (v) => (typeof v === 'string' && v.includes(',') ? v.split(',').map((u) => u.trim()).filter(Boolean) : v),
+      z.union([z.string().url(), z.array(z.string().url()).min(1).max(16)]),
+    )
+    .describe('Base URL of the CCN this node reads messages and files from (required), e.g. http://127.0.0.1:4024; or a list of CCN URLs (JSON list, or comma-separated in CRN_CCN), the first preferred: the node falls over to the next when one cannot be reached'),
   executor: z.enum(['process', 'microvm']).default('microvm').describe('Isolation backend: "microvm" (QEMU microvm, KVM or TCG; the production default) or "process" (namespaces + cgroup, for development and fast tests)'),
   imagesDir: z.string().default('').describe('microvm: guest images directory (kernel, initramfs, default runtime); empty = $ALEPH_IMAGES_DIR or <repo>/.images'),
   accelerator: z.enum(['auto', 'kvm', 'tcg']).default('auto').describe('microvm: "auto" boots a probe guest under KVM at start and falls back to software emulation (TCG)'),
@@ -29,7 +35,7 @@ export const CrnConfigSchema = z.object({
   authorizedAllocationSigners: z
     .array(address)
     .default([])
-    .describe('Addresses allowed to sign POST /control/allocations (the linked CCN key); empty = the reference scheduler key'),
+    .describe('Addresses allowed to sign POST /control/allocations; set = an override of the registry. Empty = the owner and manager of the CCN the registry links this node to (read from the CCNs, refreshed every allocationSignersRefreshSeconds); while unlinked, the network settings aggregate or the reference scheduler key'),
   stopWorkloadsOnExit: z
     .boolean()
     .default(false)
@@ -110,8 +116,26 @@ export const CrnConfigSchema = z.object({
     .array(z.string())
     .default(['loopback'])
     .describe('Reverse proxies whose X-Forwarded-For names the client (for per-address limits): addresses, CIDRs, or "loopback"; empty = the TCP peer is the client'),
+
+  // ---- CCN list and allocation signers (issue 13: CRNs outlive their CCN) ----
+  ccnFailbackSeconds: z
+    .number()
+    .min(1)
+    .default(60)
+    .describe('After falling over to another CCN of the `ccn` list, how long before the first one is tried first again'),
+  allocationSignersRefreshSeconds: z
+    .number()
+    .min(1)
+    .default(60)
+    .describe('How often the allocation signers are re-read from the registry (the owner and manager of the CCN this node is linked to), so that a re-link switches them; authorizedAllocationSigners, when set, overrides the registry'),
 });
 export type CrnConfig = z.infer<typeof CrnConfigSchema>;
+
+/** The CCN URLs of the `ccn` setting, in order of preference, without trailing slashes. */
+export function ccnUrls(config: Pick<CrnConfig, 'ccn'>): string[] {
+  const list = typeof config.ccn === 'string' ? [config.ccn] : config.ccn;
+  return [...new Set(list.map((u) => u.replace(/\/+$/, '')))];
+}
 
 export function loadCrnConfig(opts: Omit<LoadConfigOptions, 'envPrefix'> = {}): CrnConfig {
   return loadConfig(CrnConfigSchema, { ...opts, envPrefix: 'CRN' });

@@ -2,6 +2,6 @@
  * @aleph-nodes/crn: the Compute Resource Node supervisor (aleph-vm compatible API, execution
  * pipeline and lifecycle). `startCrn(config)` runs one node; `main.ts` runs it as a daemon.
  */
-export { CrnConfigSchema, loadCrnConfig, DEFAULT_ALLOCATION_SIGNER, type CrnConfig } from './config.ts';
+export { CrnConfigSchema, loadCrnConfig, ccnUrls, DEFAULT_ALLOCATION_SIGNER, type CrnConfig } from './config.ts';
 export { startCrn, type RunningCrn, type StartCrnOptions } from './node.ts';
 export { CRN_ERRORS, type CrnErrorCode } from './errors.ts';

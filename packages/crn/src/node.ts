@@ -11,7 +11,7 @@ import type { ProgramContent } from '@aleph-nodes/protocol';
 import { buildServer } from './api/server.ts';
 import { CcnClient } from './ccn/ccn-client.ts';
 import { MessageWatch } from './ccn/message-watch.ts';
-import { CrnConfigSchema, type CrnConfig } from './config.ts';
+import { ccnUrls, CrnConfigSchema, type CrnConfig } from './config.ts';
 import { PortForwardTable } from './db/port-forwards.ts';
 import { ExecutionRecords } from './db/records.ts';
 import { RetiredMessages } from './db/retired.ts';
@@ -89,7 +89,13 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
   const portForwards = new PortForwardTable(records.database, { start: config.portForwardStart, end: config.portForwardEnd });
   const cache = new DownloadCache(join(config.dataDir, 'cache'), config.cacheMaxMib * 1024 * 1024);
   const retired = new RetiredMessages(records.database);
-  const ccn = new CcnClient(config.ccn, { messageCacheBytes: config.messageCacheMib * 1024 * 1024, statusCacheMs: config.messageStatusCacheSeconds * 1000 });
+  const ccns = ccnUrls(config);
+  const ccn = new CcnClient(ccns, {
+    messageCacheBytes: config.messageCacheMib * 1024 * 1024,
+    statusCacheMs: config.messageStatusCacheSeconds * 1000,
+    failbackMs: config.ccnFailbackSeconds * 1000,
+    onSwitch: (from, to, why) => logger.warn({ from, to, why }, 'CCN unreachable: reading from the next CCN of the list'),
+  });
   const onDemand: OnDemandPolicy = {
     quota: ownerQuota(capacity, { vcpusShare: config.ownerOnDemandVcpusShare, memoryShare: config.ownerOnDemandMemoryShare, maxExecutions: config.ownerOnDemandMaxExecutions }),
     idleTimeoutSeconds: config.idleTimeoutSeconds,
@@ -120,7 +126,8 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
       instanceStartTimeoutSeconds: config.instanceStartTimeoutSeconds,
       instanceStopTimeoutSeconds: config.instanceStopTimeoutSeconds,
       unzip: { maxEntries: config.zipMaxEntries, maxTotalBytes: config.zipMaxMib * 1024 * 1024 },
-      ccnUrl: config.ccn,
+      // What programs get as ALEPH_API_HOST: the preferred CCN.
+      ccnUrl: ccns[0] as string,
       onDemand,
     },
     onStateChange: (exec) => metrics.executionTransitions.inc({ state: exec.state }),
@@ -179,7 +186,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
         logger: logger.child({ component: 'heard-messages' }),
       });
       watch = new MessageWatch(
-        config.ccn,
+        ccns,
         {
           message: (msg) => {
             // Subscriptions come from the CCN's processed messages; they are verified before use.
@@ -194,6 +201,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
           },
         },
         logger.child({ component: 'message-watch' }),
+        { failbackMs: config.ccnFailbackSeconds * 1000 },
       );
       watch.start();
     }

@@ -17,5 +17,5 @@ export * from './auth/allocation-signature.ts';
 export * from './auth/allocation-replay.ts';
 export * from './auth/signed-operation.ts';
 export * from './hostname.ts';
-export * from './cost.ts';
+export * from './cost/index.ts';
 export * from './paths.ts';

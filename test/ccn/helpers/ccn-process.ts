@@ -36,7 +36,8 @@ export async function startCcnProcess(settings: CcnSettings = {}, dataDir?: stri
   const configFile = join(dir, `config-${process.pid}-${Date.now()}.json`);
   writeFileSync(
     configFile,
-    JSON.stringify({ dataDir: dir, port: 0, host: '127.0.0.1', retryBaseMs: 20, retryMaxMs: 100, logLevel: 'info', ...settings }),
+    // P2P on an ephemeral port: a test node never takes the real 4025 (nor collides with another test's).
+    JSON.stringify({ dataDir: dir, port: 0, p2pPort: 0, host: '127.0.0.1', retryBaseMs: 20, retryMaxMs: 100, logLevel: 'info', ...settings }),
   );
   // The node reads the file; CCN_* variables of the developer's shell must not leak in.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CCN_')));

@@ -19,6 +19,8 @@ import { postsRoutes } from './routes/posts.ts';
 import { priceRoutes } from './routes/price.ts';
 import { storageReadRoutes } from './routes/storage-read.ts';
 import { storageUploadRoutes } from './routes/storage-upload.ts';
+import { syncRoutes } from '../sync/routes.ts';
+import { p2pRoutes } from '../p2p/routes.ts';
 
 export async function buildApp(ctx: ApiContext, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -63,5 +65,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
   balancesRoutes(app, ctx);
   priceRoutes(app, ctx);
   infoRoutes(app, ctx);
+  syncRoutes(app, ctx);
+  p2pRoutes(app, ctx);
   return app;
 }

@@ -1,26 +1,37 @@
 /**
  * Submitting a message and answering like the reference (§7.1): invalid → 422 at once;
  * `sync` waits for the processing result; processed → 200, pending → 202, rejected → 422.
+ * `publication_status` says whether a peer took the message (pyaleph's
+ * `broadcast_and_process_message`; see p2p/publication.ts): the message accepted here is
+ * published on gossip by peering (an `accepted` event), and the answer waits for that outcome.
  */
 import { isProtocolError } from '@aleph-nodes/protocol';
 import type { FastifyReply } from 'fastify';
 import { CCN_ERRORS } from '../errors.ts';
 import type { MessageStatus } from '../db/messages-repo.ts';
+import { publicationStatus, type PublicationStatus } from '../p2p/publication.ts';
 import type { ApiContext } from './context.ts';
 
-/**
- * This node has no P2P or IPFS pubsub layer: a message is published by being stored here and
- * served to readers and WebSocket subscribers, so publication itself cannot fail.
- */
-const PUBLICATION_STATUS = { status: 'success', failed: [] as string[] } as const;
-
 export async function submitAndReply(ctx: ApiContext, reply: FastifyReply, rawMessage: unknown, sync: boolean): Promise<FastifyReply> {
-  const { itemHash, status } = await submitMessage(ctx, rawMessage, sync);
-  return replyWithStatus(ctx, reply, itemHash, status);
+  const { itemHash, status, publication } = await submitMessage(ctx, rawMessage, sync);
+  return replyWithStatus(ctx, reply, itemHash, status, await publication);
 }
 
-/** Validates and queues a message (422 when invalid); with `sync`, waits for the result. */
-export async function submitMessage(ctx: ApiContext, rawMessage: unknown, sync: boolean): Promise<{ itemHash: string; status: MessageStatus }> {
+/** The publication of a message just submitted; p2p failed when peering is off. */
+export function publicationOf(ctx: ApiContext, itemHash: string): Promise<PublicationStatus> {
+  const peering = ctx.p2p?.();
+  return peering ? peering.publicationOf(itemHash) : Promise.resolve(publicationStatus(['p2p']));
+}
+
+/**
+ * Validates and queues a message (422 when invalid); with `sync`, waits for the result. The
+ * publication runs meanwhile (pyaleph publishes before it processes).
+ */
+export async function submitMessage(
+  ctx: ApiContext,
+  rawMessage: unknown,
+  sync: boolean,
+): Promise<{ itemHash: string; status: MessageStatus; publication: Promise<PublicationStatus> }> {
   let result;
   try {
     result = await ctx.processor.submit(rawMessage);
@@ -30,12 +41,20 @@ export async function submitMessage(ctx: ApiContext, rawMessage: unknown, sync: 
     }
     throw err;
   }
+  // Never rejects: a failure to publish is a `p2p` failure of the answer, not a 500.
+  const publication = publicationOf(ctx, result.itemHash).catch(() => publicationStatus(['p2p']));
   let status: MessageStatus = result.status;
   if (sync && status === 'pending') status = await ctx.processor.waitFor(result.itemHash, ctx.config.syncTimeoutMs);
-  return { itemHash: result.itemHash, status };
+  return { itemHash: result.itemHash, status, publication };
 }
 
-export async function replyWithStatus(ctx: ApiContext, reply: FastifyReply, itemHash: string, status: MessageStatus): Promise<FastifyReply> {
+export async function replyWithStatus(
+  ctx: ApiContext,
+  reply: FastifyReply,
+  itemHash: string,
+  status: MessageStatus,
+  publication: PublicationStatus,
+): Promise<FastifyReply> {
   if (status === 'rejected') {
     const row = await ctx.stores.messages.get(itemHash);
     throw CCN_ERRORS.error('MESSAGE_REJECTED', row?.error_details ?? 'the message was rejected', {
@@ -48,5 +67,5 @@ export async function replyWithStatus(ctx: ApiContext, reply: FastifyReply, item
   return reply
     .status(status === 'pending' ? 202 : 200)
     .type('application/json')
-    .send({ publication_status: PUBLICATION_STATUS, message_status: status === 'pending' ? 'pending' : 'processed' });
+    .send({ publication_status: publication, message_status: status === 'pending' ? 'pending' : 'processed' });
 }

@@ -83,15 +83,44 @@ export function base58btc(bytes: Uint8Array): string {
 }
 
 export function cidV0(file: Uint8Array): string {
-  let level: DagNode[] = [];
-  for (let offset = 0; offset < file.length || level.length === 0; offset += CHUNK_SIZE) {
-    level.push(leaf(file.subarray(offset, offset + CHUNK_SIZE)));
-    if (file.length === 0) break;
+  return new CidV0Hasher().update(file).digest();
+}
+
+/**
+ * The same CID computed over a stream (files fetched from peers are checked while they arrive):
+ * only the current chunk and one small node per chunk are held in memory.
+ */
+export class CidV0Hasher {
+  readonly #leaves: DagNode[] = [];
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+
+  update(data: Uint8Array): this {
+    let rest = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    while (this.#pendingBytes + rest.length >= CHUNK_SIZE) {
+      const take = CHUNK_SIZE - this.#pendingBytes;
+      this.#pending.push(rest.subarray(0, take));
+      this.#leaves.push(leaf(Buffer.concat(this.#pending)));
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      rest = rest.subarray(take);
+    }
+    if (rest.length > 0) {
+      // Copied: the caller may reuse its buffer.
+      this.#pending.push(Buffer.from(rest));
+      this.#pendingBytes += rest.length;
+    }
+    return this;
   }
-  while (level.length > 1) {
-    const next: DagNode[] = [];
-    for (let i = 0; i < level.length; i += MAX_LINKS) next.push(parent(level.slice(i, i + MAX_LINKS)));
-    level = next;
+
+  digest(): string {
+    let level = [...this.#leaves];
+    if (this.#pendingBytes > 0 || level.length === 0) level.push(leaf(Buffer.concat(this.#pending)));
+    while (level.length > 1) {
+      const next: DagNode[] = [];
+      for (let i = 0; i < level.length; i += MAX_LINKS) next.push(parent(level.slice(i, i + MAX_LINKS)));
+      level = next;
+    }
+    return base58btc((level[0] as DagNode).multihash);
   }
-  return base58btc((level[0] as DagNode).multihash);
 }

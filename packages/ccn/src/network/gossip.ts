@@ -11,6 +11,8 @@ export interface GossipMessage {
   data: Uint8Array;
   /** The peer that sent it to us (not necessarily its author). */
   from: string;
+  /** The peer that published (signed) it, when the message is signed (gossipsub StrictSign). */
+  author?: string | undefined;
 }
 
 export type GossipHandler = (message: GossipMessage) => Promise<GossipVerdict> | GossipVerdict;

@@ -6,6 +6,11 @@
  * operation), when the monitor changes a CRN's health, and every `schedulerIntervalSeconds`
  * (which also re-pushes every CRN, so a CRN that restarted or drifted converges). Reconciliations
  * never overlap: a request during one runs once more after it.
+ *
+ * With several CCNs (a `network`, network/liveness.ts), it places only the workloads this CCN
+ * manages by the ownership rule (ownership.ts) and drops the others from its records before
+ * pushing, so that the CRN running a copy it no longer manages stops it. Its first decision waits
+ * for the first round of heartbeats: a CCN that comes back must hear the newer decisions first.
  */
 import type { EthAccount } from '@aleph-nodes/protocol';
 import type { Logger } from '@aleph-nodes/service';
@@ -16,6 +21,11 @@ import type { RegistrySnapshot } from '../registry/registry-service.ts';
 import type { Stores } from '../stores.ts';
 import { AllocationPusher, type CrnPushStatus, type PushFn } from './allocation-pusher.ts';
 import { pushAllocations, type DesiredSet, type PushAnswer } from './crn-client.ts';
+import { reportCapacity } from '../network/liveness-views.ts';
+import type { OwnState } from '../network/liveness.ts';
+import { MAX_HEARTBEAT_WORKLOADS } from '../network/liveness-heartbeat.ts';
+import { selectManaged, type SchedulerNetwork } from './managed.ts';
+import type { Ownership } from './ownership.ts';
 import { desiredSets, placeWorkloads, type CrnView } from './placement.ts';
 import { persistentWorkloads } from './workloads.ts';
 
@@ -32,6 +42,8 @@ export interface SchedulerDeps {
   clock: () => number;
   /** Injected by unit tests; the real push signs and POSTs. */
   push?: PushFn;
+  /** The other CCNs (liveness); absent = this CCN schedules every persistent workload (a lone CCN). */
+  network?: SchedulerNetwork | undefined;
 }
 
 /** A CRN as the scheduler last saw it (for GET /api/v0/allocations). */
@@ -57,6 +69,11 @@ export class Scheduler {
   #crns = new Map<string, ScheduledCrn>();
   /** CRNs that refused a workload for lack of capacity: no more work until they accept one. */
   readonly #shortfalls = new Map<string, string>();
+  /** The linked CRNs and the records as of the last reconciliation (what the heartbeat reports). */
+  #targets: MonitorTarget[] = [];
+  #rows: AllocationRow[] | undefined;
+  #ownership: { at: number; list: Ownership[] } | undefined;
+  #warnedTruncation = false;
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
@@ -77,6 +94,46 @@ export class Scheduler {
   /** This CCN's node hash in the registry (null until it is registered). */
   get nodeHash(): string | null {
     return this.#nodeHash;
+  }
+
+  /** The ownership rule as last applied (null without a network, or before the first decision). */
+  ownership(): { at: number; list: Ownership[] } | null {
+    return this.#ownership ?? null;
+  }
+
+  /** What this CCN's heartbeat says (network/liveness.ts); null until it has decided once. */
+  heartbeatState(): OwnState | null {
+    const rows = this.#rows;
+    if (!this.#nodeHash || !rows) return null;
+    const { monitor, config, network } = this.#deps;
+    // One heartbeat must fit one gossip message: at most MAX_HEARTBEAT_WORKLOADS entries in all.
+    // Beyond that the rest is not announced (the others would see it unclaimed): a scale limit
+    // far above what three CRNs run, logged when reached.
+    let room = MAX_HEARTBEAT_WORKLOADS;
+    const take = <T>(list: T[]): T[] => {
+      const out = list.slice(0, Math.max(0, room));
+      room -= out.length;
+      return out;
+    };
+    const state: OwnState = {
+      nodeHash: this.#nodeHash,
+      schedules: config.schedulerEnabled && !(network?.fenced() ?? false),
+      crns: this.#targets.map((t) => {
+        const v = monitor.view(t);
+        return {
+          hash: t.hash,
+          health: v.health,
+          capacity: reportCapacity(v.capacity),
+          workloads: take(rows.filter((r) => r.crn_hash === t.hash)).map((r) => ({ item_hash: r.item_hash, decided_at: r.decided_at })),
+        };
+      }),
+      unplaced: take(rows.filter((r) => r.crn_hash === null)).map((r) => r.item_hash),
+    };
+    if (rows.length > MAX_HEARTBEAT_WORKLOADS && !this.#warnedTruncation) {
+      this.#warnedTruncation = true;
+      this.#deps.log.warn({ records: rows.length, announced: MAX_HEARTBEAT_WORKLOADS }, 'more placements than one heartbeat carries: the rest is not announced');
+    }
+    return state;
   }
 
   crns(): ScheduledCrn[] {
@@ -148,17 +205,34 @@ export class Scheduler {
       : [];
     const targets: MonitorTarget[] = linked.map((r) => ({ hash: r.hash, url: r.address, owner: r.owner }));
     monitor.setTargets(targets);
+    this.#targets = targets;
     if (!config.schedulerEnabled) {
       // Monitoring only: the probes are recorded, nothing is placed or pushed.
       this.#crns = new Map(targets.map((t) => [t.hash, { hash: t.hash, url: t.url, linked: true, shortfall: null, push: undefined }]));
+      this.#rows = [];
       return;
     }
 
+    const network = this.#deps.network;
+    if (network) await network.ready;
     const previous = await stores.allocations.list();
     const current = new Map<string, string>();
     for (const row of previous) if (row.crn_hash) current.set(row.item_hash, row.crn_hash);
     const views: CrnView[] = targets.map((t) => ({ ...monitor.view(t), shortfall: this.#shortfalls.get(t.hash) }));
-    const workloads = persistentWorkloads(await stores.allocations.processedExecutables());
+    let workloads = persistentWorkloads(await stores.allocations.processedExecutables());
+    if (network && this.#nodeHash) {
+      const sel = selectManaged({ selfHash: this.#nodeHash, schedules: !network.fenced(), workloads, rows: previous, crns: views, registry: snapshot.value, network });
+      this.#ownership = { at: clock(), list: sel.ownership };
+      const byItem = new Map(sel.ownership.map((o) => [o.itemHash, o]));
+      const mine = new Set(sel.managed.map((w) => w.itemHash));
+      for (const row of previous) {
+        const o = byItem.get(row.item_hash);
+        // Dropped from the records: the push below no longer lists it, so its CRN stops our copy.
+        if (o && !mine.has(row.item_hash)) log.info({ workload: row.item_hash, crn: row.crn_hash, manager: o.manager, reason: o.reason }, 'placement dropped: another CCN manages it');
+      }
+      for (const [item, crn] of sel.inherited) current.set(item, crn);
+      workloads = sel.managed;
+    }
     // A workload its CRN refused for lack of capacity goes elsewhere (that CRN gets no more work).
     const displaced = new Map<string, string>();
     for (const row of previous) {
@@ -186,6 +260,9 @@ export class Scheduler {
       };
     });
     await stores.allocations.replaceAll(rows);
+    const announce = !this.#rows || JSON.stringify(this.#rows.map((r) => [r.item_hash, r.crn_hash])) !== JSON.stringify(rows.map((r) => [r.item_hash, r.crn_hash]));
+    this.#rows = rows;
+    if (announce) network?.announce?.();
 
     // Push every linked CRN its set. A CRN that is no longer linked but still ran some of our
     // workloads is sent an empty set, so that it stops them (it may refuse if it no longer

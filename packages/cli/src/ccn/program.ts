@@ -16,16 +16,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('run the node in the foreground until SIGINT/SIGTERM (ready when GET /api/v0/messages.json answers 200)')
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--port <port>', 'TCP port, 0 for any free port (default 4024)', parsePort)
+    .option('--p2p-port <port>', 'P2P (libp2p) TCP port, 0 for any free port (default 4025)', parsePort)
     .option('--data-dir <dir>', 'where the database, files and key live (required)')
     .option('--db <engine>', "'sqlite' (default, a file in the data dir) or a postgres:// URL")
     .option('--key-file <path>', 'node key (0x-hex secp256k1); created if missing (default <data-dir>/node.key)')
     .option('--config <file>', 'JSON configuration file (flags override it, it overrides CCN_* variables... see `ccn config`)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
-    .action(async (opts: { host?: string; port?: number; dataDir?: string; db?: string; keyFile?: string; config?: string; logLevel?: string }) => {
+    .action(async (opts: { host?: string; port?: number; p2pPort?: number; dataDir?: string; db?: string; keyFile?: string; config?: string; logLevel?: string }) => {
       result.code = await runStartCommand(
         { name: 'ccn', envPrefix: 'CCN', schema: CcnConfigSchema, start: (config, logger) => startCcn(config, { logger }) },
         opts.config,
-        { host: opts.host, port: opts.port, dataDir: opts.dataDir, db: opts.db, keyFile: opts.keyFile, logLevel: opts.logLevel },
+        { host: opts.host, port: opts.port, p2pPort: opts.p2pPort, dataDir: opts.dataDir, db: opts.db, keyFile: opts.keyFile, logLevel: opts.logLevel },
       );
     });
 

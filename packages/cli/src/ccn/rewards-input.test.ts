@@ -16,7 +16,7 @@ describe('rewards input from a CCN that caps page sizes', () => {
   const count = 23;
 
   before(async () => {
-    ccn = await startCcn(ccnConfig({ dataDir: dir, port: 0, maxPagination: 5, schedulerEnabled: false, scoringEnabled: false }), { logger: silentLogger() });
+    ccn = await startCcn(ccnConfig({ dataDir: dir, port: 0, p2pPort: 0, maxPagination: 5, schedulerEnabled: false, scoringEnabled: false }), { logger: silentLogger() });
     for (let i = 0; i < count; i++) {
       const post = buildInlineMessage(publisher, 'POST', { type: DISTRIBUTION_POST_TYPE, content: { period: { from_date: i * 10, to_date: i * 10 + 10 } } }, { time: Date.now() / 1000 + i / 1000 });
       const res = await fetch(`${ccn.url}/api/v0/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sync: true, message: post }) });

@@ -1,11 +1,17 @@
 /**
  * One node daemon as a child process (devnet, benchmarks): its output goes to a log file in its data
  * dir, readiness is its "<name> ready" log line (so the child must log at level info or lower),
- * and stop() sends SIGTERM, then SIGKILL.
+ * and stop() sends one SIGTERM, then SIGKILL after a grace period.
+ *
+ * The child's stdin is a pipe this process never writes to: when this process exits, for whatever
+ * reason (SIGKILL included), the kernel closes it and the daemon stops cleanly (run-daemon.ts), so
+ * a dead supervisor leaves no node running. With `ownProcessGroup`, the child does not receive the
+ * terminal's Ctrl-C: the supervisor alone decides when and in which order its nodes stop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { STOP_WITH_PARENT_ENV } from './stop-requests.ts';
 
 export interface ChildNodeSpec {
   /** `ccn` or `crn`: the bin to run and the log line to wait for. */
@@ -16,6 +22,8 @@ export interface ChildNodeSpec {
   logFile: string;
   binDir: string;
   readyTimeoutMs: number;
+  /** Start the child in a process group of its own (out of reach of the terminal's signals). */
+  ownProcessGroup?: boolean;
 }
 
 export interface ChildNode {
@@ -28,14 +36,51 @@ export interface ChildNode {
   exited: Promise<number | null>;
 }
 
-export async function startChildNode(spec: ChildNodeSpec): Promise<ChildNode> {
+/** A child from the moment it is spawned, before it is ready (so that it can be stopped then too). */
+export interface SpawnedNode {
+  label: string;
+  pid: number;
+  /** Resolves once the node logged it is ready; rejects (after killing it) if it never does. */
+  ready: Promise<ChildNode>;
+  exited: Promise<number | null>;
+  /** One SIGTERM (never a second one), SIGKILL after `timeoutMs`; resolves when the child is gone. */
+  stop(timeoutMs?: number): Promise<void>;
+  readonly running: boolean;
+}
+
+export function spawnChildNode(spec: ChildNodeSpec): SpawnedNode {
   const child: ChildProcess = spawn(process.execPath, [`${spec.binDir}/${spec.kind}.js`, 'start', ...spec.args], {
-    env: { ...process.env, ...spec.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...spec.env, [STOP_WITH_PARENT_ENV]: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: spec.ownProcessGroup === true,
   });
   const log = createWriteStream(spec.logFile, { flags: 'a' });
   child.stderr?.pipe(log, { end: false });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // The child ending first must not make a write to its stdin throw (nothing is written anyway).
+  child.stdin?.on('error', () => {});
+  let gone = false;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      gone = true;
+      resolve(code);
+    });
+    child.once('error', () => {
+      gone = true;
+      resolve(null);
+    });
+  });
+  let signalled = false;
+  const stop = async (timeoutMs = 15_000): Promise<void> => {
+    if (!gone && !signalled) {
+      signalled = true;
+      child.kill('SIGTERM');
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+    log.end();
+  };
+
   const lines = createInterface({ input: child.stdout! });
   const ready = new Promise<{ url: string; address: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${spec.label} was not ready within ${spec.readyTimeoutMs} ms (see ${spec.logFile})`)), spec.readyTimeoutMs);
@@ -56,27 +101,27 @@ export async function startChildNode(spec: ChildNodeSpec): Promise<ChildNode> {
       reject(new Error(`${spec.label} exited with code ${code} before it was ready (see ${spec.logFile})`));
     });
   });
-  let info: { url: string; address: string };
-  try {
-    info = await ready;
-  } catch (err) {
-    child.kill('SIGKILL');
-    await exited;
-    throw err;
-  }
+  const pid = child.pid ?? -1;
+  const node: ChildNode = { label: spec.label, url: '', address: '', pid, exited, stop };
   return {
     label: spec.label,
-    url: info.url,
-    address: info.address,
-    pid: child.pid as number,
+    pid,
     exited,
-    async stop(timeoutMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      await exited;
-      clearTimeout(timer);
-      log.end();
+    stop,
+    get running() {
+      return !gone;
     },
+    ready: ready.then(
+      (info) => ({ ...node, url: info.url, address: info.address }),
+      async (err: unknown) => {
+        if (!gone) child.kill('SIGKILL');
+        await exited;
+        throw err;
+      },
+    ),
   };
+}
+
+export async function startChildNode(spec: ChildNodeSpec): Promise<ChildNode> {
+  return spawnChildNode(spec).ready;
 }

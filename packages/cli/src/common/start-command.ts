@@ -41,7 +41,8 @@ export async function runStartCommand<S extends z.ZodObject>(
       try {
         return await spec.start(config, logger);
       } catch (err) {
-        if (err instanceof KeyFileError) throw new Error(err.message);
+        // A key file (node.key, p2p.key) that cannot be used is a configuration error (exit 2).
+        if (err instanceof KeyFileError) throw new ConfigError(err.message);
         throw err;
       }
     },

@@ -1,6 +1,6 @@
 /** The `crn` command: run and operate a Compute Resource Node. */
 import { join } from 'node:path';
-import { CrnConfigSchema, startCrn } from '@aleph-nodes/crn';
+import { ccnUrls, CrnConfigSchema, startCrn } from '@aleph-nodes/crn';
 import { ConfigError, loadConfig } from '@aleph-nodes/service';
 import { newProgram, parsePort, runProgram } from '../common/commander.ts';
 import { printSettings } from '../common/config-command.ts';
@@ -82,7 +82,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--tag <tag>', REGISTRY_TAG_HELP, 'mainnet')
     .option('--json', 'machine-readable output')
     .action(async (opts: { config: string; name: string; address?: string; ownerKey?: string; tag: string; json?: boolean }) => {
-      let config: { ccn: string; domain: string; keyFile?: string; dataDir: string };
+      let config: { ccn: string | string[]; domain: string; keyFile?: string; dataDir: string };
       try {
         config = loadConfig(CrnConfigSchema, { envPrefix: 'CRN', file: opts.config }) as typeof config;
       } catch (err) {
@@ -92,7 +92,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return;
       }
       result.code = await runRegister({
-        ccn: config.ccn,
+        // The preferred CCN of the list (the registry is the same on every CCN).
+        ccn: ccnUrls(config)[0] as string,
         keyFile: opts.ownerKey ?? (config.keyFile || join(config.dataDir, 'node.key')),
         name: opts.name,
         address: opts.address ?? `https://${config.domain}`,

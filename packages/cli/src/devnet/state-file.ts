@@ -1,13 +1,27 @@
-/** The devnet's state file: written atomically once everything is ready, removed on stop. */
+/**
+ * The devnet's state file, read by the network's tools: written atomically once everything is
+ * ready, removed on stop. Its shape is fixed (issue 13): `ccn` is the first of `ccns`, `crns[i].ccn`
+ * the URL of the CCN CRN i is linked to, `oracle` the balance/credit oracle key.
+ */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 
+export interface DevnetCcn {
+  url: string;
+  address: string;
+  pid: number;
+  key_file: string;
+  hash: string;
+}
+
 export interface DevnetState {
-  ccn: { url: string; address: string; pid: number };
-  crns: { url: string; hash: string; address: string; pid: number }[];
+  ccn: DevnetCcn;
+  ccns: (DevnetCcn & { peer_id: string | null; crns: string[] })[];
+  crns: { url: string; hash: string; address: string; pid: number; ccn: string }[];
   runtimes: { node: string };
   /** Root filesystem images an INSTANCE names as `rootfs.parent.ref` (microvm executor only). */
   rootfs: { debian?: string };
   registry: { address: string };
+  oracle: { address: string; key_file: string };
   sample: { program: string; url: string };
 }
 

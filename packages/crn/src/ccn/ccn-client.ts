@@ -3,6 +3,11 @@
  * status, and stored files. Messages are verified here (item hash, signature, content schema)
  * and cached by hash, bounded in bytes: a message never changes, but it can be forgotten, and
  * then `evict` drops it. Statuses are cached briefly (30 s, as the reference does).
+ *
+ * CRNs outlive their CCN: the client knows a list of CCNs (the `ccn` setting). A request that
+ * cannot reach one (network error, timeout, 5xx) goes to the next; the one that answered is used
+ * from then on, and after `failbackMs` the first of the list is tried first again. A CCN's answer
+ * is never trusted more than another's: every message is verified here whoever served it.
  */
 import { request } from 'undici';
 import { validateMessage, validateStoredContent, type AlephMessage, type ProtocolError } from '@aleph-nodes/protocol';
@@ -10,6 +15,10 @@ import type { Readable } from 'node:stream';
 import { MessageCache } from './message-cache.ts';
 
 export interface CcnClientOptions {
+  /** How long after falling over the first CCN of the list is tried first again (default 60 s). */
+  failbackMs?: number;
+  /** Called when the CCN in use changes (logs). */
+  onSwitch?: (from: string, to: string, why: string) => void;
   /** Memory the verified message cache may take (default 64 MiB). */
   messageCacheBytes?: number;
   /** How long a message status read from the CCN is reused (default 30 s). */
@@ -34,17 +43,40 @@ export interface VerifiedMessage {
   content: Record<string, unknown>;
 }
 
+/** A failure worth trying another CCN for: the CCN could not answer (not: it answered 404). */
+function unreachable(err: unknown): boolean {
+  return err instanceof CcnError && err.code === 'UNREACHABLE';
+}
+
 export class CcnClient {
   readonly #messages: MessageCache;
   readonly #statuses = new Map<string, { at: number; status: string | undefined }>();
   readonly #statusCacheMs: number;
+  readonly #urls: readonly string[];
+  readonly #failbackMs: number;
+  readonly #onSwitch: ((from: string, to: string, why: string) => void) | undefined;
+  /** Index of the CCN in use, and when the client fell over to it. */
+  #active = 0;
+  #since = 0;
 
-  constructor(
-    readonly baseUrl: string,
-    opts: CcnClientOptions = {},
-  ) {
+  constructor(baseUrls: string | readonly string[], opts: CcnClientOptions = {}) {
+    const urls = (typeof baseUrls === 'string' ? [baseUrls] : [...baseUrls]).filter((u) => u !== '');
+    if (urls.length === 0) throw new Error('CcnClient needs at least one CCN URL');
+    this.#urls = urls;
     this.#messages = new MessageCache(opts.messageCacheBytes ?? 64 * 1024 * 1024);
     this.#statusCacheMs = opts.statusCacheMs ?? 30_000;
+    this.#failbackMs = opts.failbackMs ?? 60_000;
+    this.#onSwitch = opts.onSwitch;
+  }
+
+  /** The CCN in use now. */
+  get baseUrl(): string {
+    return this.#urls[this.#active] as string;
+  }
+
+  /** Every CCN of the list, in order of preference. */
+  get baseUrls(): readonly string[] {
+    return this.#urls;
   }
 
   /** The verified message cache (sizes for metrics and tests). */
@@ -63,30 +95,75 @@ export class CcnClient {
     this.#statuses.delete(itemHash);
   }
 
+  /** `path` on the CCN in use. */
   url(path: string): string {
-    return new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`).toString();
+    return joinUrl(this.baseUrl, path);
+  }
+
+  /** The order to try the CCNs in: the one in use first, or the first of the list after the fail-back delay. */
+  #order(): number[] {
+    if (this.#active !== 0 && Date.now() - this.#since >= this.#failbackMs) {
+      // Back to the first (a restarted primary); if it still fails, the loop falls over again.
+      this.#active = 0;
+    }
+    const n = this.#urls.length;
+    return Array.from({ length: n }, (_, i) => (this.#active + i) % n);
+  }
+
+  /** Runs `attempt` on each CCN in turn until one answers; the last unreachable error otherwise. */
+  async #withFailover<T>(attempt: (base: string) => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (const i of this.#order()) {
+      const base = this.#urls[i] as string;
+      try {
+        const out = await attempt(base);
+        if (i !== this.#active) {
+          const from = this.#urls[this.#active] as string;
+          this.#active = i;
+          this.#since = Date.now();
+          this.#onSwitch?.(from, base, last instanceof Error ? last.message : 'answered');
+        }
+        return out;
+      } catch (err) {
+        if (!unreachable(err)) throw err;
+        last = err;
+      }
+    }
+    throw last;
   }
 
   async #getJson(path: string): Promise<unknown> {
-    let res;
-    try {
-      res = await request(this.url(path), { method: 'GET', headersTimeout: 15_000, bodyTimeout: 15_000 });
-    } catch (err) {
-      throw new CcnError('UNREACHABLE', `CCN request failed: ${(err as Error).message}`);
-    }
-    if (res.statusCode === 404) {
-      await res.body.dump();
-      throw new CcnError('NOT_FOUND', `CCN answered 404 for ${path}`);
-    }
-    if (res.statusCode >= 400) {
-      await res.body.dump();
-      throw new CcnError('BAD_STATUS', `CCN answered ${res.statusCode} for ${path}`);
-    }
-    try {
-      return await res.body.json();
-    } catch {
-      throw new CcnError('INVALID', `CCN answer for ${path} is not JSON`);
-    }
+    return this.#withFailover(async (base) => {
+      let res;
+      try {
+        res = await request(joinUrl(base, path), { method: 'GET', headersTimeout: 15_000, bodyTimeout: 15_000 });
+      } catch (err) {
+        throw new CcnError('UNREACHABLE', `CCN ${base} request failed: ${(err as Error).message}`);
+      }
+      if (res.statusCode === 404) {
+        await res.body.dump();
+        throw new CcnError('NOT_FOUND', `CCN answered 404 for ${path}`);
+      }
+      if (res.statusCode >= 500) {
+        // A CCN that cannot serve (starting, overloaded, its database down): try another.
+        await res.body.dump();
+        throw new CcnError('UNREACHABLE', `CCN ${base} answered ${res.statusCode} for ${path}`);
+      }
+      if (res.statusCode >= 400) {
+        await res.body.dump();
+        throw new CcnError('BAD_STATUS', `CCN answered ${res.statusCode} for ${path}`);
+      }
+      try {
+        return await res.body.json();
+      } catch {
+        throw new CcnError('INVALID', `CCN answer for ${path} is not JSON`);
+      }
+    });
+  }
+
+  /** Plain JSON GET of one of our CCN routes (e.g. `api/v0/nodes`), with the same fail-over. */
+  getJson(path: string): Promise<unknown> {
+    return this.#getJson(path);
   }
 
   /** The message with this item hash, verified; undefined when the CCN does not know it. */
@@ -175,18 +252,21 @@ export class CcnClient {
 
   /** A stored file as a stream (the caller verifies its hash). */
   async openFile(fileHash: string): Promise<{ body: Readable; length: number | undefined }> {
-    let res;
-    try {
-      res = await request(this.url(`api/v0/storage/raw/${encodeURIComponent(fileHash)}`), { method: 'GET', headersTimeout: 30_000, bodyTimeout: 60_000 });
-    } catch (err) {
-      throw new CcnError('UNREACHABLE', `CCN download failed: ${(err as Error).message}`);
-    }
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new CcnError(res.statusCode === 404 ? 'NOT_FOUND' : 'BAD_STATUS', `CCN answered ${res.statusCode} for file ${fileHash}`);
-    }
-    const len = Number(res.headers['content-length']);
-    return { body: res.body, length: Number.isFinite(len) ? len : undefined };
+    return this.#withFailover(async (base) => {
+      let res;
+      try {
+        res = await request(joinUrl(base, `api/v0/storage/raw/${encodeURIComponent(fileHash)}`), { method: 'GET', headersTimeout: 30_000, bodyTimeout: 60_000 });
+      } catch (err) {
+        throw new CcnError('UNREACHABLE', `CCN ${base} download failed: ${(err as Error).message}`);
+      }
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        if (res.statusCode >= 500) throw new CcnError('UNREACHABLE', `CCN ${base} answered ${res.statusCode} for file ${fileHash}`);
+        throw new CcnError(res.statusCode === 404 ? 'NOT_FOUND' : 'BAD_STATUS', `CCN answered ${res.statusCode} for file ${fileHash}`);
+      }
+      const len = Number(res.headers['content-length']);
+      return { body: res.body, length: Number.isFinite(len) ? len : undefined };
+    });
   }
 
   async downloadBytes(fileHash: string, maxBytes: number): Promise<Uint8Array> {
@@ -203,4 +283,8 @@ export class CcnClient {
     }
     return Buffer.concat(chunks);
   }
+}
+
+function joinUrl(base: string, path: string): string {
+  return new URL(path, base.endsWith('/') ? base : `${base}/`).toString();
 }

@@ -2,7 +2,13 @@
  * Follows the CCN's message websocket (`/api/ws0/messages?startDate=<now>`) and hands every full
  * message frame to its handler, as received: nothing here is trusted or acted on. What a FORGET
  * or an amend may do to an execution is decided, after verification and an ownership check, by
- * execution/heard-messages.ts. Reconnects with a backoff.
+ * execution/heard-messages.ts.
+ *
+ * With a list of CCNs, it follows whichever answers: a socket that closes (or never opens) is
+ * reopened on the next CCN of the list, resuming from the time of the last frame; once a full
+ * turn of the list failed it backs off. While it follows another than the first, it goes back to
+ * the first after `failbackMs` (the first is the operator's preferred CCN). Frames may repeat
+ * across a switch; their handlers are idempotent (a FORGET forgets once).
  */
 import WebSocket from 'ws';
 import type { Logger } from '@aleph-nodes/service';
@@ -18,14 +24,29 @@ export interface MessageWatchHandlers {
 export class MessageWatch {
   #socket: WebSocket | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #failback: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Failed connections in a row (a whole turn of the list backs off). */
   #attempt = 0;
+  #index = 0;
+  readonly #urls: readonly string[];
+  readonly #failbackMs: number;
 
   constructor(
-    private readonly ccnUrl: string,
+    ccnUrls: string | readonly string[],
     private readonly handlers: MessageWatchHandlers,
     private readonly logger: Logger,
-  ) {}
+    opts: { failbackMs?: number } = {},
+  ) {
+    this.#urls = typeof ccnUrls === 'string' ? [ccnUrls] : [...ccnUrls];
+    if (this.#urls.length === 0) throw new Error('MessageWatch needs at least one CCN URL');
+    this.#failbackMs = opts.failbackMs ?? 60_000;
+  }
+
+  /** The CCN followed now (or tried next). */
+  get ccnUrl(): string {
+    return this.#urls[this.#index] as string;
+  }
 
   start(): void {
     this.#connect(Date.now() / 1000);
@@ -33,15 +54,27 @@ export class MessageWatch {
 
   #connect(since: number): void {
     if (this.#closed) return;
-    const url = new URL('api/ws0/messages', this.ccnUrl.endsWith('/') ? this.ccnUrl : `${this.ccnUrl}/`);
+    const ccnUrl = this.ccnUrl;
+    const url = new URL('api/ws0/messages', ccnUrl.endsWith('/') ? ccnUrl : `${ccnUrl}/`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('startDate', String(Math.floor(since)));
     url.searchParams.set('history', '0');
     const socket = new WebSocket(url, { maxPayload: MAX_FRAME_BYTES });
     this.#socket = socket;
     let lastSeen = since;
+    let opened = false;
     socket.on('open', () => {
+      opened = true;
       this.#attempt = 0;
+      this.logger.info({ ccn: ccnUrl }, 'following the CCN message stream');
+      if (this.#index !== 0) {
+        // Following a fallback CCN: go back to the first one later (closing makes the reconnect try it).
+        this.#failback = setTimeout(() => {
+          this.#index = this.#urls.length - 1; // the close handler advances to 0
+          socket.close();
+        }, this.#failbackMs);
+        this.#failback.unref();
+      }
     });
     socket.on('message', (data) => {
       let msg: { type?: string; item_type?: string; item_hash?: string; time?: number; content?: Record<string, unknown> };
@@ -62,8 +95,15 @@ export class MessageWatch {
     });
     socket.on('error', (err) => this.logger.debug({ err: err.message }, 'message websocket error'));
     socket.on('close', () => {
+      if (this.#failback) clearTimeout(this.#failback);
+      this.#failback = undefined;
       if (this.#closed) return;
-      const delay = Math.min(30_000, 500 * 2 ** this.#attempt++);
+      if (!opened) this.#attempt += 1;
+      // The next CCN of the list; a full turn without success backs off, a lost connection does not.
+      this.#index = (this.#index + 1) % this.#urls.length;
+      const turns = Math.floor(this.#attempt / this.#urls.length);
+      const delay = opened ? 200 : this.#attempt % this.#urls.length !== 0 ? 100 : Math.min(30_000, 500 * 2 ** Math.max(0, turns - 1));
+      if (opened && this.#urls.length > 1) this.logger.warn({ ccn: ccnUrl, next: this.ccnUrl }, 'CCN message stream closed: following the next CCN');
       this.#timer = setTimeout(() => this.#connect(lastSeen), delay);
       this.#timer.unref();
     });
@@ -72,6 +112,7 @@ export class MessageWatch {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#failback) clearTimeout(this.#failback);
     this.#socket?.terminate();
   }
 }

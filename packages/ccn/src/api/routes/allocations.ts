@@ -2,10 +2,12 @@
  * `GET /api/v0/allocations` (ours; the reference CCN has no scheduler): where each persistent
  * workload runs and why, what each linked CRN was pushed, and each CRN's health as the monitor
  * sees it. `GET /api/v0/allocations/probes` lists the recorded probes (issue 8 scores them).
+ * With liveness on, the network routes of the scheduler too (network/liveness-routes.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CCN_ERRORS } from '../../errors.ts';
+import { livenessRoutes } from '../../network/liveness-routes.ts';
 import type { ApiContext } from '../context.ts';
 
 const ProbesQuery = z.strictObject({
@@ -16,6 +18,7 @@ const ProbesQuery = z.strictObject({
 });
 
 export function allocationsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  if (ctx.network?.liveness) livenessRoutes(app, { liveness: ctx.network.liveness, scheduler: ctx.network.scheduler, registry: ctx.registry, clock: () => ctx.clock() });
   app.get('/api/v0/allocations', async () => {
     const network = ctx.network;
     const rows = await ctx.stores.allocations.list();

@@ -36,9 +36,11 @@ export function messagesSubmitRoutes(app: FastifyInstance, ctx: ApiContext): voi
           throw CCN_ERRORS.error('INVALID_MESSAGE', 'data is not a JSON message');
         }
       }
-      await submitMessage(ctx, message, false);
-      // These routes answer with the publication status only (see submission.ts).
-      return reply.status(200).type('application/json').send({ status: 'success', failed: [] });
+      const { publication } = await submitMessage(ctx, message, false);
+      // These routes answer with the publication status only (pyaleph's `pub_json`: 500 only for
+      // `error`, which needs two failed protocols and cannot happen here; see p2p/publication.ts).
+      const status = await publication;
+      return reply.status(status.status === 'error' ? 500 : 200).type('application/json').send(status);
     });
   }
 }

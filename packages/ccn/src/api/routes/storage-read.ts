@@ -39,9 +39,12 @@ export function parseRange(header: string | undefined, size: number): { start: n
 }
 
 export function storageReadRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const fileOf = async (hash: string): Promise<{ size: number; engine: string }> => {
+  const fileOf = async (hash: string, needBytes = true): Promise<{ size: number; engine: string }> => {
+    // A known file whose bytes are not here (evicted on a `filesKept: referenced` node, or not
+    // fetched yet) is fetched from peers first, checked against its hash.
+    if (ctx.sync && needBytes) await ctx.sync.ensureFile(hash);
     const row = await ctx.stores.files.get(hash);
-    const size = row ? ctx.stores.fileStore.size(hash) : undefined;
+    const size = row ? (ctx.stores.fileStore.size(hash) ?? (needBytes ? undefined : row.size)) : undefined;
     if (!row || size === undefined) throw CCN_ERRORS.error('FILE_NOT_FOUND', `no file ${hash}`);
     return { size, engine: row.engine };
   };
@@ -93,7 +96,7 @@ export function storageReadRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/api/v0/storage/metadata/:hash', async (request) => {
     const hash = hashParam((request.params as { hash: string }).hash);
-    const { size } = await fileOf(hash);
+    const { size } = await fileOf(hash, false);
     return { file_hash: hash, type: 'file', size, download_url: downloadUrl(request, hash) };
   });
 

@@ -37,7 +37,7 @@ export async function benchCcnFiles(ctx: BenchContext): Promise<Figure[]> {
     const source = join(dir, 'source.bin');
     writeFileSync(source, data);
     const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'ccn'), logLevel: 'info' }));
+    writeFileSync(config, JSON.stringify({ host: '127.0.0.1', port: 0, p2pPort: 0, dataDir: join(dir, 'ccn'), logLevel: 'info' }));
     const ccn = await startChildNode({ kind: 'ccn', label: 'ccn-files', args: ['--config', config], logFile: join(dir, 'node.log'), binDir: ctx.binDir, readyTimeoutMs: 60_000 });
     try {
       const copy = await plainCopyMiBps(dir, source, size);

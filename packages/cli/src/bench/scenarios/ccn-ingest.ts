@@ -51,7 +51,7 @@ export async function benchCcnIngest(ctx: BenchContext, db: { label: string; url
   const dir = mkdtempSync(join(tmpdir(), `bench-ccn-${db.label}-`));
   try {
     const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({ host: '127.0.0.1', port: 0, dataDir: dir, db: db.url, logLevel: 'info' }));
+    writeFileSync(config, JSON.stringify({ host: '127.0.0.1', port: 0, p2pPort: 0, dataDir: dir, db: db.url, logLevel: 'info' }));
     const ccn = await startChildNode({ kind: 'ccn', label: `ccn-${db.label}`, args: ['--config', config], logFile: join(dir, 'node.log'), binDir: ctx.binDir, readyTimeoutMs: 60_000 });
     try {
       const warmup = buildMessages(50);

@@ -1,7 +1,7 @@
 /**
  * Scheduler and user placement (CRN reference §3.5, §3.6):
  * `POST /control/allocations` (Aleph-EIP191-V1 signed by an authorized signer, i.e. the CCN
- * that links this node, for THIS node: the signed payload names it, and its `iat` and digest
+ * the registry links this node to (ccn/linked-signers.ts), for THIS node: the signed payload names it, and its `iat` and digest
  * pass the on-disk replay state) and `POST /control/allocation/notify` (open: user-placed
  * instances that name this node and are paid by stream or credits).
  * The body is kept raw: the signature covers its SHA-256.
@@ -10,7 +10,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isItemHash, isProtocolError, verifyAllocationRequest } from '@aleph-nodes/protocol';
 import { HttpError } from '@aleph-nodes/service';
+import type { Logger } from '@aleph-nodes/service';
 import { CcnError } from '../../ccn/ccn-client.ts';
+import { LinkedSigners, type LinkState } from '../../ccn/linked-signers.ts';
 import { DEFAULT_ALLOCATION_SIGNER } from '../../config.ts';
 import type { AuthState } from '../../db/auth-state.ts';
 import { CRN_ERRORS } from '../../errors.ts';
@@ -76,17 +78,36 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
   // Raw bytes for every content type: the signature covers the exact body.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body));
-  // First non-empty source wins (reference §2.1): local setting, the network settings aggregate
-  // (cached 60 s), the reference scheduler key.
+  // Who may push (issue 13): the `authorizedAllocationSigners` setting when set (an override);
+  // else the CCN the registry links this node to (its owner and manager, re-read periodically, so
+  // a re-link switches them); while this node is not linked, the first non-empty source of the
+  // reference (§2.1): the network settings aggregate (cached 60 s), the reference scheduler key.
+  const linked = new LinkedSigners(ctx.ccn, { nodeHash: ctx.config.nodeHash, domain: ctx.config.domain }, ctx.config.allocationSignersRefreshSeconds * 1000, app.log as unknown as Logger);
   let networkSigners: { at: number; list: string[] } | undefined;
-  const signers = async (): Promise<string[]> => {
-    if (ctx.config.authorizedAllocationSigners.length > 0) return ctx.config.authorizedAllocationSigners;
+  const unlinkedSigners = async (): Promise<string[]> => {
     if (!networkSigners || Date.now() - networkSigners.at > 60_000) {
       const settings = await ctx.ccn.getAggregate(SETTINGS_AGGREGATE_OWNER, 'settings').catch(() => undefined);
       const list = Array.isArray(settings?.authorized_allocation_signers) ? settings.authorized_allocation_signers.filter((a): a is string => typeof a === 'string') : [];
       networkSigners = { at: Date.now(), list };
     }
     return networkSigners.list.length > 0 ? networkSigners.list : [DEFAULT_ALLOCATION_SIGNER];
+  };
+  const signersOf = async (link: LinkState | undefined): Promise<string[]> => {
+    if (link?.linked) return link.signers;
+    if (link === undefined) {
+      // Never read: the CCNs are unreachable. Refuse rather than trust a wider set than the linked CCN.
+      throw CRN_ERRORS.error('CCN_UNAVAILABLE', 'The registry could not be read from any CCN: the allocation signers are unknown');
+    }
+    return unlinkedSigners();
+  };
+  const signers = async (): Promise<string[]> => {
+    if (ctx.config.authorizedAllocationSigners.length > 0) return ctx.config.authorizedAllocationSigners;
+    return signersOf(await linked.link());
+  };
+  /** After an unknown signer: the registry again (a re-link), when the registry decides the signers. */
+  const rereadSigners = async (): Promise<string[] | undefined> => {
+    if (ctx.config.authorizedAllocationSigners.length > 0) return undefined;
+    return signersOf(await linked.reread()).catch(() => undefined);
   };
   // Pushes are serialized, as in the reference: two overlapping pushes must not interleave.
   let queue: Promise<unknown> = Promise.resolve();
@@ -98,10 +119,9 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
     const url = request.raw.url ?? '';
     const q = url.indexOf('?');
     const contentLength = request.headers['content-length'];
-    const authorizedSigners = await signers();
-    try {
-      // Synchronous from here to the replay record: two copies of one push cannot both pass.
-      const verified = verifyAllocationRequest(
+    // Synchronous from the call to the replay record: two copies of one push cannot both pass.
+    const verify = (authorizedSigners: readonly string[]): ReturnType<typeof verifyAllocationRequest> =>
+      verifyAllocationRequest(
         {
           authorization,
           method: request.method,
@@ -117,6 +137,18 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
           allowUnbound: ctx.config.allowUnboundAllocationPushes,
         },
       );
+    const authorizedSigners = await signers();
+    try {
+      let verified;
+      try {
+        verified = verify(authorizedSigners);
+      } catch (err) {
+        // An unknown signer is checked before the replay record: verifying again is safe.
+        if (!(isProtocolError(err) && err.code === 'UNAUTHORIZED_SIGNER')) throw err;
+        const again = await rereadSigners();
+        if (!again || JSON.stringify(again) === JSON.stringify(authorizedSigners)) throw err;
+        verified = verify(again);
+      }
       if (!verified.bound) request.log.warn({ signer: verified.signer }, 'accepted an allocation push that names no target (allowUnboundAllocationPushes)');
     } catch (err) {
       if (isProtocolError(err)) {

@@ -3,6 +3,7 @@ import { lookup } from 'node:dns/promises';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
+import { ccnUrls } from '../../config.ts';
 
 /** The current diagnostic program of the reference network; a private network sets its own. */
 export const DIAGNOSTIC_VM = 'd2b74aa29898457bde0560e47f7cdd4e77287e9f1f7a1456161d2fd7d5c855d7';
@@ -46,7 +47,7 @@ export async function statusRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       DOMAIN_NAME: ctx.config.domain,
       node_hash: ctx.config.nodeHash || null,
       version: ctx.config.serverVersion,
-      references: { API_SERVER: ctx.config.ccn, CHECK_FASTAPI_VM_ID: DIAGNOSTIC_VM, CONNECTOR_URL: ctx.config.ccn },
+      references: { API_SERVER: ccnUrls(ctx.config)[0], CHECK_FASTAPI_VM_ID: DIAGNOSTIC_VM, CONNECTOR_URL: ccnUrls(ctx.config)[0] },
       security: { USE_JAILER: isolation.jailed, PRINT_SYSTEM_LOGS: false, WATCH_FOR_UPDATES: ctx.config.messageWatch, ALLOW_VM_NETWORKING: true, USE_DEVELOPER_SSH_KEYS: false },
       networking: { IPV6_ADDRESS_POOL: null, IPV6_ALLOCATION_POLICY: 'static', IPV6_SUBNET_PREFIX: 124, IPV6_FORWARDING_ENABLED: false, USE_NDP_PROXY: false },
       debug: { SENTRY_DSN_CONFIGURED: false, DEBUG_ASYNCIO: false, EXECUTION_LOG_ENABLED: true },
