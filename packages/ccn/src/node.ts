@@ -103,6 +103,7 @@ export class CcnNode {
           network.scheduler.trigger();
         }
       });
+      this.#startState(processor, registry, network.scheduler);
       const sync = this.#startSync(stores, processor);
       this.#app = await buildApp(
         { stores, processor, config: this.config, registry, nodeAddress: account.address, version: CCN_VERSION, clock: this.#clock, network, sync, p2p: () => this.#peering },
@@ -158,6 +159,18 @@ export class CcnNode {
     await this.#stores?.close();
     this.#app = undefined;
     this.#stores = undefined;
+  }
+
+  /**
+   * Same state everywhere (issue 13, item 4): a processed message judged again because a late
+   * message changed its verdict (processing/convergence.ts) leaves the registry cache and the
+   * placements like any change does.
+   */
+  #startState(processor: MessageProcessor, registry: RegistryService, scheduler: Scheduler): void {
+    processor.events.on('retracted', (row) => {
+      registry.onProcessed(row);
+      if (row.type === 'PROGRAM' || row.type === 'INSTANCE' || row.type === 'FORGET' || row.type === 'POST') scheduler.trigger();
+    });
   }
 
   /**

@@ -8,6 +8,7 @@ import { openDatabase, type DatabaseHandle, type DatabaseTarget, type DbEngine }
 import { FilesRepo } from './db/files-repo.ts';
 import { MessagesRepo } from './db/messages-repo.ts';
 import { ProbesRepo } from './db/probes-repo.ts';
+import { StateRepo } from './db/state-repo.ts';
 import type { Tables } from './db/schema.ts';
 import { FileStore } from './storage/file-store.ts';
 
@@ -19,6 +20,8 @@ export interface Repos {
   balances: BalancesRepo;
   allocations: AllocationsRepo;
   probes: ProbesRepo;
+  /** Order-independence bookkeeping (waits, FORGET targets, dependants). */
+  state: StateRepo;
   fileStore: FileStore;
 }
 
@@ -38,6 +41,7 @@ function reposOf(db: Kysely<Tables>, fileStore: FileStore): Repos {
     balances: new BalancesRepo(db),
     allocations: new AllocationsRepo(db),
     probes: new ProbesRepo(db),
+    state: new StateRepo(db),
     fileStore,
   };
 }

@@ -1,6 +1,12 @@
 /**
- * Aggregate elements. The value of (owner, key) is the shallow merge of its elements in content
- * time order (reference §4.4); it is computed on read, so forgetting an element is a delete.
+ * Aggregate elements. The value of (owner, key) is the shallow merge of its elements in the total
+ * order (content time, then item_hash: processing/order.ts; reference §4.4); it is computed on
+ * read, so a late element older than the newest, or a forgotten one, changes the value at once:
+ * the fold is recomputed, never patched.
+ *
+ * pyaleph sorts the elements by content time only (`creation_datetime`) and leaves equal times
+ * to the database (an upstream TODO): two CCNs could merge two elements of the same time in
+ * different orders. Here item_hash breaks the tie, so every CCN merges the same way.
  */
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import { countOf, sql } from './database.ts';
@@ -79,8 +85,66 @@ export class AggregatesRepo {
       .execute();
   }
 
+  /** Removes an element (forgotten, or evaluated again), retired or not. */
   async delete(itemHash: string): Promise<void> {
     await this.#db.deleteFrom('aggregate_elements').where('item_hash', '=', itemHash).execute();
+    await this.#db.deleteFrom('retired_security_elements').where('item_hash', '=', itemHash).execute();
+  }
+
+  /**
+   * A `security` element forgotten by a FORGET at `at`: it leaves the aggregate's value but stays
+   * in effect, for permission checks, before the first FORGET that forgot it (see valueBefore).
+   * Called again by each further FORGET of it: the earliest position is kept.
+   */
+  async retire(itemHash: string, at: { time: number; hash: string }): Promise<void> {
+    const live = await this.#db.selectFrom('aggregate_elements').selectAll().where('item_hash', '=', itemHash).executeTakeFirst();
+    if (live) {
+      await this.#db.deleteFrom('aggregate_elements').where('item_hash', '=', itemHash).execute();
+      await this.#db
+        .insertInto('retired_security_elements')
+        .values({ item_hash: itemHash, owner_lc: live.owner_lc, time: live.time, content: live.content, retired_time: at.time, retired_hash: at.hash })
+        .execute();
+      return;
+    }
+    const retired = await this.#db.selectFrom('retired_security_elements').selectAll().where('item_hash', '=', itemHash).executeTakeFirst();
+    if (!retired) return;
+    const earlier = at.time < retired.retired_time || (at.time === retired.retired_time && at.hash < retired.retired_hash);
+    if (earlier) await this.#db.updateTable('retired_security_elements').set({ retired_time: at.time, retired_hash: at.hash }).where('item_hash', '=', itemHash).execute();
+  }
+
+  /** The FORGET that retired an element was evaluated again: the next earliest one, if any. */
+  async setRetiredAt(itemHash: string, at: { time: number; hash: string }): Promise<void> {
+    await this.#db.updateTable('retired_security_elements').set({ retired_time: at.time, retired_hash: at.hash }).where('item_hash', '=', itemHash).execute();
+  }
+
+  /**
+   * The value of (owner, key) as it stood just before `before` in the total order: the fold of
+   * the elements that precede it. Permissions are judged on the `security` aggregate as of the
+   * message being judged, so a grant or revocation that arrives late changes the verdict the
+   * same way on every node (processing/permissions.ts).
+   */
+  async valueBefore(owner: string, key: string, before: { time: number; hash: string }): Promise<AggregateValue | undefined> {
+    const rows = await this.#db
+      .selectFrom('aggregate_elements')
+      .selectAll()
+      .where('owner_lc', '=', owner.toLowerCase())
+      .where('key', '=', key)
+      .where((eb) => eb.or([eb('time', '<', before.time), eb.and([eb('time', '=', before.time), eb('item_hash', '<', before.hash)])]))
+      .execute();
+    // Forgotten `security` elements count before the FORGET that forgot them, not after.
+    const retired =
+      key === 'security'
+        ? await this.#db
+            .selectFrom('retired_security_elements')
+            .select(['item_hash', 'owner_lc', 'time', 'content'])
+            .where('owner_lc', '=', owner.toLowerCase())
+            .where((eb) => eb.or([eb('time', '<', before.time), eb.and([eb('time', '=', before.time), eb('item_hash', '<', before.hash)])]))
+            .where((eb) => eb.or([eb('retired_time', '>', before.time), eb.and([eb('retired_time', '=', before.time), eb('retired_hash', '>', before.hash)])]))
+            .execute()
+        : [];
+    const all = [...rows, ...retired.map((r) => ({ ...r, key }))];
+    all.sort((a, b) => a.time - b.time || (a.item_hash < b.item_hash ? -1 : a.item_hash > b.item_hash ? 1 : 0));
+    return merge(all)[0];
   }
 
   /** Hashes of the elements of (owner, key). */

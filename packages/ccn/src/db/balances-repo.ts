@@ -3,6 +3,12 @@ import type { Kysely } from 'kysely';
 import { countOf } from './database.ts';
 import type { Tables } from './schema.ts';
 
+interface BalanceKey {
+  address_lc: string;
+  chain: string;
+  dapp: string;
+}
+
 export class BalancesRepo {
   readonly #db: Kysely<Tables>;
 
@@ -10,20 +16,48 @@ export class BalancesRepo {
     this.#db = db;
   }
 
-  /** Applies an indexer report; a report older (by height) than the stored one is ignored. */
-  async apply(chain: string, dapp: string, height: number, balances: Record<string, number>): Promise<void> {
+  /**
+   * Records an indexer report (post `itemHash`, content time `time`) and recomputes the balance
+   * of every key it names. The balance in effect for (address, chain, dapp) is the report with
+   * the greatest (height, time, item_hash): a stale height never wins, and equal heights are
+   * decided by the total order, not by which post a node processed last (pyaleph keeps the first
+   * of equal heights it processed).
+   */
+  async apply(itemHash: string, time: number, chain: string, dapp: string, height: number, balances: Record<string, number>): Promise<void> {
+    const keys: BalanceKey[] = [];
     for (const [address, amount] of Object.entries(balances)) {
+      const key = { address_lc: address.toLowerCase(), chain, dapp };
       await this.#db
-        .insertInto('balances')
-        .values({ address_lc: address.toLowerCase(), chain, dapp, balance: amount, height })
-        .onConflict((oc) =>
-          oc
-            .columns(['address_lc', 'chain', 'dapp'])
-            .doUpdateSet((eb) => ({ balance: eb.ref('excluded.balance'), height: eb.ref('excluded.height') }))
-            .where('balances.height', '<=', height),
-        )
+        .insertInto('balance_reports')
+        .values({ item_hash: itemHash, ...key, height, time, balance: amount })
+        .onConflict((oc) => oc.columns(['item_hash', 'address_lc', 'chain', 'dapp']).doUpdateSet({ balance: amount }))
         .execute();
+      keys.push(key);
     }
+    for (const key of keys) await this.#recompute(key);
+  }
+
+  /** Removes what a report said (its post was forgotten or is evaluated again). */
+  async withdraw(itemHash: string): Promise<void> {
+    const keys = await this.#db.selectFrom('balance_reports').select(['address_lc', 'chain', 'dapp']).where('item_hash', '=', itemHash).execute();
+    await this.#db.deleteFrom('balance_reports').where('item_hash', '=', itemHash).execute();
+    for (const key of keys) await this.#recompute(key);
+  }
+
+  async #recompute(key: BalanceKey): Promise<void> {
+    const best = await this.#db
+      .selectFrom('balance_reports')
+      .selectAll()
+      .where('address_lc', '=', key.address_lc)
+      .where('chain', '=', key.chain)
+      .where('dapp', '=', key.dapp)
+      .orderBy('height', 'desc')
+      .orderBy('time', 'desc')
+      .orderBy('item_hash', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    await this.#db.deleteFrom('balances').where('address_lc', '=', key.address_lc).where('chain', '=', key.chain).where('dapp', '=', key.dapp).execute();
+    if (best) await this.#db.insertInto('balances').values({ ...key, balance: best.balance, height: best.height }).execute();
   }
 
   /** Per-chain balances of an address (dapps summed). */

@@ -56,7 +56,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
     const pool = new pg.Pool({ connectionString: target.url, max: 10, options: `-c search_path=${schema}` });
     db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   }
-  const migrator = new Migrator({ db, provider });
+  // PostgreSQL: the migration tables are looked up in this node's schema. Without it Kysely
+  // takes a `kysely_migration_lock` table of ANY schema of the database as ours (another node or
+  // test run sharing the database), skips creating it, and the migration fails.
+  const migrator = new Migrator({ db, provider, ...(target.engine === 'postgres' ? { migrationTableSchema: target.schema } : {}) });
   const { error } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();

@@ -186,6 +186,7 @@ export class MessagesRepo {
         retry_at: 0,
         post_last_amend: null,
         post_last_updated: null,
+        waiting_for: null,
       })
       .execute();
   }
@@ -219,21 +220,31 @@ export class MessagesRepo {
     await this.#db.updateTable('messages').set({ next_attempt: now }).where('status', '=', 'pending').where('retries', '>', 0).execute();
   }
 
-  async scheduleRetry(itemHash: string, retries: number, nextAttempt: number, errorCode: number, details: string): Promise<void> {
+  /** The next counted attempt, and what the message waits for (see `waiting_for`). */
+  async scheduleRetry(itemHash: string, retries: number, nextAttempt: number, errorCode: number, details: string, waitingFor: string | null = null): Promise<void> {
     await this.#db
       .updateTable('messages')
-      .set({ retries, next_attempt: nextAttempt, retry_at: nextAttempt, error_code: errorCode, error_details: details })
+      .set({ retries, next_attempt: nextAttempt, retry_at: nextAttempt, error_code: errorCode, error_details: details, waiting_for: waitingFor })
       .where('item_hash', '=', itemHash)
       .execute();
   }
 
   /** An early (woken) attempt failed: wait for the scheduled retry without counting this one. */
-  async backToSchedule(itemHash: string): Promise<void> {
-    await this.#db.updateTable('messages').set((eb) => ({ next_attempt: eb.ref('retry_at') })).where('item_hash', '=', itemHash).execute();
+  async backToSchedule(itemHash: string, waitingFor: string | null = null): Promise<void> {
+    await this.#db
+      .updateTable('messages')
+      .set((eb) => ({ next_attempt: eb.ref('retry_at'), waiting_for: waitingFor }))
+      .where('item_hash', '=', itemHash)
+      .execute();
   }
 
-  async reject(itemHash: string, errorCode: number, details: string): Promise<void> {
-    await this.#db.updateTable('messages').set({ status: 'rejected', error_code: errorCode, error_details: details }).where('item_hash', '=', itemHash).execute();
+  /** Rejects; with `waitingFor`, the message is evaluated again when that dependency settles. */
+  async reject(itemHash: string, errorCode: number, details: string, waitingFor: string | null = null): Promise<void> {
+    await this.#db
+      .updateTable('messages')
+      .set({ status: 'rejected', error_code: errorCode, error_details: details, waiting_for: waitingFor })
+      .where('item_hash', '=', itemHash)
+      .execute();
   }
 
   async markProcessed(itemHash: string, d: DerivedColumns): Promise<void> {
@@ -253,6 +264,7 @@ export class MessagesRepo {
         tags: JSON.stringify(d.tags),
         error_code: null,
         error_details: null,
+        waiting_for: null,
       })
       .where('item_hash', '=', itemHash)
       .execute();
@@ -272,19 +284,33 @@ export class MessagesRepo {
     }
   }
 
-  /** Forgets a message: its content goes, its header stays, `forgotten_by` grows. */
+  /**
+   * Forgets a message: its content goes, its header stays, `forgotten_by` grows. The list is
+   * kept sorted (a set: the same on every node whatever order the FORGETs came in; pyaleph
+   * appends in processing order). The STORE refs of a forgotten executable stay recorded: a
+   * FORGET of that STORE is judged on the executables that used it before (processing/order.ts).
+   */
   async markForgotten(itemHash: string, forgetHash: string): Promise<void> {
     const row = await this.get(itemHash);
     if (!row) return;
     const by = row.forgotten_by ? (JSON.parse(row.forgotten_by) as string[]) : [];
     if (!by.includes(forgetHash)) by.push(forgetHash);
+    by.sort();
     await this.#db
       .updateTable('messages')
-      .set({ status: 'forgotten', item_content: null, content: null, forgotten_by: JSON.stringify(by) })
+      .set({ status: 'forgotten', item_content: null, content: null, forgotten_by: JSON.stringify(by), waiting_for: null, error_code: null, error_details: null })
       .where('item_hash', '=', itemHash)
       .execute();
     await this.#db.deleteFrom('message_tags').where('item_hash', '=', itemHash).execute();
-    await this.#db.deleteFrom('message_refs').where('item_hash', '=', itemHash).execute();
+  }
+
+  /** Replaces the list of FORGETs a forgotten message is forgotten by (kept sorted). */
+  async setForgottenBy(itemHash: string, forgetHashes: readonly string[]): Promise<void> {
+    await this.#db
+      .updateTable('messages')
+      .set({ forgotten_by: JSON.stringify([...forgetHashes].sort()) })
+      .where('item_hash', '=', itemHash)
+      .execute();
   }
 
   async setPostLatest(originalHash: string, amendHash: string | null, lastUpdated: number | null): Promise<void> {

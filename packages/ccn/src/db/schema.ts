@@ -41,6 +41,12 @@ export interface MessagesTable {
   retry_at: number;
   post_last_amend: string | null;
   post_last_updated: number | null;
+  /**
+   * What a pending or rejected message waits for: a message hash, a file hash,
+   * `aggregate:<owner>:<key>` or `security:<owner>`. A rejected message with one is evaluated
+   * again when it settles (order independence, processing/README).
+   */
+  waiting_for: string | null;
 }
 
 export interface MessageTagsTable {
@@ -73,6 +79,40 @@ export interface FilesTable {
 export interface FilePinsTable {
   file_hash: string;
   item_hash: string;
+}
+
+/** A forgotten `security` element, in effect before `retired_*` (the first FORGET's position). */
+export interface RetiredSecurityElementsTable {
+  item_hash: string;
+  owner_lc: string;
+  time: number;
+  content: string;
+  retired_time: number;
+  retired_hash: string;
+}
+
+/** What a rejected message's verdict was judged on: it is evaluated again when one changes. */
+export interface MessageWatchTable {
+  item_hash: string;
+  key: string;
+}
+
+/** Every target a FORGET names: a message hash, or `aggregate:<owner_lc>:<key>`. */
+export interface ForgetTargetsTable {
+  forget_hash: string;
+  target: string;
+}
+
+/** One balance reported by one indexer post; `balances` holds the winning report per key. */
+export interface BalanceReportsTable {
+  item_hash: string;
+  address_lc: string;
+  chain: string;
+  dapp: string;
+  height: number;
+  /** content.time of the post. */
+  time: number;
+  balance: number;
 }
 
 export interface BalancesTable {
@@ -126,4 +166,8 @@ export interface Tables {
   files: FilesTable;
   file_pins: FilePinsTable;
   balances: BalancesTable;
+  forget_targets: ForgetTargetsTable;
+  message_watch: MessageWatchTable;
+  retired_security_elements: RetiredSecurityElementsTable;
+  balance_reports: BalanceReportsTable;
 }

@@ -124,9 +124,9 @@ for (const engine of ENGINES) describe(`store layer (${engine})`, () => {
   });
 
   it('keeps the newest balance report per address and chain', async () => {
-    await stores.balances.apply('ETH', '', 10, { [alice.address]: 100 });
-    await stores.balances.apply('ETH', '', 5, { [alice.address]: 1 });
-    await stores.balances.apply('AVAX', '', 1, { [alice.address]: 50, [bob.address]: 7 });
+    await stores.balances.apply('a'.repeat(64), 1000, 'ETH', '', 10, { [alice.address]: 100 });
+    await stores.balances.apply('b'.repeat(64), 1001, 'ETH', '', 5, { [alice.address]: 1 });
+    await stores.balances.apply('c'.repeat(64), 1002, 'AVAX', '', 1, { [alice.address]: 50, [bob.address]: 7 });
     assert.deepEqual(await stores.balances.of(alice.address), { total: 150, byChain: { ETH: 100, AVAX: 50 } });
     const { rows, total } = await stores.balances.list({ chains: [], minBalance: 10, perPage: 10, page: 1 });
     assert.equal(total, 2);

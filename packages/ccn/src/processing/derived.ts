@@ -27,6 +27,11 @@ export function deriveColumns(message: AlephMessage, content: Record<string, unk
     content_item_hash: message.type === 'STORE' && typeof content.item_hash === 'string' ? content.item_hash : null,
     payment_type: payment && typeof payment.type === 'string' ? payment.type : null,
     tags: tagsOf(content),
-    refs: message.type === 'PROGRAM' || message.type === 'INSTANCE' ? executableRefs(message.type, content).map((r) => r.ref) : [],
+    // The STOREs an executable uses, and the executable it replaces: the messages its verdict
+    // depends on (a FORGET of a STORE checks its users; a late change re-evaluates dependants).
+    refs:
+      message.type === 'PROGRAM' || message.type === 'INSTANCE'
+        ? [...executableRefs(message.type, content).map((r) => r.ref), ...(typeof content.replaces === 'string' ? [content.replaces] : [])]
+        : [],
   };
 }

@@ -17,6 +17,7 @@ import { ALEPH_ERROR, aggregateKeyName, itemTypeOfHash, type AggregateContent, t
 import type { AggregatesRepo } from '../db/aggregates-repo.ts';
 import type { MessageRow } from '../db/messages-repo.ts';
 import { OK, reject, type Outcome } from './outcome.ts';
+import { securityTarget, type Position } from './order.ts';
 
 /** What the authorization filters are matched against: the message being created. */
 export interface CreationAttributes {
@@ -64,12 +65,16 @@ function entryAllows(entry: unknown, sender: string, what: CreationAttributes): 
 
 /**
  * May `sender` create `what` as `owner`? The owner always may; a delegate only through the
- * owner's `security` aggregate, and never for the `security` key itself.
+ * owner's `security` aggregate, and never for the `security` key itself. With `asOf` (the
+ * position of the message being judged), the aggregate is folded from the elements that precede
+ * that message in the total order: a grant or a revocation counts from its own time on, on
+ * every node whatever order they arrived in (pyaleph reads the aggregate as it is at processing
+ * time, so a late grant or revocation leaves nodes with different verdicts).
  */
-export async function mayCreateAs(aggregates: AggregatesRepo, sender: string, owner: string, what: CreationAttributes): Promise<boolean> {
+export async function mayCreateAs(aggregates: AggregatesRepo, sender: string, owner: string, what: CreationAttributes, asOf?: Position): Promise<boolean> {
   if (sameAddress(owner, sender)) return true;
   if (what.type === 'AGGREGATE' && what.aggregateKey === SECURITY_KEY) return false;
-  const security = (await aggregates.values(owner, [SECURITY_KEY]))[0]?.value;
+  const security = (asOf ? await aggregates.valueBefore(owner, SECURITY_KEY, asOf) : (await aggregates.values(owner, [SECURITY_KEY]))[0])?.value;
   const list = security?.authorizations;
   if (!Array.isArray(list)) return false;
   return list.some((entry) => entryAllows(entry, sender, what));
@@ -106,12 +111,26 @@ export function isAuthorizedPerTarget(message: AlephMessage, content: Record<str
   return message.type === 'FORGET' || (message.type === 'POST' && content.type === 'amend');
 }
 
-/** The check every message passes before its type rules: may its sender write as `content.address`? */
+/** Where a message being judged stands in the total order. */
+export function positionOfMessage(message: AlephMessage, content: Record<string, unknown>): Position {
+  return { time: typeof content.time === 'number' ? content.time : message.time, hash: message.item_hash };
+}
+
+/**
+ * The check every message passes before its type rules: may its sender write as `content.address`?
+ * A refusal of a delegate is evaluated again when the owner's `security` aggregate changes.
+ */
 export async function checkSender(message: AlephMessage, content: Record<string, unknown>, aggregates: AggregatesRepo): Promise<Outcome> {
   if (isAuthorizedPerTarget(message, content)) return OK;
   const owner = typeof content.address === 'string' ? content.address : '';
-  if (await mayCreateAs(aggregates, message.sender, owner, attributesOf(message, content))) return OK;
-  return reject(ALEPH_ERROR.PERMISSION_DENIED, `${message.sender} may not act for ${owner}`);
+  if (await mayCreateAs(aggregates, message.sender, owner, attributesOf(message, content), positionOfMessage(message, content))) return OK;
+  return reject(ALEPH_ERROR.PERMISSION_DENIED, `${message.sender} may not act for ${owner}`, delegationWait(message.sender, owner, attributesOf(message, content)));
+}
+
+/** A refused delegate waits for the owner's security aggregate (nothing else could change it). */
+function delegationWait(sender: string, owner: string, what: CreationAttributes): string | undefined {
+  if (owner === '' || sameAddress(owner, sender) || (what.type === 'AGGREGATE' && what.aggregateKey === SECURITY_KEY)) return undefined;
+  return securityTarget(owner);
 }
 
 /** How a message acts on another one. */
@@ -148,10 +167,12 @@ export async function checkActOn(actor: Actor, target: MessageRow, action: Actio
       `cannot ${verb} ${target.item_hash}: it belongs to ${owner}, not to ${String(actor.content.address)}`,
     );
   }
-  if (await mayCreateAs(actor.aggregates, actor.message.sender, owner, attributesOfRow(target))) return OK;
+  const what = attributesOfRow(target);
+  if (await mayCreateAs(actor.aggregates, actor.message.sender, owner, what, positionOfMessage(actor.message, actor.content))) return OK;
   return reject(
     ALEPH_ERROR.PERMISSION_DENIED,
     `${actor.message.sender} may not ${verb} ${target.item_hash} of ${owner}: neither the owner nor authorized by its security aggregate for a ${target.type}`,
+    delegationWait(actor.message.sender, owner, what),
   );
 }
 

@@ -4,32 +4,26 @@
  * processed by a single worker: fetch content → permissions → type rules and dependencies → one
  * transaction that marks it processed and applies its effects. Missing dependencies are retried
  * with exponential backoff (at most `maxRetries`), any other failure rejects with the Aleph
- * error code and its reason.
+ * error code and its reason. A message rejected for a missing dependency (or a refused
+ * delegation) is evaluated again when that dependency settles, and what a late message changes
+ * for others is judged again in its transaction (convergence.ts): the derived state is the same
+ * on every CCN whatever order the messages arrived in (order.ts, README "Same state everywhere").
  */
 import { EventEmitter } from 'node:events';
-import {
-  ALEPH_ERROR,
-  isProtocolError,
-  parseContent,
-  validateMessage,
-  validateStoredContent,
-  type AlephErrorCode,
-  type AlephMessage,
-  type MessageType,
-} from '@aleph-nodes/protocol';
+import { ALEPH_ERROR, validateMessage, type AlephErrorCode, type AlephMessage } from '@aleph-nodes/protocol';
 import type { Logger } from '@aleph-nodes/service';
 import type { CcnConfig } from '../config.ts';
-import { toEnvelope, type MessageRow, type MessageStatus } from '../db/messages-repo.ts';
-import type { Repos, Stores } from '../stores.ts';
-import { deriveColumns } from './derived.ts';
+import type { MessageRow, MessageStatus } from '../db/messages-repo.ts';
+import type { Stores } from '../stores.ts';
+import { Attempts, type Committed } from './attempt.ts';
+import type { Effects } from './convergence.ts';
 import { aggregateHandler } from './handlers/aggregate.ts';
-import type { HandlerContext, TypeHandler } from './handlers/context.ts';
+import type { HandlerContext } from './handlers/context.ts';
 import { executableHandler } from './handlers/executable.ts';
 import { forgetHandler } from './handlers/forget.ts';
 import { postHandler } from './handlers/post.ts';
 import { storeHandler } from './handlers/store.ts';
-import { reject, retry, type Outcome } from './outcome.ts';
-import { checkSender } from './permissions.ts';
+import { retry, type Outcome } from './outcome.ts';
 
 export interface SubmitResult {
   itemHash: string;
@@ -47,8 +41,13 @@ export interface ProcessorEvents {
   accepted: [message: AlephMessage, raw: unknown, origin: MessageOrigin];
   /** A message became processed (the WebSocket feed). */
   processed: [row: MessageRow];
-  /** A message reached a final status (processed, rejected...). */
+  /** A message reached a final status (processed, rejected, forgotten on arrival...). */
   settled: [itemHash: string, status: MessageStatus];
+  /**
+   * A processed message went back to pending to be judged again, its effects undone (a late
+   * message changed what it was judged on): caches of derived state drop what it fed.
+   */
+  retracted: [row: MessageRow];
   /** The worker stopped: sync waiters answer with the current status at once. */
   stopped: [];
 }
@@ -65,28 +64,26 @@ export class MessageProcessor {
   readonly #config: CcnConfig;
   readonly #log: Logger;
   readonly #clock: () => number;
-  readonly #handlers: Record<MessageType, TypeHandler>;
+  readonly #attempts: Attempts;
   #state: ProcessorState = 'idle';
   #timer: NodeJS.Timeout | undefined;
   /** The batch being run, if any: a single worker, so effects apply in order. */
   #current: Promise<void> | undefined;
   #again = false;
-  /** Files whose STORE the FORGET being applied just forgot; deleted if nothing pins them. */
-  #releasedCandidates: string[] = [];
 
   constructor(stores: Stores, config: CcnConfig, log: Logger, clock: () => number = () => Date.now() / 1000) {
     this.#stores = stores;
     this.#config = config;
     this.#log = log;
     this.#clock = clock;
-    this.#handlers = {
+    this.#attempts = new Attempts(stores, config, (forgetOne) => ({
       POST: postHandler,
       AGGREGATE: aggregateHandler,
       STORE: storeHandler,
       PROGRAM: executableHandler,
       INSTANCE: executableHandler,
-      FORGET: forgetHandler((repos, row, forgetHash) => this.#forgetOne(repos, row, forgetHash)),
-    };
+      FORGET: forgetHandler(forgetOne),
+    }));
     this.events.setMaxListeners(0);
   }
 
@@ -168,10 +165,29 @@ export class MessageProcessor {
     });
   }
 
-  /** A file or content just arrived: messages waiting for one get an attempt now. */
+  /**
+   * A file or content just arrived: messages waiting for one get an attempt now, also those
+   * rejected after their retries while it was missing.
+   */
   async dependencyAvailable(): Promise<void> {
     await this.#stores.messages.wakeWaiting(this.#clock());
+    await this.#stores.state.wakeFileWaiters(this.#clock());
     this.#kick();
+  }
+
+  /**
+   * Resolves once no message is due at the current clock and the worker is idle (tests drive
+   * a node to quiescence with it; messages waiting for a later retry stay pending).
+   */
+  async settle(): Promise<void> {
+    for (;;) {
+      await this.#current;
+      if (this.#state !== 'running') return;
+      const due = await this.#stores.messages.duePending(this.#clock(), 1);
+      if (due.length === 0 && !this.#current) return;
+      this.#kick();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /**
@@ -226,16 +242,21 @@ export class MessageProcessor {
     return due.length;
   }
 
-  /** Runs one attempt; true when the message became processed. */
+  /** Runs one attempt; true when the message became processed (or forgotten on arrival). */
   async #processOne(row: MessageRow): Promise<boolean> {
     let outcome: Outcome;
     let ctx: HandlerContext | undefined;
+    let judged: { message: AlephMessage; content?: Record<string, unknown> } | undefined;
+    const now = this.#clock();
     try {
-      const prepared = await this.#prepare(row);
-      if ('kind' in prepared) outcome = prepared;
-      else {
-        ctx = prepared;
-        outcome = await this.#handlers[ctx.message.type].check(ctx);
+      const prepared = await this.#attempts.prepare(row, now);
+      if ('outcome' in prepared) {
+        outcome = prepared.outcome;
+        judged = prepared;
+      } else {
+        ctx = prepared.ctx;
+        judged = ctx;
+        outcome = await this.#attempts.handlers[ctx.message.type].check(ctx);
       }
     } catch (err) {
       // Unexpected (a database hiccup, a bug): retried, and rejected only once retries run out.
@@ -244,115 +265,84 @@ export class MessageProcessor {
     }
     const hash = row.item_hash;
     if (outcome.kind === 'ok' && ctx) {
-      const commit = ctx;
-      const released: string[] = [];
-      this.#releasedCandidates = [];
+      let committed: Committed;
       try {
-        await this.#stores.transaction(async (repos) => {
-          const inTx = { ...commit, repos };
-          await repos.messages.markProcessed(hash, deriveColumns(commit.message, commit.content, await contentBytes(repos, row)));
-          await this.#handlers[commit.message.type].apply(inTx);
-          if (commit.message.type === 'FORGET') released.push(...(await this.#unpinnedFiles(repos)));
-        });
+        committed = await this.#attempts.commit(ctx, outcome.forgottenBy ?? [], now);
       } catch (err) {
         // Nothing was applied (rolled back). A database hiccup must not lose the message: it is
         // retried like a missing dependency, and rejected only when the retries are used up.
         this.#log.error({ err, itemHash: hash }, 'applying a message failed');
-        await this.#retryOrReject(row, ALEPH_ERROR.INTERNAL, 'internal error while applying the message');
+        await this.#retryOrReject(row, { kind: 'retry', code: ALEPH_ERROR.INTERNAL, details: 'internal error while applying the message' });
         return false;
       }
-      await this.#deleteFiles(released);
-      this.#log.debug({ itemHash: hash, type: row.type }, 'message processed');
-      const processed = await this.#stores.messages.get(hash);
-      if (processed) this.events.emit('processed', processed);
-      this.events.emit('settled', hash, 'processed');
+      await this.#afterCommit(committed.fx);
+      this.#log.debug({ itemHash: hash, type: row.type, status: committed.status }, 'message processed');
+      if (committed.status === 'processed') {
+        const processed = await this.#stores.messages.get(hash);
+        if (processed) this.events.emit('processed', processed);
+      }
+      this.events.emit('settled', hash, committed.status);
       return true;
     }
-    if (outcome.kind === 'retry' && row.retries > 0 && this.#clock() < row.retry_at) {
+    if (outcome.kind === 'retry' && outcome.retract) {
+      // This message shows that processed ones were judged wrongly (convergence.ts): they are
+      // evaluated again, and this one waits for what they give back.
+      await this.#afterCommit(await this.#attempts.retract(outcome.retract, now));
+    }
+    if (outcome.kind === 'retry' && !outcome.retract && row.retries > 0 && now < row.retry_at) {
       // Woken early because something arrived, but not what this message needs: an early
       // attempt does not use up one of the counted retries.
-      await this.#stores.messages.backToSchedule(hash);
+      await this.#stores.messages.backToSchedule(hash, outcome.waitingFor ?? null);
       return false;
     }
-    if (outcome.kind === 'retry') await this.#retryOrReject(row, outcome.code, outcome.details);
-    else if (outcome.kind === 'reject') await this.#reject(hash, outcome.code, outcome.details);
+    // A refusal is evaluated again when what it was judged on changes (watch.ts).
+    if (outcome.kind !== 'ok' && judged) await this.#attempts.watch(judged.message, judged.content);
+    if (outcome.kind === 'retry') await this.#retryOrReject(row, outcome);
+    else if (outcome.kind === 'reject') await this.#reject(hash, outcome.code, outcome.details, outcome.waitingFor ?? null);
     return false;
   }
 
-  async #retryOrReject(row: MessageRow, code: AlephErrorCode, details: string): Promise<void> {
+  /** Files and events of a commit or a retraction, once committed. */
+  async #afterCommit(fx: Effects): Promise<void> {
+    await this.#keepFiles([...fx.released, ...fx.unpinned]);
+    for (const row of fx.retracted) this.events.emit('retracted', row);
+  }
+
+  async #retryOrReject(row: MessageRow, outcome: Extract<Outcome, { kind: 'retry' }>): Promise<void> {
+    const waitingFor = outcome.waitingFor ?? null;
     if (row.retries >= this.#config.maxRetries) {
-      await this.#reject(row.item_hash, code, details);
+      // Rejected, but a message that waits for a dependency is evaluated again when it settles:
+      // a dependency that arrives late never leaves this node rejected where another processed.
+      await this.#reject(row.item_hash, outcome.code, outcome.details, waitingFor);
       return;
     }
     const delayMs = Math.min(this.#config.retryBaseMs * 2 ** row.retries, this.#config.retryMaxMs);
-    await this.#stores.messages.scheduleRetry(row.item_hash, row.retries + 1, this.#clock() + delayMs / 1000, code, details);
-    this.#log.debug({ itemHash: row.item_hash, code, retries: row.retries + 1 }, details);
+    await this.#stores.messages.scheduleRetry(row.item_hash, row.retries + 1, this.#clock() + delayMs / 1000, outcome.code, outcome.details, waitingFor);
+    this.#log.debug({ itemHash: row.item_hash, code: outcome.code, retries: row.retries + 1, waitingFor }, outcome.details);
   }
 
-  async #reject(itemHash: string, code: AlephErrorCode, details: string): Promise<void> {
-    await this.#stores.messages.reject(itemHash, code, details);
-    this.#log.info({ itemHash, code }, `message rejected: ${details}`);
+  async #reject(itemHash: string, code: AlephErrorCode, details: string, waitingFor: string | null): Promise<void> {
+    await this.#stores.messages.reject(itemHash, code, details, waitingFor);
+    // What waited for it is judged now (a final refusal, or a wait of its own).
+    await this.#attempts.settled(itemHash, this.#clock());
+    this.#log.info({ itemHash, code, waitingFor }, `message rejected: ${details}`);
     this.events.emit('settled', itemHash, 'rejected');
   }
 
-  /** Fetches and parses the content, and checks that the sender may write as `content.address`. */
-  async #prepare(row: MessageRow): Promise<HandlerContext | Outcome> {
-    const message = toEnvelope(row);
-    let content: Record<string, unknown>;
-    try {
-      if (message.item_type === 'inline') {
-        content = parseContent(message.type, JSON.parse(message.item_content ?? 'null')) as Record<string, unknown>;
-      } else {
-        const bytes = this.#stores.fileStore.read(message.item_hash);
-        if (!bytes) return retry(ALEPH_ERROR.CONTENT_UNAVAILABLE, `content ${message.item_hash} is not available`);
-        content = validateStoredContent(message as AlephMessage & { type: MessageType }, bytes, {
-          now: this.#clock(),
-          maxFutureSeconds: this.#config.maxFutureSeconds,
-        }) as Record<string, unknown>;
-      }
-    } catch (err) {
-      if (isProtocolError(err)) return reject(err.alephCode, err.message);
-      if (err instanceof SyntaxError) return reject(ALEPH_ERROR.INVALID_FORMAT, 'content is not valid JSON');
-      throw err;
-    }
-    // FORGETs and amends are authorized against their targets, by their handlers (permissions.ts).
-    const permission = await checkSender(message, content, this.#stores.aggregates);
-    if (permission.kind !== 'ok') return permission;
-    return { row, message, content, repos: this.#stores, config: this.#config, now: this.#clock() };
-  }
-
-  async #forgetOne(repos: Repos, row: MessageRow, forgetHash: string): Promise<void> {
-    await repos.messages.markForgotten(row.item_hash, forgetHash);
-    await this.#handlers[row.type].forget({ row, forgetHash, repos, config: this.#config, now: this.#clock() });
-    if (row.type === 'STORE' && row.content_item_hash) this.#releasedCandidates.push(row.content_item_hash);
-  }
-
-  async #unpinnedFiles(repos: Repos): Promise<string[]> {
-    const candidates = this.#releasedCandidates;
-    this.#releasedCandidates = [];
-    const unpinned: string[] = [];
-    for (const hash of candidates) {
-      if ((await repos.files.pinCount(hash)) === 0) {
-        await repos.files.delete(hash);
-        unpinned.push(hash);
+  /**
+   * Files a FORGET or a retraction unpinned are kept for the unpinned-file grace period, then
+   * deleted by the node's garbage collection if nothing pinned them again (pyaleph: a grace
+   * period pin). Deleting at once would make the end state depend on arrival order: another
+   * STORE of the same file arriving after the FORGET would find it gone on one node and not on
+   * another that processed it first.
+   */
+  async #keepFiles(hashes: readonly string[]): Promise<void> {
+    const now = this.#clock();
+    for (const hash of new Set(hashes)) {
+      const file = await this.#stores.files.get(hash);
+      if (file && (await this.#stores.files.pinCount(hash)) === 0) {
+        await this.#stores.files.upsert(hash, file.engine, file.size, now, now + this.#config.unpinnedFileTtlSeconds);
       }
     }
-    return unpinned;
   }
-
-  /** Removes the bytes of files no longer referenced, once their rows are gone (committed). */
-  async #deleteFiles(hashes: readonly string[]): Promise<void> {
-    for (const hash of hashes) {
-      // A re-upload may have recorded the file again in the meantime: keep it then.
-      if (await this.#stores.files.get(hash)) continue;
-      this.#stores.fileStore.delete(hash);
-      this.#log.debug({ hash }, 'file no longer referenced, deleted');
-    }
-  }
-}
-
-/** Byte length of a message's content document. */
-async function contentBytes(repos: Repos, row: MessageRow): Promise<number> {
-  if (row.item_type === 'inline') return Buffer.byteLength(row.item_content ?? '', 'utf8');
-  return (await repos.files.get(row.item_hash))?.size ?? repos.fileStore.read(row.item_hash)?.length ?? 0;
 }

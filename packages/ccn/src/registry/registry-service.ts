@@ -4,7 +4,7 @@
  * message is processed or forgotten.
  */
 import type { MessageRow, MessagesRepo } from '../db/messages-repo.ts';
-import { computeRegistry } from './rules.ts';
+import { computeRegistry, orderEvents } from './rules.ts';
 import type { CorechannelValue, RegistryEvent, RegistryOutcome, RegistrySettings } from './types.ts';
 
 const REPLAYED_POST_TYPES = ['corechan-operation', 'amend', 'balances-update', 'aleph-scoring-scores'];
@@ -55,7 +55,9 @@ export class RegistryService {
       return { itemHash: r.item_hash, sender: r.sender, time: typeof content.time === 'number' ? content.time : 0, content };
     });
     const { value, outcomes } = computeRegistry(events, this.#settings);
-    const ops = events.filter((e) => e.content.type === 'corechan-operation').sort((a, b) => a.time - b.time);
+    // The first and last operations by the total order (time, then item_hash): equal times give
+    // the same `original_item_hash` / `last_update_item_hash` on every node.
+    const ops = orderEvents(events.filter((e) => e.content.type === 'corechan-operation'));
     const first = ops[0];
     const last = ops[ops.length - 1];
     return {

@@ -40,7 +40,11 @@ function hostOfUrl(url: string): string {
   }
 }
 
-/** Orders events like the reference without chain confirmations: content time, then item_hash. */
+/**
+ * Orders events like the reference without chain confirmations: content time, then item_hash
+ * (the total order of processing/order.ts; equal times are decided by the hash, so every node
+ * replays ties the same way).
+ */
 export function orderEvents(events: readonly RegistryEvent[]): RegistryEvent[] {
   return [...events].sort((a, b) => a.time - b.time || (a.itemHash < b.itemHash ? -1 : a.itemHash > b.itemHash ? 1 : 0));
 }
@@ -48,8 +52,10 @@ export function orderEvents(events: readonly RegistryEvent[]): RegistryEvent[] {
 export class RegistryState {
   readonly ccns = new Map<string, CcnEntry>();
   readonly crns = new Map<string, CrnEntry>();
-  /** address (lowercase) → chain → amount. */
-  readonly #balances = new Map<string, Map<string, number>>();
+  /** address (lowercase) → `chain/dapp` → the report in effect (greatest height, then replay order). */
+  readonly #balances = new Map<string, Map<string, { amount: number; height: number }>>();
+  /** node hash → the period end of the score in effect (a late post for an older period loses). */
+  readonly #scorePeriods = new Map<string, number>();
   /** staker (lowercase) → the CCN hashes it stakes on, in order. */
   readonly #stakes = new Map<string, string[]>();
   /** staker (lowercase) → the address as first written, for output keys. */
@@ -63,7 +69,7 @@ export class RegistryState {
 
   balanceOf(address: string): number {
     let total = 0;
-    for (const v of this.#balances.get(address.toLowerCase())?.values() ?? []) total += v;
+    for (const v of this.#balances.get(address.toLowerCase())?.values() ?? []) total += v.amount;
     return total;
   }
 
@@ -349,7 +355,12 @@ export class RegistryState {
     return undefined;
   }
 
-  /** Only a balance oracle (`balanceIndexers`) changes balances; anything else is recorded as ignored. */
+  /**
+   * Only a balance oracle (`balanceIndexers`) changes balances; anything else is recorded as
+   * ignored. A report whose `main_height` is below the one in effect for a (chain, dapp) is stale
+   * and changes nothing; between equal heights the later in the replay wins (the same rule as the
+   * balances table, db/balances-repo.ts).
+   */
   #balancesUpdate(event: RegistryEvent): void {
     const ignore = (reason: string): void => {
       this.outcomes.set(event.itemHash, { itemHash: event.itemHash, action: 'balances-update', sender: event.sender, time: event.time, status: 'ignored', reason });
@@ -358,12 +369,15 @@ export class RegistryState {
     const inner = event.content.content as Details | undefined;
     if (!inner || typeof inner.chain !== 'string' || typeof inner.balances !== 'object' || inner.balances === null) return ignore('the update has no {chain, balances} content');
     const chainKey = `${inner.chain}/${str(inner.dapp)}`;
+    const height = typeof inner.main_height === 'number' && Number.isFinite(inner.main_height) ? Math.floor(inner.main_height) : 0;
     for (const [address, amount] of Object.entries(inner.balances as Details)) {
       const n = typeof amount === 'number' ? amount : Number(amount);
       if (!Number.isFinite(n)) continue;
       const key = address.toLowerCase();
-      const perChain = this.#balances.get(key) ?? new Map<string, number>();
-      perChain.set(chainKey, n);
+      const perChain = this.#balances.get(key) ?? new Map<string, { amount: number; height: number }>();
+      const current = perChain.get(chainKey);
+      if (current && current.height > height) continue;
+      perChain.set(chainKey, { amount: n, height });
       this.#balances.set(key, perChain);
     }
   }
@@ -371,7 +385,10 @@ export class RegistryState {
   /**
    * A score post from a scores sender sets each listed node's score. Its outcome is recorded:
    * ignored (not a scores sender, not tagged), or applied with the entries skipped and why
-   * (scores for unknown nodes).
+   * (scores for unknown nodes, or older than the score in effect). The score in effect for a node
+   * is the one of the latest period (`period.to_date`; the post's time when it has none), then
+   * the latest in the replay: a post for an older period published late (a partitioned
+   * monitor) does not replace a newer period's score.
    */
   #scores(event: RegistryEvent): void {
     const record = (status: 'applied' | 'ignored', reason?: string): void => {
@@ -381,7 +398,10 @@ export class RegistryState {
     const inner = event.content.content as Details | undefined;
     if (!inner || !this.#tagged(inner)) return record('ignored', `the scores are not tagged ${this.#settings.tag}`);
     const scores = inner.scores as { ccn?: unknown; crn?: unknown } | undefined;
+    const period = inner.period as { to_date?: unknown } | undefined;
+    const periodEnd = typeof period?.to_date === 'number' && Number.isFinite(period.to_date) ? period.to_date : event.time;
     const skipped: string[] = [];
+    const stale: string[] = [];
     const apply = (list: unknown, nodes: Map<string, CcnEntry> | Map<string, CrnEntry>, kind: string): void => {
       if (!Array.isArray(list)) return;
       for (const entry of list as Details[]) {
@@ -390,6 +410,11 @@ export class RegistryState {
           skipped.push(`${kind} ${str(entry?.node_id) || '(no node_id)'}`);
           continue;
         }
+        if ((this.#scorePeriods.get(node.hash) ?? -Infinity) > periodEnd) {
+          stale.push(`${kind} ${node.hash}`);
+          continue;
+        }
+        this.#scorePeriods.set(node.hash, periodEnd);
         const score = typeof entry.total_score === 'number' ? entry.total_score : 0;
         node.score = score;
         if (typeof entry.performance === 'number') node.performance = entry.performance;
@@ -401,7 +426,11 @@ export class RegistryState {
     };
     apply(scores?.ccn, this.ccns, 'ccn');
     apply(scores?.crn, this.crns, 'crn');
-    record('applied', skipped.length > 0 ? `scores for unknown nodes skipped: ${skipped.join(', ')}` : undefined);
+    const reasons = [
+      ...(skipped.length > 0 ? [`scores for unknown nodes skipped: ${skipped.join(', ')}`] : []),
+      ...(stale.length > 0 ? [`scores older than the period in effect skipped: ${stale.join(', ')}`] : []),
+    ];
+    record('applied', reasons.length > 0 ? reasons.join('; ') : undefined);
   }
 
   /** Balance-driven transitions and derived fields, after every event. */

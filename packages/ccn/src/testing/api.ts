@@ -35,6 +35,7 @@ export async function openTestApi(overrides: Partial<CcnConfig> = {}): Promise<T
     scoresSenders: [node.address],
   });
   processor.events.on('processed', (row) => registry.onProcessed(row));
+  processor.events.on('retracted', (row) => registry.onProcessed(row));
   const app = await buildApp(
     { stores: test.stores, processor, config, registry, nodeAddress: node.address, version: 'test', clock: () => Date.now() / 1000 },
     silentLogger(),

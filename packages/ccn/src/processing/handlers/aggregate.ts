@@ -11,7 +11,10 @@ export const aggregateHandler: TypeHandler = {
     const content = ctx.content as AggregateContent;
     await ctx.repos.aggregates.insert(ctx.message.item_hash, content.address, aggregateKeyName(content.key), content.time, content.content);
   },
-  async forget({ row, repos }) {
-    await repos.aggregates.delete(row.item_hash);
+  async undo({ row, repos, forgetting }) {
+    // A forgotten `security` element stays in effect for what came before its FORGET
+    // (permissions.ts); anything else simply leaves the aggregate.
+    if (forgetting && row.content_key === 'security') await repos.aggregates.retire(row.item_hash, forgetting);
+    else await repos.aggregates.delete(row.item_hash);
   },
 };

@@ -17,13 +17,23 @@ export interface HandlerContext {
   now: number;
 }
 
-export interface ForgetContext {
-  /** The message being forgotten, as it was before (status processed). */
+export interface UndoContext {
+  /** The message as it was while its effects applied (status processed). */
   row: MessageRow;
-  forgetHash: string;
   repos: Repos;
   config: CcnConfig;
   now: number;
+  /** Files whose last pin may just have gone (kept for the grace period when unpinned). */
+  released: string[];
+  /** Set when a FORGET forgets it: that FORGET's position in the total order. */
+  forgetting?: { time: number; hash: string };
+}
+
+export interface CascadeContext {
+  /** The message being forgotten (processed, or already forgotten by another FORGET). */
+  row: MessageRow;
+  forgetHash: string;
+  repos: Repos;
 }
 
 export interface TypeHandler {
@@ -31,8 +41,13 @@ export interface TypeHandler {
   check(ctx: HandlerContext): Promise<Outcome>;
   /** Side effects, run in the same transaction that marks the message processed. */
   apply(ctx: HandlerContext): Promise<void>;
-  /** Undo of the side effects when the message is forgotten (also in a transaction). */
-  forget(ctx: ForgetContext): Promise<void>;
+  /**
+   * Undoes the side effects of `apply` (also in a transaction), when the message is forgotten or
+   * evaluated again. Runs after the message's status left `processed`.
+   */
+  undo(ctx: UndoContext): Promise<void>;
+  /** What else a FORGET of this message forgets (a post's amends). */
+  cascade?(ctx: CascadeContext): Promise<void>;
 }
 
 export { sameAddress } from '../permissions.ts';

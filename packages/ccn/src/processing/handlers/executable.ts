@@ -17,8 +17,10 @@ import {
   type Volume,
 } from '@aleph-nodes/protocol';
 import type { Repos } from '../../stores.ts';
-import { OK, reject, retry, type Outcome } from '../outcome.ts';
-import { checkActOn } from '../permissions.ts';
+import { isUnsettled, OK, onChange, reject, retry, type Outcome } from '../outcome.ts';
+import { forgetHashesOf, forgottenBefore, storedContent } from '../forgotten.ts';
+import type { Position } from '../order.ts';
+import { checkActOn, positionOfMessage } from '../permissions.ts';
 import type { HandlerContext, TypeHandler } from './context.ts';
 
 interface Ref {
@@ -51,22 +53,36 @@ export function executableRefs(type: 'PROGRAM' | 'INSTANCE', content: Record<str
   return [{ ref: c.rootfs.parent.ref, what: 'rootfs.parent', code: ALEPH_ERROR.VM_REF_NOT_FOUND }, ...volumeRefs(c.volumes)];
 }
 
-async function checkRef(repos: Repos, r: Ref): Promise<Outcome> {
+/**
+ * A STORE an executable uses, against the FORGETs of that STORE, in the total order: a FORGET that
+ * comes before the executable wins (the executable is refused), an executable that comes before
+ * the FORGET wins (the FORGET is refused with 503, see forget.ts). When the STORE was forgotten
+ * only by FORGETs that come after this executable, those FORGETs were wrong: they are evaluated
+ * again (`retract`) and the executable waits for the STORE to come back.
+ */
+async function checkRef(repos: Repos, r: Ref, self: Position): Promise<Outcome | { forgetters: string[] }> {
   const target = await repos.messages.get(r.ref);
-  if (!target || target.status === 'pending') return retry(r.code, `${r.what} ref ${r.ref} is not a known STORE message`);
-  if (target.type !== 'STORE' || target.status !== 'processed') return reject(r.code, `${r.what} ref ${r.ref} is not a processed STORE message`);
-  return OK;
+  if (!target || isUnsettled(target)) return retry(r.code, `${r.what} ref ${r.ref} is not a known STORE message`, r.ref);
+  if (target.type !== 'STORE') return reject(r.code, `${r.what} ref ${r.ref} is not a processed STORE message`);
+  if (target.status === 'processed' || target.status === 'removing') return OK;
+  if (target.status !== 'forgotten') return reject(r.code, `${r.what} ref ${r.ref} is not a processed STORE message`, onChange(r.ref));
+  const before = await forgottenBefore(repos, target, self);
+  if (before) return reject(r.code, `${r.what} ref ${r.ref} was forgotten by ${before}`, onChange(r.ref));
+  return { forgetters: forgetHashesOf(target) };
 }
 
 async function checkReplaces(ctx: HandlerContext, replaces: string): Promise<Outcome> {
   const target = await ctx.repos.messages.get(replaces);
-  if (!target || target.status === 'pending') return retry(ALEPH_ERROR.VM_REF_NOT_FOUND, `replaced message ${replaces} not found`);
-  if ((target.status !== 'processed' && target.status !== 'removing') || (target.type !== 'PROGRAM' && target.type !== 'INSTANCE')) {
-    return reject(ALEPH_ERROR.VM_REF_NOT_FOUND, `replaced message ${replaces} is not a processed PROGRAM or INSTANCE`);
+  if (!target || isUnsettled(target)) return retry(ALEPH_ERROR.VM_REF_NOT_FOUND, `replaced message ${replaces} not found`, replaces);
+  const forgotten = await forgottenBefore(ctx.repos, target, positionOfMessage(ctx.message, ctx.content));
+  const usable = target.status === 'processed' || target.status === 'removing' || (target.status === 'forgotten' && !forgotten);
+  if (!usable || (target.type !== 'PROGRAM' && target.type !== 'INSTANCE')) {
+    // A refused or forgotten target may change (evaluated again): so may this verdict.
+    return reject(ALEPH_ERROR.VM_REF_NOT_FOUND, `replaced message ${replaces} is not a processed PROGRAM or INSTANCE`, onChange(replaces));
   }
   const permission = await checkActOn({ message: ctx.message, content: ctx.content, aggregates: ctx.repos.aggregates }, target, 'replaces');
   if (permission.kind !== 'ok') return permission;
-  const original = JSON.parse(target.content ?? '{}') as { replaces?: unknown; allow_amend?: unknown };
+  const original = storedContent(target) as { replaces?: unknown; allow_amend?: unknown };
   if (typeof original.replaces === 'string') return reject(ALEPH_ERROR.VM_UPDATE_OF_UPDATE, `${replaces} is itself an update; replace the original`);
   // pyaleph reads allow_amend from the program's current version (its latest update); this node
   // keeps no version table and reads the original's flag, which only its owner could set.
@@ -76,12 +92,24 @@ async function checkReplaces(ctx: HandlerContext, replaces: string): Promise<Out
 
 async function check(ctx: HandlerContext): Promise<Outcome> {
   const type = ctx.message.type as 'PROGRAM' | 'INSTANCE';
+  const self = positionOfMessage(ctx.message, ctx.content);
+  const wrongForgets: { ref: Ref; forgetters: string[] }[] = [];
   for (const r of executableRefs(type, ctx.content)) {
-    const outcome = await checkRef(ctx.repos, r);
-    if (outcome.kind !== 'ok') return outcome;
+    const outcome = await checkRef(ctx.repos, r, self);
+    if ('forgetters' in outcome) wrongForgets.push({ ref: r, forgetters: outcome.forgetters });
+    else if (outcome.kind !== 'ok') return outcome;
   }
   const replaces = ctx.content.replaces;
-  return typeof replaces === 'string' ? checkReplaces(ctx, replaces) : OK;
+  const outcome = typeof replaces === 'string' ? await checkReplaces(ctx, replaces) : OK;
+  const first = wrongForgets[0];
+  // Only a message valid in every other respect takes precedence over the FORGETs.
+  if (outcome.kind !== 'ok' || !first) return outcome;
+  return retry(
+    first.ref.code,
+    `${first.ref.what} ref ${first.ref.ref} was forgotten by FORGETs that come after this message; they are evaluated again`,
+    first.ref.ref,
+    wrongForgets.flatMap((w) => w.forgetters),
+  );
 }
 
 export const executableHandler: TypeHandler = {
@@ -91,7 +119,7 @@ export const executableHandler: TypeHandler = {
     // executables from the message API.
     return Promise.resolve();
   },
-  forget() {
+  undo() {
     // Forgetting an executable stops it on CRNs, which watch FORGET messages.
     return Promise.resolve();
   },
