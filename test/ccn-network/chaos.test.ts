@@ -16,7 +16,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { after, describe, it } from 'node:test';
 import { findTool } from '@aleph-nodes/vmm';
 import { eventually, getJson } from '../helpers/eventually.ts';
@@ -53,6 +54,7 @@ const SETTINGS = {
 
 const unavailable = process.getuid?.() !== 0 ? 'needs root (nftables, per-node groups)' : findTool('nft') ? undefined : 'nft is not installed';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const chaosDirs = (): number => readdirSync(tmpdir()).filter((d) => d.startsWith('ccn-chaos-')).length;
 
 async function submit(node: ChaosNode, planned: Planned): Promise<boolean> {
   const signal = AbortSignal.timeout(10_000);
@@ -116,6 +118,7 @@ describe('chaos: five CCNs converge after kills and partitions', { skip: unavail
   it('serves the same messages, statuses, aggregates, posts and files on all five', async () => {
     console.log(`chaos seed ${SEED} (replay: CHAOS_SEED=${SEED} node scripts/run-tests.mjs test/ccn-network/chaos.test.ts)`);
     const started = Date.now();
+    const dirsBefore = chaosDirs();
     const channel = `CHAOS-${SEED}`;
     const plans = await planNodes(NODES, 40_000 + (process.pid % 5000) * NODES);
     for (const plan of plans) {
@@ -206,5 +209,6 @@ describe('chaos: five CCNs converge after kills and partitions', { skip: unavail
     await teardown();
     assert.equal(partitions.exists(), false, 'the nft table is removed');
     assert.ok(nodes.every((n) => !n.running && !existsSync(n.dataDir)), 'no node process or data dir left');
+    assert.equal(chaosDirs(), dirsBefore, 'no temp dir left');
   });
 });
