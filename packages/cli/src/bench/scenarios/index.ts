@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Figure } from '../report.ts';
 import { benchCcnFiles } from './ccn-files.ts';
 import { benchCcnIngest } from './ccn-ingest.ts';
+import { benchCcnNetwork } from './ccn-network.ts';
 import type { BenchContext } from './context.ts';
 import { benchCache } from './cache.ts';
 import { benchCrnWarmPath } from './crn-warm-path.ts';
@@ -69,6 +70,7 @@ export async function runScenarios(ctx: BenchContext): Promise<{ figures: Figure
     await postgres.drop().catch((err: Error) => ctx.logger.warn({ err: err.message }, 'cannot drop the bench database'));
   } else skipped.push({ scenario: 'ccn-ingest-postgres', reason: ctx.only && !ctx.only.includes('ccn-ingest') ? 'not selected (--only)' : `no PostgreSQL server at ${POSTGRES_ADMIN_URL}` });
   await attempt('ccn-files', () => benchCcnFiles(ctx));
+  await attempt('ccn-network', () => benchCcnNetwork(ctx));
   await attempt('crn-warm-path', () => benchCrnWarmPath(ctx));
   await attempt('cache-process', () => benchCache(ctx));
   let accelerator = 'none (no microVM scenario ran)';
