@@ -16,7 +16,8 @@ import type { RegistrySnapshot } from '../registry/registry-service.ts';
 import type { CcnEntry, CrnEntry } from '../registry/types.ts';
 import type { Gossip, GossipHandler } from './gossip.ts';
 import { signHeartbeat } from './liveness-heartbeat.ts';
-import { Liveness, type LivenessSettings, type OwnState } from './liveness.ts';
+import { Liveness } from './liveness.ts';
+import type { LivenessSettings, OwnState } from './liveness-types.ts';
 
 const keyX = EthAccount.generate();
 const keyY = EthAccount.generate();

@@ -4,9 +4,10 @@
  * the clock, so every node replaying the same messages reaches the same registry.
  */
 import type { CcnEntry, CorechannelValue, CrnEntry, RegistryEvent, RegistryOutcome, RegistrySettings } from './types.ts';
+import { applyScores, ReportedBalances } from './rules-reports.ts';
+import { lc, str, tagged, type Details } from './rules-util.ts';
 
 const OPERATION_TYPE = 'corechan-operation';
-const INACTIVE_SCORE = 0.01;
 const CRN_INACTIVE_REMOVAL_SECONDS = 90 * 86_400;
 
 /** Fields an owner or manager may edit with an amend. */
@@ -15,17 +16,8 @@ const EDITABLE = [
   'manager', 'authorized', 'locked', 'registration_url', 'terms_and_conditions',
 ] as const;
 
-type Details = Record<string, unknown>;
 /** Why an operation was ignored, or undefined when it was applied. */
 type Verdict = string | undefined;
-
-function lc(a: unknown): string {
-  return typeof a === 'string' ? a.toLowerCase() : '';
-}
-
-function str(v: unknown, def = ''): string {
-  return typeof v === 'string' ? v : def;
-}
 
 function hostOfMultiaddress(multiaddress: string): string {
   const m = /^\/(?:ip4|ip6|dns4|dns6|dns)\/([^/]+)/.exec(multiaddress);
@@ -52,8 +44,7 @@ export function orderEvents(events: readonly RegistryEvent[]): RegistryEvent[] {
 export class RegistryState {
   readonly ccns = new Map<string, CcnEntry>();
   readonly crns = new Map<string, CrnEntry>();
-  /** address (lowercase) → `chain/dapp` → the report in effect (greatest height, then replay order). */
-  readonly #balances = new Map<string, Map<string, { amount: number; height: number }>>();
+  readonly #balances = new ReportedBalances();
   /** node hash → the period end of the score in effect (a late post for an older period loses). */
   readonly #scorePeriods = new Map<string, number>();
   /** staker (lowercase) → the CCN hashes it stakes on, in order. */
@@ -68,9 +59,7 @@ export class RegistryState {
   }
 
   balanceOf(address: string): number {
-    let total = 0;
-    for (const v of this.#balances.get(address.toLowerCase())?.values() ?? []) total += v.amount;
-    return total;
+    return this.#balances.balanceOf(address);
   }
 
   apply(event: RegistryEvent): void {
@@ -110,11 +99,6 @@ export class RegistryState {
     if (outcome) outcome.action = 'amend';
   }
 
-  #tagged(inner: Details): boolean {
-    if (this.#settings.tag === '') return true;
-    return Array.isArray(inner.tags) && inner.tags.includes(this.#settings.tag);
-  }
-
   #ccnOf(owner: string): CcnEntry | undefined {
     for (const n of this.ccns.values()) if (lc(n.owner) === lc(owner)) return n;
     return undefined;
@@ -124,7 +108,7 @@ export class RegistryState {
     const inner = event.content.content;
     if (typeof inner !== 'object' || inner === null || Array.isArray(inner)) return 'the operation has no {action, tags} content';
     const op = inner as Details;
-    if (!this.#tagged(op)) return `the operation is not tagged ${this.#settings.tag}`;
+    if (!tagged(op, this.#settings.tag)) return `the operation is not tagged ${this.#settings.tag}`;
     const details = typeof op.details === 'object' && op.details !== null && !Array.isArray(op.details) ? (op.details as Details) : {};
     const ref = str(event.content.ref);
     const sender = event.sender;
@@ -337,7 +321,7 @@ export class RegistryState {
     if (lc(event.sender) !== lc(node.owner) && lc(event.sender) !== lc(node.manager)) return 'only the owner or the manager may edit a node';
     const inner = event.content.content;
     if (typeof inner !== 'object' || inner === null || Array.isArray(inner)) return 'the amend has no {action, tags, details} content';
-    if (!this.#tagged(inner as Details)) return `the amend is not tagged ${this.#settings.tag}`;
+    if (!tagged(inner as Details, this.#settings.tag)) return `the amend is not tagged ${this.#settings.tag}`;
     const details = (inner as Details).details;
     if (typeof details !== 'object' || details === null || Array.isArray(details)) return 'the amend has no details';
     const target = node as unknown as Record<string, unknown>;
@@ -355,82 +339,18 @@ export class RegistryState {
     return undefined;
   }
 
-  /**
-   * Only a balance oracle (`balanceIndexers`) changes balances; anything else is recorded as
-   * ignored. A report whose `main_height` is below the one in effect for a (chain, dapp) is stale
-   * and changes nothing; between equal heights the later in the replay wins (the same rule as the
-   * balances table, db/balances-repo.ts).
-   */
+  /** A `balances-update` from a balance oracle; see rules-reports.ts. */
   #balancesUpdate(event: RegistryEvent): void {
-    const ignore = (reason: string): void => {
+    const reason = this.#balances.apply(event, this.#settings.balanceIndexers);
+    if (reason !== undefined) {
       this.outcomes.set(event.itemHash, { itemHash: event.itemHash, action: 'balances-update', sender: event.sender, time: event.time, status: 'ignored', reason });
-    };
-    if (!this.#settings.balanceIndexers.some((a) => lc(a) === lc(event.sender))) return ignore('balances from an address that is not a balance oracle (balanceIndexers)');
-    const inner = event.content.content as Details | undefined;
-    if (!inner || typeof inner.chain !== 'string' || typeof inner.balances !== 'object' || inner.balances === null) return ignore('the update has no {chain, balances} content');
-    const chainKey = `${inner.chain}/${str(inner.dapp)}`;
-    const height = typeof inner.main_height === 'number' && Number.isFinite(inner.main_height) ? Math.floor(inner.main_height) : 0;
-    for (const [address, amount] of Object.entries(inner.balances as Details)) {
-      const n = typeof amount === 'number' ? amount : Number(amount);
-      if (!Number.isFinite(n)) continue;
-      const key = address.toLowerCase();
-      const perChain = this.#balances.get(key) ?? new Map<string, { amount: number; height: number }>();
-      const current = perChain.get(chainKey);
-      if (current && current.height > height) continue;
-      perChain.set(chainKey, { amount: n, height });
-      this.#balances.set(key, perChain);
     }
   }
 
-  /**
-   * A score post from a scores sender sets each listed node's score. Its outcome is recorded:
-   * ignored (not a scores sender, not tagged), or applied with the entries skipped and why
-   * (scores for unknown nodes, or older than the score in effect). The score in effect for a node
-   * is the one of the latest period (`period.to_date`; the post's time when it has none), then
-   * the latest in the replay: a post for an older period published late (a partitioned
-   * monitor) does not replace a newer period's score.
-   */
+  /** A score post; see rules-reports.ts. */
   #scores(event: RegistryEvent): void {
-    const record = (status: 'applied' | 'ignored', reason?: string): void => {
-      this.outcomes.set(event.itemHash, { itemHash: event.itemHash, action: 'scores', sender: event.sender, time: event.time, status, ...(reason ? { reason } : {}) });
-    };
-    if (!this.#settings.scoresSenders.some((a) => lc(a) === lc(event.sender))) return record('ignored', 'scores from an address that is not a scores sender (scoresSenders)');
-    const inner = event.content.content as Details | undefined;
-    if (!inner || !this.#tagged(inner)) return record('ignored', `the scores are not tagged ${this.#settings.tag}`);
-    const scores = inner.scores as { ccn?: unknown; crn?: unknown } | undefined;
-    const period = inner.period as { to_date?: unknown } | undefined;
-    const periodEnd = typeof period?.to_date === 'number' && Number.isFinite(period.to_date) ? period.to_date : event.time;
-    const skipped: string[] = [];
-    const stale: string[] = [];
-    const apply = (list: unknown, nodes: Map<string, CcnEntry> | Map<string, CrnEntry>, kind: string): void => {
-      if (!Array.isArray(list)) return;
-      for (const entry of list as Details[]) {
-        const node = nodes.get(str(entry?.node_id));
-        if (!node) {
-          skipped.push(`${kind} ${str(entry?.node_id) || '(no node_id)'}`);
-          continue;
-        }
-        if ((this.#scorePeriods.get(node.hash) ?? -Infinity) > periodEnd) {
-          stale.push(`${kind} ${node.hash}`);
-          continue;
-        }
-        this.#scorePeriods.set(node.hash, periodEnd);
-        const score = typeof entry.total_score === 'number' ? entry.total_score : 0;
-        node.score = score;
-        if (typeof entry.performance === 'number') node.performance = entry.performance;
-        if (typeof entry.decentralization === 'number') node.decentralization = entry.decentralization;
-        if (score < INACTIVE_SCORE) node.inactive_since ??= event.time;
-        else node.inactive_since = null;
-        if ('score_updated' in node) node.score_updated = true;
-      }
-    };
-    apply(scores?.ccn, this.ccns, 'ccn');
-    apply(scores?.crn, this.crns, 'crn');
-    const reasons = [
-      ...(skipped.length > 0 ? [`scores for unknown nodes skipped: ${skipped.join(', ')}`] : []),
-      ...(stale.length > 0 ? [`scores older than the period in effect skipped: ${stale.join(', ')}`] : []),
-    ];
-    record('applied', reasons.length > 0 ? reasons.join('; ') : undefined);
+    const { status, reason } = applyScores(event, this.#settings, { ccns: this.ccns, crns: this.crns, periods: this.#scorePeriods });
+    this.outcomes.set(event.itemHash, { itemHash: event.itemHash, action: 'scores', sender: event.sender, time: event.time, status, ...(reason ? { reason } : {}) });
   }
 
   /** Balance-driven transitions and derived fields, after every event. */

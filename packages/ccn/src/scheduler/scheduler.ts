@@ -22,7 +22,7 @@ import type { Stores } from '../stores.ts';
 import { AllocationPusher, type CrnPushStatus, type PushFn } from './allocation-pusher.ts';
 import { pushAllocations, type DesiredSet, type PushAnswer } from './crn-client.ts';
 import { reportCapacity } from '../network/liveness-views.ts';
-import type { OwnState } from '../network/liveness.ts';
+import type { OwnState } from '../network/liveness-types.ts';
 import { MAX_HEARTBEAT_WORKLOADS } from '../network/liveness-heartbeat.ts';
 import { selectManaged, type SchedulerNetwork } from './managed.ts';
 import type { Ownership } from './ownership.ts';

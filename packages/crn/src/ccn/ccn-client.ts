@@ -13,6 +13,7 @@ import { request } from 'undici';
 import { validateMessage, validateStoredContent, type AlephMessage, type ProtocolError } from '@aleph-nodes/protocol';
 import type { Readable } from 'node:stream';
 import { MessageCache } from './message-cache.ts';
+import type { VerifiedMessage } from './verified-message.ts';
 
 export interface CcnClientOptions {
   /** How long after falling over the first CCN of the list is tried first again (default 60 s). */
@@ -38,10 +39,7 @@ export class CcnError extends Error {
   }
 }
 
-export interface VerifiedMessage {
-  message: AlephMessage;
-  content: Record<string, unknown>;
-}
+export type { VerifiedMessage } from './verified-message.ts';
 
 /** A failure worth trying another CCN for: the CCN could not answer (not: it answered 404). */
 function unreachable(err: unknown): boolean {

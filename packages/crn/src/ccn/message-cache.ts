@@ -4,7 +4,7 @@
  * Oldest insertions go first. A message can be dropped on purpose (forgotten, rejected or
  * removed): a cache must never be the reason a retired message runs again.
  */
-import type { VerifiedMessage } from './ccn-client.ts';
+import type { VerifiedMessage } from './verified-message.ts';
 
 interface Cached {
   value: VerifiedMessage;

@@ -14,37 +14,12 @@
  */
 import { truncate } from 'node:fs/promises';
 import { diagnoseConsole, fileSize, tailLines } from './console-log.ts';
-import { INSTANCE_SSH_PORT, tcpOpen } from './instance-boot.ts';
+import { tcpOpen } from '../tcp-open.ts';
+import { type BootPolicy } from './boot-policy.ts';
+import { INSTANCE_SSH_PORT } from './instance-boot.ts';
 import type { QemuExit } from './qemu-process.ts';
 import { sleep } from './timing.ts';
 import { MicroVmError } from './vm-types.ts';
-
-export interface BootPolicy {
-  attempts: number;
-  /**
-   * Longest silence on the console while the kernel boots (until the initramfs speaks): the
-   * kernel prints steadily, and a TCG timer hang shows as silence. Later phases (Node.js
-   * starting the agent) are quiet for seconds and only bounded by `timeoutMs`.
-   */
-  stallMs: number;
-  /** Longest time from QEMU start to the hello. */
-  timeoutMs: number;
-  /** Longest time from sending the configuration to its answer. */
-  configureTimeoutMs: number;
-  /** Instances, after the kernel phase: longest console silence before SSH answers. */
-  instanceSilenceMs: number;
-  /** Instances: longest time from QEMU start to SSH answering. */
-  instanceTimeoutMs: number;
-}
-
-export const DEFAULT_BOOT_POLICY: BootPolicy = {
-  attempts: 3,
-  stallMs: 6_000,
-  timeoutMs: 60_000,
-  configureTimeoutMs: 60_000,
-  instanceSilenceMs: 120_000,
-  instanceTimeoutMs: 600_000,
-};
 
 /** What the watchdog drives: the VM being booted. */
 export interface BootTarget {

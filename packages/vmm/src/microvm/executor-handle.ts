@@ -6,7 +6,8 @@ import { rm } from 'node:fs/promises';
 import { ExecutorError } from '../executor.ts';
 import type { AdoptionRecord, Endpoint, ExecutionHandle, ExecutionNetwork, ExecutionSpec, ExecutionState, ExitInfo, LogLine } from '../executor.ts';
 import { settlesWithin } from './timing.ts';
-import { MicroVm, MicroVmError } from './vm.ts';
+import { MicroVm } from './vm.ts';
+import { MicroVmError } from './vm-types.ts';
 
 export const MICROVM_BACKEND = 'microvm';
 

@@ -48,10 +48,12 @@ import { sleep } from './timing.ts';
 import { Firewall, FIREWALL_TABLE } from '../net/firewall.ts';
 import { DEFAULT_DNS_SERVERS } from '../net/egress.ts';
 import { hostIpv4 } from './host-address.ts';
-import { INSTANCE_SSH_PORT, MicroVm } from './vm.ts';
+import { INSTANCE_SSH_PORT } from './instance-boot.ts';
+import { MicroVm } from './vm.ts';
 import { MicroVmHandle, MICROVM_BACKEND, toExecutorError } from './executor-handle.ts';
 import { networkOf, portOpen, readCmdline, validateInstance } from './executor-support.ts';
-import type { BootPolicy, MicroVmAttachment } from './vm.ts';
+import type { BootPolicy } from './boot-policy.ts';
+import type { MicroVmAttachment } from './vm-types.ts';
 
 const BACKEND = MICROVM_BACKEND;
 

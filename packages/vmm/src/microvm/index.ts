@@ -1,5 +1,6 @@
-export { MicroVm, MicroVmError, DEFAULT_BOOT_POLICY } from './vm.ts';
-export type { MicroVmOptions, MicroVmState, MicroVmExit, BootPolicy } from './vm.ts';
+export { MicroVm } from './vm.ts';
+export { MicroVmError, type MicroVmOptions, type MicroVmState, type MicroVmExit } from './vm-types.ts';
+export { DEFAULT_BOOT_POLICY, type BootPolicy } from './boot-policy.ts';
 export { probeAccelerator, bootProbeGuest, PROBE_MARKER } from './kvm-probe.ts';
 export type { ProbeResult, ProbeOptions } from './kvm-probe.ts';
 export { buildQemuArgs, kernelCommandLine, MAX_VIRTIO_DEVICES } from './qemu-args.ts';
@@ -15,7 +16,7 @@ export type { FirewallConfig } from '../net/firewall.ts';
 export { createSeedImage, renderSeedFiles, validateSeedConfig, SEED_DRIVE_SERIAL } from './seed.ts';
 export type { SeedConfig } from './seed.ts';
 export { hostIpv4 } from './host-address.ts';
-export { INSTANCE_SSH_PORT } from './vm.ts';
-export type { MicroVmInstance } from './vm.ts';
+export { INSTANCE_SSH_PORT } from './instance-boot.ts';
+export type { MicroVmInstance } from './vm-types.ts';
 export { portForwardElements, validatePortForwards } from '../net/firewall.ts';
 export type { PortForwardEntry } from '../net/firewall.ts';

@@ -57,4 +57,3 @@ export async function pollSsh(host: string, keepPolling: () => boolean, onOpen: 
   }
 }
 
-export { tcpOpen };

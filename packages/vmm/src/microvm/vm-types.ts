@@ -10,7 +10,7 @@ import type { SeedVolume } from './seed.ts';
 import type { Accelerator, DriveArg } from './qemu-args.ts';
 import type { Firewall } from '../net/firewall.ts';
 import type { TapLease, TapPoolConfig } from './tap.ts';
-import type { BootPolicy } from './boot-watchdog.ts';
+import type { BootPolicy } from './boot-policy.ts';
 import type { GuestOutputLimits } from './guest-output.ts';
 import type { VmJailSettings } from './vm-jail.ts';
 

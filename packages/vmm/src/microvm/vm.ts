@@ -17,7 +17,8 @@ import type { LogBuffer } from '../log-buffer.ts';
 import type { LogLine } from '../executor.ts';
 import { blockDeviceOf } from '../host/cgroups.ts';
 import { AgentChannel, guestConfig, type AgentEvents } from './agent-channel.ts';
-import { bootWithWatchdog, DEFAULT_BOOT_POLICY, type BootPolicy } from './boot-watchdog.ts';
+import { DEFAULT_BOOT_POLICY, type BootPolicy } from './boot-policy.ts';
+import { bootWithWatchdog } from './boot-watchdog.ts';
 import { diagnoseConsole, tailLines } from './console-log.ts';
 import { DEFAULT_GUEST_OUTPUT_LIMITS, VmOutput } from './guest-output.ts';
 import { deferred, raceDeadline } from './deferred.ts';
@@ -30,10 +31,6 @@ import { VmHost } from './vm-host.ts';
 import { DEFAULT_VM_IO, DEFAULT_VM_PIDS, DEFAULT_VMM_CPU_OVERHEAD, DEFAULT_VMM_OVERHEAD_MIB, VmJail, type VmJailSettings } from './vm-jail.ts';
 import { MicroVmError, type MicroVmAttachment, type MicroVmExit, type MicroVmOptions, type MicroVmState } from './vm-types.ts';
 
-// Everything other files import from here stays importable from here.
-export { DEFAULT_BOOT_POLICY, type BootPolicy } from './boot-watchdog.ts';
-export { INSTANCE_SSH_PORT, tcpOpen } from './instance-boot.ts';
-export { MicroVmError, type MicroVmAttachment, type MicroVmExit, type MicroVmInstance, type MicroVmOptions, type MicroVmState } from './vm-types.ts';
 
 export class MicroVm {
   #state: MicroVmState = 'created';
