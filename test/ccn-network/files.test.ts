@@ -59,7 +59,7 @@ async function lyingFileServer(upstream: string): Promise<{ url: string; server:
       void fetch(`${upstream}${path}`).then(async (up) => {
         res.writeHead(up.status, { 'content-type': 'application/json' });
         res.end(Buffer.from(await up.arrayBuffer()));
-      });
+      }).catch(() => res.destroy()); // the upstream node stopped first (end of the test)
       return;
     }
     if (path.startsWith('/api/v0/storage/')) {
@@ -69,7 +69,7 @@ async function lyingFileServer(upstream: string): Promise<{ url: string; server:
         const wrong = randomBytes(size);
         if (path.startsWith('/api/v0/storage/raw/')) res.end(wrong);
         else res.end(JSON.stringify({ status: 'success', content: wrong.toString('base64') }));
-      });
+      }).catch(() => res.destroy());
       return;
     }
     res.statusCode = 404;

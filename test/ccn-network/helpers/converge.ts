@@ -72,7 +72,21 @@ export async function nodeState(url: string, channel: string, addresses: readonl
 export function differences(states: readonly NodeState[]): string[] {
   const first = states[0];
   if (!first) return [];
-  return PARTS.filter((part) => states.some((s) => JSON.stringify(s[part]) !== JSON.stringify(first[part])));
+  return PARTS.filter((part) =>
+    part === 'listing' || part === 'channel' || part === 'files'
+      ? Object.keys(keyedDiff(states, part)).length > 0
+      : states.some((s) => JSON.stringify(s[part]) !== JSON.stringify(first[part])),
+  );
+}
+
+/**
+ * The one documented exception to "the same state everywhere" (packages/ccn/README.md): a message
+ * forgotten before a node ever held it (an amend forgotten with its post while that node was cut
+ * off) is not served by its peers any more — its content is gone — so that node cannot list it.
+ * Absent there and `forgotten` everywhere else is the same state.
+ */
+function forgottenOrAbsent(values: readonly (string | null)[]): boolean {
+  return values.every((v) => v === null || v === 'forgotten');
 }
 
 /** A short account of how the nodes differ on a keyed part: the keys not the same on all. */
@@ -81,6 +95,7 @@ export function keyedDiff(states: readonly NodeState[], part: 'listing' | 'chann
   const out: Record<string, (string | null)[]> = {};
   for (const key of keys) {
     const values = states.map((s) => s[part][key] ?? null);
+    if (part !== 'files' && forgottenOrAbsent(values)) continue;
     if (values.some((v) => v !== values[0])) out[key] = values;
   }
   return out;
