@@ -11,6 +11,17 @@ export const PRICING_AGGREGATE_OWNER = '0xFba561a84A537fCaa567bb7A2257e7142701ae
 export const PRICING_AGGREGATE_KEY = 'pricing';
 export const SETTINGS_AGGREGATE_KEY = 'settings';
 
+/** The tiers and compute unit that instances, confidential instances and persistent programs share. */
+const VM_TIERS = [
+  { id: 'tier-1', compute_units: 1 },
+  { id: 'tier-2', compute_units: 2 },
+  { id: 'tier-3', compute_units: 4 },
+  { id: 'tier-4', compute_units: 6 },
+  { id: 'tier-5', compute_units: 8 },
+  { id: 'tier-6', compute_units: 12 },
+] as const;
+const VM_COMPUTE_UNIT = { vcpus: 1, disk_mib: 20480, memory_mib: 2048 } as const;
+
 export const DEFAULT_PRICE_AGGREGATE = {
   program: {
     price: {
@@ -37,15 +48,8 @@ export const DEFAULT_PRICE_AGGREGATE = {
       storage: { payg: '0.000000977', holding: '0.05', credit: '0.17967489030626108' },
       compute_unit: { payg: '0.055', holding: '1000', credit: '14250' },
     },
-    tiers: [
-      { id: 'tier-1', compute_units: 1 },
-      { id: 'tier-2', compute_units: 2 },
-      { id: 'tier-3', compute_units: 4 },
-      { id: 'tier-4', compute_units: 6 },
-      { id: 'tier-5', compute_units: 8 },
-      { id: 'tier-6', compute_units: 12 },
-    ],
-    compute_unit: { vcpus: 1, disk_mib: 20480, memory_mib: 2048 },
+    tiers: VM_TIERS,
+    compute_unit: VM_COMPUTE_UNIT,
   },
   web3_hosting: {
     price: {
@@ -58,15 +62,8 @@ export const DEFAULT_PRICE_AGGREGATE = {
       storage: { payg: '0.000000977', holding: '0.05', credit: '0.977' },
       compute_unit: { payg: '0.055', holding: '1000', credit: '55000' },
     },
-    tiers: [
-      { id: 'tier-1', compute_units: 1 },
-      { id: 'tier-2', compute_units: 2 },
-      { id: 'tier-3', compute_units: 4 },
-      { id: 'tier-4', compute_units: 6 },
-      { id: 'tier-5', compute_units: 8 },
-      { id: 'tier-6', compute_units: 12 },
-    ],
-    compute_unit: { vcpus: 1, disk_mib: 20480, memory_mib: 2048 },
+    tiers: VM_TIERS,
+    compute_unit: VM_COMPUTE_UNIT,
   },
   instance_gpu_premium: {
     price: {
@@ -84,15 +81,8 @@ export const DEFAULT_PRICE_AGGREGATE = {
       storage: { payg: '0.000000977', holding: '0.05', credit: '0.17967489030626108' },
       compute_unit: { payg: '0.11', holding: '2000', credit: '28500' },
     },
-    tiers: [
-      { id: 'tier-1', compute_units: 1 },
-      { id: 'tier-2', compute_units: 2 },
-      { id: 'tier-3', compute_units: 4 },
-      { id: 'tier-4', compute_units: 6 },
-      { id: 'tier-5', compute_units: 8 },
-      { id: 'tier-6', compute_units: 12 },
-    ],
-    compute_unit: { vcpus: 1, disk_mib: 20480, memory_mib: 2048 },
+    tiers: VM_TIERS,
+    compute_unit: VM_COMPUTE_UNIT,
   },
   instance_gpu_standard: {
     price: {
