@@ -24,7 +24,7 @@ import { eventually, getJson } from '../helpers/eventually.ts';
 import { makeChaosNode, planNodes, removeDataDir, type ChaosNode } from './helpers/chaos-node.ts';
 import { ChaosFaults } from './helpers/chaos-faults.ts';
 import { ChaosStream, prng, type Planned } from './helpers/chaos-stream.ts';
-import { differences, keyedDiff, nodeState, valueDiff, type NodeState } from './helpers/converge.ts';
+import { differences, keyedDiff, nodeState, valueDiff, type NodeState, type Tolerated } from './helpers/converge.ts';
 import { Partitions } from './helpers/partition.ts';
 
 const SEED = Number(process.env.CHAOS_SEED ?? randomInt(2 ** 31));
@@ -79,16 +79,38 @@ async function submit(node: ChaosNode, planned: Planned): Promise<boolean> {
 /** What the test sent: each message's kind, target, the CCN it went to, when, and the answer. */
 type Sent = Map<string, { kind: string; target?: string | undefined; ccn: number; at: number; accepted: boolean }>;
 
+/**
+ * The second documented exception (packages/ccn/src/sync/puller.ts): a FORGET whose target was
+ * forgotten everywhere before this node held it waits for that target (pending, then rejected
+ * FORGET_TARGET_NOT_FOUND) here while it is processed elsewhere. Peers do not serve a forgotten
+ * message, and its owner (who may forget it) is only in its erased content; the derived state is
+ * the same (the target's effects exist nowhere), only that FORGET's status differs.
+ */
+function toleratedFor(sent: Sent): Tolerated {
+  return (hash, values, states) => {
+    const forget = sent.get(hash);
+    if (forget?.kind !== 'forget' || !forget.target) return false;
+    const target = forget.target;
+    return values.every((v, i) => {
+      if (v === 'processed') return true;
+      const s = states[i];
+      const targetAbsent = s !== undefined && s.listing[target] === undefined && s.channel[target] === undefined;
+      return (v === 'pending' || v === 'rejected' || v === null) && targetAbsent;
+    });
+  };
+}
+
 /** A bounded account of how the nodes differ, for the failure message. */
 function explain(states: NodeState[], nodes: ChaosNode[], sent: Sent): unknown {
+  const tolerated = toleratedFor(sent);
   const cap = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).slice(0, 15));
   const described = (o: Record<string, unknown>): Record<string, unknown> =>
     cap(Object.fromEntries(Object.entries(o).map(([hash, v]) => [hash, { on: v, sent: sent.get(hash), target: sent.get(sent.get(hash)?.target ?? '') }])));
   return {
     seed: SEED,
-    differing: differences(states),
-    listing: described(keyedDiff(states, 'listing')),
-    channel: described(keyedDiff(states, 'channel')),
+    differing: differences(states, tolerated),
+    listing: described(keyedDiff(states, 'listing', tolerated)),
+    channel: described(keyedDiff(states, 'channel', tolerated)),
     files: cap(keyedDiff(states, 'files')),
     aggregates: cap(valueDiff(states, 'aggregates')),
     posts: cap(valueDiff(states, 'posts')),
@@ -173,9 +195,10 @@ describe('chaos: five CCNs converge after kills and partitions', { skip: unavail
       CONVERGE_MS,
       async () => {
         last = await Promise.all(nodes.map((n) => nodeState(n.url, channel, addresses, stream.files)));
-        const settled = last.every((s) => !Object.values(s.channel).includes('pending'));
-        const complete = accepted.every((h) => last.every((s) => h in s.channel));
-        return differences(last).length === 0 && settled && complete ? last : undefined;
+        const tolerated = toleratedFor(sent);
+        const settled = last.every((s) => Object.entries(s.channel).every(([h, st]) => st !== 'pending' || tolerated(h, last.map((o) => o.channel[h] ?? null), last)));
+        const complete = accepted.every((h) => last.every((s) => h in s.channel || tolerated(h, last.map((o) => o.channel[h] ?? null), last)));
+        return differences(last, tolerated).length === 0 && settled && complete ? last : undefined;
       },
       async () => explain(last, nodes, sent),
     );
@@ -194,7 +217,8 @@ describe('chaos: five CCNs converge after kills and partitions', { skip: unavail
     );
 
     // What converged is what the test meant to exercise.
-    assert.ok(accepted.every((h) => state.channel[h] === 'processed' || state.channel[h] === 'forgotten' || state.channel[h] === 'rejected'));
+    const settledOn = (h: string): boolean => ['processed', 'forgotten', 'rejected'].includes(state.channel[h] ?? '') || toleratedFor(sent)(h, states.map((o) => o.channel[h] ?? null), states);
+    assert.ok(accepted.every(settledOn));
     assert.ok(statuses.includes('forgotten'), 'some FORGETs applied');
     for (const kind of ['post', 'amend', 'aggregate', 'store', 'forget'] as const) assert.ok(stream.counts[kind] > 0, `some ${kind} messages were accepted`);
     for (const [hash, served] of Object.entries(state.files)) assert.equal(served, `200 ${hash}`, `file ${hash} served with its bytes`);

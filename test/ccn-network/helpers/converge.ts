@@ -68,13 +68,19 @@ export async function nodeState(url: string, channel: string, addresses: readonl
   return { listing: sorted(listing), channel: sorted(inChannel), aggregates, posts, files: sorted(served) };
 }
 
+/**
+ * Whether a difference on one message is one of the documented exceptions (the caller knows what
+ * each message was); `values` are its statuses on each node, in order.
+ */
+export type Tolerated = (hash: string, values: readonly (string | null)[], states: readonly NodeState[]) => boolean;
+
 /** Parts on which the nodes differ (empty: the same everywhere). */
-export function differences(states: readonly NodeState[]): string[] {
+export function differences(states: readonly NodeState[], tolerated?: Tolerated): string[] {
   const first = states[0];
   if (!first) return [];
   return PARTS.filter((part) =>
     part === 'listing' || part === 'channel' || part === 'files'
-      ? Object.keys(keyedDiff(states, part)).length > 0
+      ? Object.keys(keyedDiff(states, part, tolerated)).length > 0
       : states.some((s) => JSON.stringify(s[part]) !== JSON.stringify(first[part])),
   );
 }
@@ -90,12 +96,12 @@ function forgottenOrAbsent(values: readonly (string | null)[]): boolean {
 }
 
 /** A short account of how the nodes differ on a keyed part: the keys not the same on all. */
-export function keyedDiff(states: readonly NodeState[], part: 'listing' | 'channel' | 'files'): Record<string, (string | null)[]> {
+export function keyedDiff(states: readonly NodeState[], part: 'listing' | 'channel' | 'files', tolerated?: Tolerated): Record<string, (string | null)[]> {
   const keys = new Set(states.flatMap((s) => Object.keys(s[part])));
   const out: Record<string, (string | null)[]> = {};
   for (const key of keys) {
     const values = states.map((s) => s[part][key] ?? null);
-    if (part !== 'files' && forgottenOrAbsent(values)) continue;
+    if (part !== 'files' && (forgottenOrAbsent(values) || tolerated?.(key, values, states))) continue;
     if (values.some((v) => v !== values[0])) out[key] = values;
   }
   return out;
