@@ -5,7 +5,7 @@
  * drives, creates the tap (so the endpoint — the guest's `.2` address, port 8080 — is known at
  * once) and boots in the background; the handle is `starting` until the agent reports port 8080
  * open. A boot or configuration failure ends the handle as `failed` with the console's tail in
- * its logs. Not registered in the CRN yet (the lead wires it).
+ * its logs.
  *
  * Instances (`spec.instance`): the VM boots the instance's own root disk (read-write, never
  * deleted here) with systemd, a seed drive (keys, host name, network; seed.ts) generated in the
