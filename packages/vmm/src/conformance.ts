@@ -121,6 +121,17 @@ export function runExecutorConformance(name: string, makeTarget: () => Promise<C
       rmSync(crashDir, { recursive: true, force: true });
     });
 
+    it('declares what it can run, and refuses an instance when it does not boot instances', async () => {
+      const caps = target.executor.capabilities;
+      assert.equal(typeof caps.instances, 'boolean');
+      assert.equal(typeof caps.runtimeImages, 'boolean');
+      if (caps.instances) return; // booting one is the instance suites' work (minutes under TCG)
+      await assert.rejects(
+        target.executor.start(spec({ instance: { rootDisk: join(codeDir, 'no-disk.img'), authorizedKeys: [], hostname: 'conformance', portForwards: [] } })),
+        (err: unknown) => err instanceof ExecutorError,
+      );
+    });
+
     it('starts a workload that serves HTTP on its port, with its variables and nothing else', async () => {
       process.env.CONFORMANCE_HOST_ONLY = 'must not leak';
       const handle = await start(spec());

@@ -199,8 +199,21 @@ export interface ExecutorIsolation {
   egressFiltered: boolean;
 }
 
+/**
+ * What a backend can run, declared once so that the CRN asks the backend instead of checking its
+ * name (Hono's adapters, aleph-vm's `support_snapshot`).
+ */
+export interface ExecutorCapabilities {
+  /** Boots INSTANCE messages: a whole root disk with its own userland, SSH and port forwards. */
+  instances: boolean;
+  /** Runs a program inside the runtime image its message names (a squashfs root filesystem); without it, programs run on the host's own interpreter. */
+  runtimeImages: boolean;
+}
+
 export interface Executor {
   readonly name: string;
+  /** What this backend can run (see ExecutorCapabilities). */
+  readonly capabilities: ExecutorCapabilities;
   /** What this backend enforces for every workload (see ExecutorIsolation). */
   readonly isolation: ExecutorIsolation;
   /** Host capacity this backend can hand out (before the supervisor's reserves). */

@@ -22,6 +22,10 @@ export function executorIdOf(ref: string): string {
 }
 
 /** The executable message behind `ref`, or the HTTP error that explains why not. */
+function unsupportedInstances(executor: Executor): Error {
+  return CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', `this node's executor (${executor.name}) cannot boot instances (capability "instances")`);
+}
+
 export async function executableMessage(ccn: CcnClient, executor: Executor, ref: string): Promise<VerifiedMessage> {
   let verified: VerifiedMessage | undefined;
   try {
@@ -32,9 +36,7 @@ export async function executableMessage(ccn: CcnClient, executor: Executor, ref:
   }
   if (!verified) throw CRN_ERRORS.error('UNKNOWN_REF', `No message ${ref} on the CCN`);
   const type = verified.message.type;
-  if (type === 'INSTANCE' && executor.name === 'process') {
-    throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', 'instances need the microvm executor');
-  }
+  if (type === 'INSTANCE' && !executor.capabilities.instances) throw unsupportedInstances(executor);
   if (type !== 'PROGRAM' && type !== 'INSTANCE') throw CRN_ERRORS.error('NOT_EXECUTABLE', `Message ${ref} is a ${type}, not a PROGRAM or an INSTANCE`);
   return verified;
 }
@@ -119,7 +121,7 @@ export function prepareLaunch(deps: LaunchDeps, exec: Execution, content: Progra
     volumesDir: s.volumesDir,
     maxDownloadBytes: s.maxDownloadBytes,
     unzip: s.unzip,
-    downloadRuntime: deps.executor.name !== 'process',
+    downloadRuntime: deps.executor.capabilities.runtimeImages,
   };
   return exec.vmType === 'instance' ? prepareInstanceSpec(ctx, exec, deps) : prepareProgramSpec(ctx, exec, content, s.ccnUrl);
 }
@@ -140,7 +142,7 @@ export async function prepareProgramSpec(ctx: PrepareContext, exec: Execution, c
 
 /** Root disk, keys, hostname and port forwards of an INSTANCE (microvm executor only). */
 export async function prepareInstanceSpec(ctx: PrepareContext, exec: Execution, deps: LaunchDeps): Promise<PreparedSpec> {
-  if (deps.executor.name === 'process') throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', 'instances need the microvm executor');
+  if (!deps.executor.capabilities.instances) throw unsupportedInstances(deps.executor);
   const s = deps.settings;
   const content = exec.message.content as unknown as InstanceContent;
   const prepared = await prepareInstance({ ...ctx, instancesDir: s.instancesDir, maxImageBytes: s.maxImageBytes }, exec.ref, exec.id, content);

@@ -28,6 +28,7 @@ import type {
   ExecutionSpec,
   Executor,
   ExecutorCapacity,
+  ExecutorCapabilities,
   ExecutorIsolation,
 } from '../executor.ts';
 import { createExt4Image, ensurePersistentImage } from '../host/ext4.ts';
@@ -91,6 +92,7 @@ export class MicroVmExecutor implements Executor {
   // cgroup (memory, CPU, pids, IO), under its seccomp filter (vm-jail.ts); tools that read
   // tenant bytes on the host run jailed too (host/tool-jail.ts).
   // Egress: the shared ruleset (net/firewall-rules.ts) applies the public-unicast policy to its table.
+  readonly capabilities: ExecutorCapabilities = { instances: true, runtimeImages: true };
   readonly isolation: ExecutorIsolation = { jailed: true, virtualized: true, seccomp: true, cgroups: true, egressFiltered: true };
   readonly #handles = new Map<string, MicroVmHandle>();
   readonly #network: TapPoolConfig;

@@ -24,6 +24,7 @@ import {
   type ExecutionSpec,
   type Executor,
   type ExecutorCapacity,
+  type ExecutorCapabilities,
   type ExecutorIsolation,
 } from '../executor.ts';
 import { Cgroup, detectCgroups, type CgroupLayout } from '../host/cgroups.ts';
@@ -107,6 +108,7 @@ function checkStageDir(stageDir: string): void {
 
 export class ProcessExecutor implements Executor {
   readonly name = BACKEND;
+  readonly capabilities: ExecutorCapabilities = { instances: false, runtimeImages: false };
   readonly isolation: ExecutorIsolation;
   readonly #tools: HostTools;
   readonly #cgroups: CgroupLayout;
