@@ -91,7 +91,7 @@ export function differences(states: readonly NodeState[], tolerated?: Tolerated)
  * off) is not served by its peers any more — its content is gone — so that node cannot list it.
  * Absent there and `forgotten` everywhere else is the same state.
  */
-function forgottenOrAbsent(values: readonly (string | null)[]): boolean {
+export function forgottenOrAbsent(values: readonly (string | null)[]): boolean {
   return values.every((v) => v === null || v === 'forgotten');
 }
 
