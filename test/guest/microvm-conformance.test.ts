@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runExecutorConformance } from '@aleph-nodes/vmm';
+import { runExecutorConformance } from '@aleph-nodes/vmm/testing';
 import { MicroVmExecutor } from '../../packages/vmm/src/microvm/index.ts';
 import { dirEntries, guestImages, qemuProcesses, tapNames } from './helpers.ts';
 

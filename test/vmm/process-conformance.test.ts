@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessExecutor, runExecutorConformance } from '@aleph-nodes/vmm';
+import { ProcessExecutor } from '@aleph-nodes/vmm';
+import { runExecutorConformance } from '@aleph-nodes/vmm/testing';
 
 runExecutorConformance('process', async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'vmm-process-'));

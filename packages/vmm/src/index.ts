@@ -1,6 +1,6 @@
 /**
  * @aleph-nodes/vmm: the executor interface the CRN supervisor runs workloads through, the
- * `process` backend, and the conformance suite every backend must pass.
+ * `process` backend. The conformance suite every backend must pass is in `@aleph-nodes/vmm/testing`.
  */
 export * from './executor.ts';
 export { LogBuffer } from './log-buffer.ts';
@@ -11,6 +11,5 @@ export { workloadId } from './host/ids.ts';
 export { findTool, requireTool } from './host/tools.ts';
 export { seccompFilter } from './host/seccomp.ts';
 export { detectHostLayout } from './process/jail-spec.ts';
-export { runExecutorConformance, type ConformanceTarget } from './conformance.ts';
 export * from './microvm/index.ts';
 export { runJailedTool, type JailedToolOptions, type JailedToolResult } from './host/tool-jail.ts';

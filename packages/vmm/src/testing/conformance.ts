@@ -13,7 +13,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ExecutorError, type ExecutionHandle, type ExecutionSpec, type Executor, type LogLine } from './executor.ts';
+import { ExecutorError, type ExecutionHandle, type ExecutionSpec, type Executor, type LogLine } from '../executor.ts';
 
 export interface ConformanceTarget {
   executor: Executor;
