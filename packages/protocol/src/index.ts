@@ -19,3 +19,4 @@ export * from './auth/signed-operation.ts';
 export * from './hostname.ts';
 export * from './cost/index.ts';
 export * from './paths.ts';
+export * from './crn-api/index.ts';

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { EthAccount, MemoryReplayGuard, verifyAllocationRequest } from '@aleph-nodes/protocol';
 import { silentLogger } from '@aleph-nodes/service';
 import { AllocationPusher, retryDelayMs, type PushFn } from './allocation-pusher.ts';
-import { ALLOCATIONS_PATH, PushError, pushAllocations, type DesiredSet, type PushAnswer } from './crn-client.ts';
+import { ALLOCATIONS_PATH } from '@aleph-nodes/protocol';
+import { PushError, pushAllocations, type DesiredSet, type PushAnswer } from './crn-client.ts';
 import { until } from '../testing/until.ts';
 
 const X = 'a'.repeat(64);

@@ -3,31 +3,17 @@
  * `GET /about/usage/system` (capacity) and `POST /control/allocations` (the CRN's full desired
  * set, signed `Aleph-EIP191-V1` with the CCN key; CRN reference §2.1, §3.1, §3.5).
  */
-import { signAllocationRequest, type EthAccount } from '@aleph-nodes/protocol';
-import { z } from 'zod';
+import { ALLOCATIONS_PATH, AllocationAnswerSchema, signAllocationRequest, UsageSystemSchema, type AllocationAnswer, type EthAccount } from '@aleph-nodes/protocol';
 import type { CrnCapacity } from './placement.ts';
-
-export const ALLOCATIONS_PATH = '/control/allocations';
 
 export interface DesiredSet {
   persistent_vms: string[];
   instances: string[];
 }
 
-const UsageSchema = z.object({
-  cpu: z.object({ count: z.number() }),
-  mem: z.object({ total_kB: z.number(), available_kB: z.number() }),
-  disk: z.object({ total_kB: z.number().optional(), available_kB: z.number() }),
-  properties: z
-    .object({ cpu: z.object({ architecture: z.string().optional(), vendor: z.string().optional(), features: z.array(z.string()).optional() }).optional() })
-    .optional(),
-  gpu: z.object({ available_devices: z.array(z.object({ device_id: z.string().optional() })).optional() }).optional(),
-  active: z.boolean().optional(),
-});
-
 /** Reads `/about/usage/system` into the placement's units; throws on any other answer. */
 export function parseUsage(body: unknown): CrnCapacity {
-  const u = UsageSchema.parse(body);
+  const u = UsageSystemSchema.parse(body);
   return {
     cpuCount: u.cpu.count,
     totalMemoryMib: Math.floor(u.mem.total_kB / 1024),
@@ -41,20 +27,7 @@ export function parseUsage(body: unknown): CrnCapacity {
 }
 
 /** What a CRN answered to a push that it accepted (200 all started, 207 mixed, 503 all failed). */
-export interface PushAnswer {
-  status: number;
-  successful: string[];
-  failing: string[];
-  stopped: string[];
-  errors: Record<string, string>;
-}
-
-const PushAnswerSchema = z.object({
-  successful: z.array(z.string()).default([]),
-  failing: z.array(z.string()).default([]),
-  stopped: z.array(z.string()).default([]),
-  errors: z.record(z.string(), z.string()).default({}),
-});
+export type PushAnswer = AllocationAnswer & { status: number };
 
 /** What the signed payload of a push carries besides the body (protocol allocation-signature.ts). */
 export interface PushSigning {
@@ -100,7 +73,7 @@ export async function pushAllocations(account: EthAccount, crnUrl: string, set: 
   }
   let parsed;
   try {
-    parsed = PushAnswerSchema.safeParse(JSON.parse(text));
+    parsed = AllocationAnswerSchema.safeParse(JSON.parse(text));
   } catch {
     parsed = undefined;
   }

@@ -12,7 +12,7 @@
  * pushing, so that the CRN running a copy it no longer manages stops it. Its first decision waits
  * for the first round of heartbeats: a CCN that comes back must hear the newer decisions first.
  */
-import type { EthAccount } from '@aleph-nodes/protocol';
+import { failureCode, type EthAccount } from '@aleph-nodes/protocol';
 import type { Logger } from '@aleph-nodes/service';
 import type { CcnConfig } from '../config.ts';
 import type { AllocationRow } from '../db/allocations-repo.ts';
@@ -55,8 +55,6 @@ export interface ScheduledCrn {
   push: CrnPushStatus | undefined;
 }
 
-const INSUFFICIENT_CAPACITY = /INSUFFICIENT_CAPACITY|insufficient capacity/i;
-
 export class Scheduler {
   readonly #deps: SchedulerDeps;
   readonly #pusher: AllocationPusher;
@@ -69,6 +67,8 @@ export class Scheduler {
   #crns = new Map<string, ScheduledCrn>();
   /** CRNs that refused a workload for lack of capacity: no more work until they accept one. */
   readonly #shortfalls = new Map<string, string>();
+  /** Per CRN, the workloads its last answer refused for lack of capacity (`error_codes`, or aleph-vm's text). */
+  readonly #capacityRefused = new Map<string, Set<string>>();
   /** The linked CRNs and the records as of the last reconciliation (what the heartbeat reports). */
   #targets: MonitorTarget[] = [];
   #rows: AllocationRow[] | undefined;
@@ -185,6 +185,7 @@ export class Scheduler {
   /** A CRN came back: push it its current desired set at once. */
   crnRecovered(hash: string): void {
     this.#shortfalls.delete(hash);
+    this.#capacityRefused.delete(hash);
     this.trigger();
     const crn = this.#crns.get(hash);
     const status = this.#pusher.status(hash);
@@ -236,7 +237,7 @@ export class Scheduler {
     // A workload its CRN refused for lack of capacity goes elsewhere (that CRN gets no more work).
     const displaced = new Map<string, string>();
     for (const row of previous) {
-      if (row.crn_hash && this.#shortfalls.has(row.crn_hash) && row.push_status?.startsWith('failed') && INSUFFICIENT_CAPACITY.test(row.push_status)) {
+      if (row.crn_hash && this.#shortfalls.has(row.crn_hash) && this.#capacityRefused.get(row.crn_hash)?.has(row.item_hash)) {
         displaced.set(row.item_hash, `its CRN refused it for lack of capacity`);
       }
     }
@@ -292,18 +293,21 @@ export class Scheduler {
   async #onDelivered(crnHash: string, set: DesiredSet, answer: PushAnswer): Promise<void> {
     if (this.#state === 'stopped') return;
     const { stores, log } = this.#deps;
-    let capacityRefused = false;
+    const refused = new Set<string>();
     try {
       for (const hash of [...set.persistent_vms, ...set.instances]) {
         const error = answer.errors[hash];
         const failed = answer.failing.includes(hash);
-        if (failed && error && INSUFFICIENT_CAPACITY.test(error)) capacityRefused = true;
+        if (failed && failureCode(answer, hash) === 'INSUFFICIENT_CAPACITY') refused.add(hash);
         await stores.allocations.setPushStatus(hash, crnHash, failed ? `failed on ${crnHash.slice(0, 12)}: ${error ?? 'unknown error'}` : 'ok');
       }
     } catch (err) {
       log.error({ err }, 'could not record allocation results');
     }
     if (answer.failing.length > 0) log.warn({ crn: crnHash, failing: answer.failing, errors: answer.errors }, 'CRN could not start some workloads');
+    const capacityRefused = refused.size > 0;
+    if (capacityRefused) this.#capacityRefused.set(crnHash, refused);
+    else this.#capacityRefused.delete(crnHash);
     if (capacityRefused && !this.#shortfalls.has(crnHash)) {
       // It reported room it did not have: no more work for it until it comes back healthy.
       this.#shortfalls.set(crnHash, 'refused a workload for lack of capacity after reporting room for it');

@@ -7,8 +7,7 @@
  * The body is kept raw: the signature covers its SHA-256.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { isItemHash, isProtocolError, verifyAllocationRequest } from '@aleph-nodes/protocol';
+import { AllocationNotifySchema, AllocationRequestSchema, isProtocolError, verifyAllocationRequest, type AllocationAnswer } from '@aleph-nodes/protocol';
 import { HttpError } from '@aleph-nodes/service';
 import type { Logger } from '@aleph-nodes/service';
 import { CcnError } from '../../ccn/ccn-client.ts';
@@ -22,14 +21,8 @@ import type { ApiContext } from '../context.ts';
 /** Owner of the network `settings` aggregate. */
 const SETTINGS_AGGREGATE_OWNER = '0xFba561a84A537fCaa567bb7A2257e7142701ae2A';
 
-const AllocationBody = z.strictObject({
-  persistent_vms: z.array(z.string().refine(isItemHash, 'not an item hash')).max(10_000).default([]),
-  instances: z.array(z.string().refine(isItemHash, 'not an item hash')).max(10_000).default([]),
-  on_demand_vms: z.array(z.string()).nullable().optional(),
-  jobs: z.array(z.string()).nullable().optional(),
-});
-
-const NotifyBody = z.strictObject({ instance: z.string().refine(isItemHash, 'not an item hash') });
+const AllocationBody = AllocationRequestSchema;
+const NotifyBody = AllocationNotifySchema;
 
 function parseJson(buf: Buffer): unknown {
   try {
@@ -41,6 +34,11 @@ function parseJson(buf: Buffer): unknown {
 
 function errorText(err: unknown): string {
   return err instanceof HttpError ? `${err.code}: ${err.message}` : (err as Error).message;
+}
+
+/** The code of a failure, as `error_codes` carries it (AllocationAnswerSchema). */
+function errorCode(err: unknown): string {
+  return err instanceof HttpError ? err.code : 'INTERNAL';
 }
 
 interface NotifiableContent {
@@ -173,6 +171,7 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
       const successful: string[] = [];
       const failing: string[] = [];
       const errors: Record<string, string> = {};
+      const codes: Record<string, string> = {};
       for (const ref of [...parsed.data.persistent_vms, ...parsed.data.instances]) {
         if (ctx.supervisor.isOwnerStopped(ref)) {
           // The owner's stop wins over the scheduler (reference §6.7 "Do").
@@ -185,9 +184,11 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
         } catch (err) {
           failing.push(ref);
           errors[ref] = errorText(err);
+          codes[ref] = errorCode(err);
         }
       }
-      return { success: failing.length === 0, successful, failing, stopped, errors };
+      const answer: AllocationAnswer = { success: failing.length === 0, successful, failing, stopped, errors, error_codes: codes };
+      return answer;
     });
     queue = run.catch(() => undefined);
     const result = await run;
@@ -213,9 +214,9 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
     // The supervisor's admission decides capacity (and whatever per-owner limits it enforces).
     try {
       await ctx.supervisor.ensurePersistent(ref, message);
-      return { success: true, successful: true, failing: [], errors: {} };
+      return { success: true, successful: true, failing: [], errors: {}, error_codes: {} };
     } catch (err) {
-      return reply.status(503).send({ success: false, successful: false, failing: [ref], errors: { [ref]: errorText(err) } });
+      return reply.status(503).send({ success: false, successful: false, failing: [ref], errors: { [ref]: errorText(err) }, error_codes: { [ref]: errorCode(err) } });
     }
   });
 }

@@ -1,0 +1,27 @@
+/**
+ * `GET /about/usage/system` (CRN reference §2.1), as a scheduler reads it: what a CRN has free.
+ * Lenient on what it does not read (aleph-vm versions differ), strict on what it does.
+ */
+import { z } from 'zod';
+
+export const UsageSystemSchema = z.object({
+  cpu: z.object({
+    count: z.number().int().nonnegative(),
+    load_average: z.object({ load1: z.number(), load5: z.number(), load15: z.number() }).optional(),
+    core_frequencies: z.object({ min: z.number(), max: z.number() }).optional(),
+  }),
+  mem: z.object({ total_kB: z.number().nonnegative(), available_kB: z.number() }),
+  disk: z.object({ total_kB: z.number().nonnegative().optional(), available_kB: z.number() }),
+  period: z.object({ start_timestamp: z.string(), duration_seconds: z.number() }).optional(),
+  properties: z
+    .object({ cpu: z.object({ architecture: z.string().optional(), vendor: z.string().optional(), features: z.array(z.string()).optional() }).optional() })
+    .optional(),
+  gpu: z
+    .object({
+      devices: z.array(z.unknown()).optional(),
+      available_devices: z.array(z.object({ device_id: z.string().optional() }).loose()).optional(),
+    })
+    .optional(),
+  active: z.boolean().optional(),
+});
+export type UsageSystem = z.infer<typeof UsageSystemSchema>;
