@@ -80,23 +80,22 @@ async function submit(node: ChaosNode, planned: Planned): Promise<boolean> {
 type Sent = Map<string, { kind: string; target?: string | undefined; ccn: number; at: number; accepted: boolean }>;
 
 /**
- * The second documented exception (packages/ccn/src/sync/puller.ts): a FORGET whose target was
- * forgotten everywhere before this node held it waits for that target (pending, then rejected
- * FORGET_TARGET_NOT_FOUND) here while it is processed elsewhere. Peers do not serve a forgotten
- * message, and its owner (who may forget it) is only in its erased content; the derived state is
- * the same (the target's effects exist nowhere), only that FORGET's status differs.
+ * The second documented exception (packages/ccn/src/sync/puller.ts, packages/ccn/README.md): a
+ * message that depends on another (a FORGET on its target, an amend on its post) where that other
+ * one was forgotten everywhere before this node held it waits for it here (pending, then rejected
+ * for the missing dependency) while elsewhere it is processed or forgotten. Peers do not serve a
+ * forgotten message and its owner is only in its erased content; the derived state is the same
+ * (the target's effects exist nowhere), only that message's status differs.
  */
 function toleratedFor(sent: Sent): Tolerated {
   return (hash, values, states) => {
-    const forget = sent.get(hash);
-    if (forget?.kind !== 'forget' || !forget.target) return false;
-    const target = forget.target;
-    return values.every((v, i) => {
-      if (v === 'processed') return true;
-      const s = states[i];
-      const targetAbsent = s !== undefined && s.listing[target] === undefined && s.channel[target] === undefined;
-      return (v === 'pending' || v === 'rejected' || v === null) && targetAbsent;
-    });
+    const target = sent.get(hash)?.target;
+    if (!target) return false;
+    const absent = (i: number): boolean => states[i]?.listing[target] === undefined && states[i]?.channel[target] === undefined;
+    const withTarget = values.filter((_, i) => !absent(i));
+    const sameWhereHeld = withTarget.every((v) => v === withTarget[0]) || forgottenOrAbsent(withTarget);
+    const waitingWhereNot = values.every((v, i) => !absent(i) || v === null || v === 'pending' || v === 'rejected' || v === 'forgotten');
+    return values.some((_, i) => absent(i)) && sameWhereHeld && waitingWhereNot;
   };
 }
 

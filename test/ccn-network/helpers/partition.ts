@@ -26,6 +26,8 @@ export class Partitions {
   /** Directed cuts in force, as `from>to` indexes. */
   readonly #drops = new Set<string>();
   #created = false;
+  /** Packets dropped by rules already flushed (flushing a chain drops its counters). */
+  #droppedBefore = 0;
 
   constructor() {
     const nft = findTool('nft');
@@ -57,6 +59,7 @@ export class Partitions {
   /** Every rule removed: all nodes reach each other again. */
   heal(): void {
     if (!this.#created) return;
+    this.#droppedBefore = this.dropped();
     this.#run(['flush', 'chain', 'inet', this.table, 'output']);
     this.#drops.clear();
   }
@@ -66,11 +69,11 @@ export class Partitions {
     return [...this.#drops].join(' ') || 'none';
   }
 
-  /** Packets dropped so far by each rule (proof the partition did something). */
+  /** Packets dropped so far by every rule, healed ones included (proof the partitions did something). */
   dropped(): number {
-    if (!this.#created) return 0;
+    if (!this.#created) return this.#droppedBefore;
     const text = this.#run(['list', 'chain', 'inet', this.table, 'output']);
-    return [...text.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    return this.#droppedBefore + [...text.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
   }
 
   exists(): boolean {
