@@ -6,7 +6,7 @@
  * jitter) that restarts only once the target is seen connected, so a peer that drops us at
  * once is not hammered either.
  */
-import type { Logger } from '@aleph-nodes/service';
+import { backoffMs, type Logger } from '@aleph-nodes/service';
 import type { PeerSource } from '../network/peers.ts';
 
 export interface DialSurface {
@@ -109,7 +109,7 @@ export class Dialer {
   }
 
   #backoff(attempts: number): number {
-    const base = Math.min(this.#opts.maxBackoffMs, 1000 * 2 ** Math.max(0, attempts - 1));
+    const base = backoffMs(attempts, { baseMs: 1000, maxMs: this.#opts.maxBackoffMs });
     return base * (0.5 + Math.random() / 2);
   }
 

@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ALEPH_ERROR, validateMessage, type AlephErrorCode, type AlephMessage } from '@aleph-nodes/protocol';
-import type { Logger } from '@aleph-nodes/service';
+import { backoffMs, type Logger } from '@aleph-nodes/service';
 import type { CcnConfig } from '../config.ts';
 import type { MessageRow, MessageStatus } from '../db/messages-repo.ts';
 import type { Stores } from '../stores.ts';
@@ -316,7 +316,7 @@ export class MessageProcessor {
       await this.#reject(row.item_hash, outcome.code, outcome.details, waitingFor);
       return;
     }
-    const delayMs = Math.min(this.#config.retryBaseMs * 2 ** row.retries, this.#config.retryMaxMs);
+    const delayMs = backoffMs(row.retries + 1, { baseMs: this.#config.retryBaseMs, maxMs: this.#config.retryMaxMs });
     await this.#stores.messages.scheduleRetry(row.item_hash, row.retries + 1, this.#clock() + delayMs / 1000, outcome.code, outcome.details, waitingFor);
     this.#log.debug({ itemHash: row.item_hash, code: outcome.code, retries: row.retries + 1, waitingFor }, outcome.details);
   }

@@ -13,7 +13,7 @@
  * differ), and the same set is signed again only in a later second (waiting for it when the
  * clock is there, else one second past the last `iat`).
  */
-import type { Logger } from '@aleph-nodes/service';
+import { backoffMs, type Logger } from '@aleph-nodes/service';
 import type { DesiredSet, PushAnswer } from './crn-client.ts';
 
 /** `signing.crnHash` and `signing.iat` go into the signed payload (crn-client.ts). */
@@ -67,7 +67,7 @@ const keyOf = (set: DesiredSet): string => JSON.stringify([set.persistent_vms, s
 
 /** Delay before retry number `failures` (1-based): base × 2^(failures−1), capped. */
 export function retryDelayMs(failures: number, settings: PusherSettings): number {
-  return Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
+  return backoffMs(failures, { baseMs: settings.retryBaseMs, maxMs: settings.retryMaxMs });
 }
 
 export class AllocationPusher {

@@ -7,7 +7,7 @@
  * again from their local copy.
  */
 import { isItemHash } from '@aleph-nodes/protocol';
-import type { Logger } from '@aleph-nodes/service';
+import { backoffMs, type Logger } from '@aleph-nodes/service';
 
 export type FilePurpose = 'store' | 'content';
 
@@ -146,7 +146,7 @@ export class FileWants {
         this.givenUp += 1;
         this.#deps.log.warn({ hash, attempts: want.attempts }, 'no peer serves this file; given up for now');
       } else {
-        want.nextAt = this.#deps.nowMs() + Math.min(this.#deps.backoffMaxMs, this.#deps.backoffBaseMs * 2 ** (want.attempts - 1));
+        want.nextAt = this.#deps.nowMs() + backoffMs(want.attempts, { baseMs: this.#deps.backoffBaseMs, maxMs: this.#deps.backoffMaxMs });
       }
     }
     this.#schedule(0);

@@ -4,6 +4,7 @@
  * with consecutive failures, and a ban once the score reaches the threshold. A successful round
  * clears the back-off and slowly restores the score. Pure: the clock is passed in.
  */
+import { backoffMs } from '@aleph-nodes/service';
 import type { PeerFailureKind } from './http.ts';
 
 /** What each failure costs. A peer is banned at BAN_SCORE: e.g. 4 lies, 10 invalid messages. */
@@ -53,7 +54,7 @@ export class PeerScore {
     this.score -= PENALTY[kind] * count;
     this.failures += 1;
     this.lastError = `${kind}: ${reason}`;
-    const backoff = Math.min(this.#policy.maxMs, this.#policy.baseMs * 2 ** Math.min(this.failures - 1, 30));
+    const backoff = backoffMs(this.failures, { baseMs: this.#policy.baseMs, maxMs: this.#policy.maxMs });
     this.notBefore = Math.max(this.notBefore, nowMs + backoff);
     if (this.score <= BAN_SCORE) {
       this.bannedUntil = nowMs + this.#policy.banMs;

@@ -11,7 +11,7 @@
  * across a switch; their handlers are idempotent (a FORGET forgets once).
  */
 import WebSocket from 'ws';
-import type { Logger } from '@aleph-nodes/service';
+import { backoffMs, type Logger } from '@aleph-nodes/service';
 
 /** Largest frame accepted (an inline content is at most 200,000 characters; headroom for the envelope). */
 const MAX_FRAME_BYTES = 4 * 1024 * 1024;
@@ -102,7 +102,7 @@ export class MessageWatch {
       // The next CCN of the list; a full turn without success backs off, a lost connection does not.
       this.#index = (this.#index + 1) % this.#urls.length;
       const turns = Math.floor(this.#attempt / this.#urls.length);
-      const delay = opened ? 200 : this.#attempt % this.#urls.length !== 0 ? 100 : Math.min(30_000, 500 * 2 ** Math.max(0, turns - 1));
+      const delay = opened ? 200 : this.#attempt % this.#urls.length !== 0 ? 100 : backoffMs(turns, { baseMs: 500, maxMs: 30_000 });
       if (opened && this.#urls.length > 1) this.logger.warn({ ccn: ccnUrl, next: this.ccnUrl }, 'CCN message stream closed: following the next CCN');
       this.#timer = setTimeout(() => this.#connect(lastSeen), delay);
       this.#timer.unref();

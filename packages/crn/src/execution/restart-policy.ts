@@ -5,7 +5,7 @@
  * the pending timers and failure counts per ref; the supervisor decides whether a ref still
  * wants to run, both when scheduling and when the timer fires.
  */
-import type { HttpError } from '@aleph-nodes/service';
+import { backoffMs, type HttpError } from '@aleph-nodes/service';
 
 export function isHttpError(err: unknown): err is HttpError {
   return err instanceof Error && err.name === 'HttpError';
@@ -20,7 +20,7 @@ export function isPermanentFailure(err: unknown): boolean {
 
 /** Delay before restart attempt `attempts` (1-based). */
 export function restartDelayMs(attempts: number, maxSeconds: number): number {
-  return Math.min(2 ** (attempts - 1), maxSeconds) * 1000;
+  return backoffMs(attempts, { baseMs: 1000, maxMs: maxSeconds * 1000 });
 }
 
 export class RestartScheduler {
