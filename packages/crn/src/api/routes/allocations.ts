@@ -211,14 +211,14 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
     if (!raw) throw CRN_ERRORS.error('UNKNOWN_REF', `No message ${ref} on the CCN`);
     if (raw.message.type !== 'INSTANCE') throw CRN_ERRORS.error('NOT_EXECUTABLE', `Message ${ref} is not an INSTANCE`);
     checkNotifiable(raw.content as NotifiableContent, ctx.config.nodeHash, paymentReceiver(ctx.config, ctx.address));
-    const message = await ctx.supervisor.message(ref);
     // aleph-vm's 402s (stream or credits short), before anything is prepared; notify must decide:
     // a CCN that cannot tell is a 502 here, not a start.
     await ctx.payments.beforeStart(
-      workloadOfMessage(ref, message, new Date().toISOString()),
+      workloadOfMessage(ref, raw, new Date().toISOString()),
       ctx.supervisor.liveExecutions().map(workloadOfExecution),
       { strict: true },
     );
+    const message = await ctx.supervisor.message(ref);
     // The supervisor's admission decides capacity (and whatever per-owner limits it enforces).
     try {
       await ctx.supervisor.ensurePersistent(ref, message);
