@@ -162,12 +162,12 @@ export class PaymentChecker {
   }
 
   /** Verdicts for the workloads of one owner (any order), with the account and prices read now. */
-  async ownerVerdicts(owner: string, workloads: readonly PaidWorkload[], accountMaxAgeMs: number): Promise<Map<string, Verdict>> {
+  async ownerVerdicts(owner: string, workloads: readonly PaidWorkload[], accountMaxAgeMs: number, creditSeconds: number): Promise<Map<string, Verdict>> {
     const sorted = [...workloads].sort(byStart);
     const kinds = new Set(sorted.map((w) => paymentTypeOf(w.content)));
     const [account, costs] = await Promise.all([this.account(owner, kinds, accountMaxAgeMs), Promise.all(sorted.map((w) => this.price(w.ref)))]);
     const payments: WorkloadPayment[] = sorted.map((w, i) => ({ ref: w.ref, paymentType: paymentTypeOf(w.content), chain: paymentChainOf(w.content), cost: costs[i] }));
-    return ownerVerdicts(payments, account);
+    return ownerVerdicts(payments, account, { creditSeconds });
   }
 
   /**
@@ -185,13 +185,14 @@ export class PaymentChecker {
     } catch (err) {
       verdict = { kind: 'unknown', why: `the CCN did not answer: ${(err as Error).message}` };
     }
-    if (verdict.kind === 'paid') {
+    // A `removing` message is in the CCN's grace period: it runs until removed (a top-up restores it).
+    if (verdict.kind === 'paid' && verdict.note === undefined) {
       const key = ownerKey(candidate.owner);
       const mine = others.filter((o) => ownerKey(o.owner) === key && o.ref !== candidate.ref && !this.isExempt(o.ref));
       // The candidate is the newest: on a shortfall it is the one left out.
-      const all = await this.ownerVerdicts(candidate.owner, [...mine, { ...candidate, since: '\uffff' }], this.settings.accountCacheMs);
-      const mineVerdict = all.get(candidate.ref) ?? { kind: 'unknown', why: 'no verdict' };
-      verdict = mineVerdict.kind === 'paid' && verdict.note ? { ...mineVerdict, note: verdict.note } : mineVerdict;
+      // Credits: one hour of use before a start (aleph-vm's notify).
+      const all = await this.ownerVerdicts(candidate.owner, [...mine, { ...candidate, since: '\uffff' }], this.settings.accountCacheMs, 3600);
+      verdict = all.get(candidate.ref) ?? { kind: 'unknown', why: 'no verdict' };
     }
     this.record(candidate.ref, verdict);
     if (verdict.kind === 'unpaid') {

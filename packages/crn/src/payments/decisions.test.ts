@@ -57,6 +57,11 @@ describe('payment decisions', () => {
     it(name, () => assert.deepEqual(kinds(ownerVerdicts(workloads, acct)), expected));
   }
 
+  it('credits in the monitor: not exhausted is enough (one second of use, aleph-vm check_payment)', () => {
+    assert.deepEqual(kinds(ownerVerdicts([w('a', 'credit', '0.01')], account('0', '1'), { creditSeconds: 1 })), { a: 'paid' });
+    assert.deepEqual(kinds(ownerVerdicts([w('a', 'credit', '0.01')], account('0', '0'), { creditSeconds: 1 })), { a: 'unpaid:credit_insufficient' });
+  });
+
   it('an unpaid verdict says what was available and required', () => {
     const v = ownerVerdicts([w('a', 'hold', '400'), w('b', 'hold', '600')], account('999', '0')).get('b');
     assert.ok(v?.kind === 'unpaid');

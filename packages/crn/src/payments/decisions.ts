@@ -4,13 +4,15 @@
  * `check_payment`, views `notify_allocation`), per owner:
  *
  * - message status: `rejected`, `forgotten`, `removed` → unpaid; `removing` → still paid until the
- *   CCN removes it, but reported (pyaleph's grace period: a top-up restores it);
+ *   CCN removes it, but reported: the CCN's grace period, during which a top-up restores it (the
+ *   monitor leaves such workloads out of the balance sums: the CCN has judged them already);
  * - hold: the token `balance` must cover the sum of the hold costs of the owner's hold workloads
  *   on this node (aleph-vm checks this for confidential VMs only, the CCN's `removing` lifecycle
  *   covering the rest; we check every hold workload here, so an on-demand program of an unfunded
  *   account does not start. `locked_amount` is not subtracted: it already counts these messages);
- * - credit: `credit_balance` must cover the sum of the per-second credit prices × 3600 (one hour,
- *   aleph-vm's notify rule, applied by the monitor too);
+ * - credit: `credit_balance` must cover the sum of the per-second credit prices × `creditSeconds`:
+ *   3600 (one hour) before a start, aleph-vm's notify rule; 1 in the monitor, aleph-vm's
+ *   `check_payment` rule (credits not yet exhausted: the CCN marks them `removing` at zero);
  * - superfluid: the flows owner → this CRN's receiver on the message's chain (rates per hour)
  *   must cover the sum of the per-second stream prices × 3600 (no 80/20 community split: flows
  *   are reported by the oracle to the CRN's receiver only).
@@ -86,9 +88,9 @@ interface Group {
 }
 
 /** What a group of workloads requires, in the unit its available amount is in. */
-function required(kind: PaymentType, costs: readonly Dec[]): Dec {
+function required(kind: PaymentType, costs: readonly Dec[], creditSeconds: number): Dec {
   const sum = costs.reduce((a, c) => a.plus(c), new Dec(0));
-  return kind === 'hold' ? sum : sum.times(HOUR);
+  return kind === 'hold' ? sum : sum.times(kind === 'credit' ? creditSeconds : HOUR);
 }
 
 /**
@@ -102,7 +104,7 @@ function covered(available: Dec, need: Dec): boolean {
 }
 
 const DETAIL: Record<PaymentType, LapseDetail> = { hold: 'balance_insufficient', credit: 'credit_insufficient', superfluid: 'flow_insufficient' };
-const UNIT: Record<PaymentType, string> = { hold: 'ALEPH held', credit: 'credits (one hour)', superfluid: 'ALEPH/hour streamed to this node' };
+const UNIT: Record<PaymentType, string> = { hold: 'ALEPH held', credit: 'credits', superfluid: 'ALEPH/hour streamed to this node' };
 
 function availableFor(group: Group, account: AccountState): Dec {
   if (group.kind === 'hold') return account.balance;
@@ -114,7 +116,8 @@ function availableFor(group: Group, account: AccountState): Dec {
  * Verdicts for the workloads of ONE owner, given oldest first (the last one is the first to go).
  * `account` undefined = the CCN did not answer: everything unknown.
  */
-export function ownerVerdicts(workloads: readonly WorkloadPayment[], account: AccountState | undefined): Map<string, Verdict> {
+export function ownerVerdicts(workloads: readonly WorkloadPayment[], account: AccountState | undefined, opts: { creditSeconds?: number } = {}): Map<string, Verdict> {
+  const creditSeconds = opts.creditSeconds ?? HOUR;
   const out = new Map<string, Verdict>();
   if (!account) {
     for (const w of workloads) out.set(w.ref, { kind: 'unknown', why: 'the account could not be read from the CCN' });
@@ -136,13 +139,13 @@ export function ownerVerdicts(workloads: readonly WorkloadPayment[], account: Ac
     const available = availableFor(g, account);
     const kept = [...g.items];
     // Drop the newest until the rest are covered (aleph-vm: stop the last, check again).
-    while (kept.length > 0 && !covered(available, required(g.kind, kept.map((w) => w.cost as Dec)))) {
+    while (kept.length > 0 && !covered(available, required(g.kind, kept.map((w) => w.cost as Dec), creditSeconds))) {
       const last = kept.pop() as WorkloadPayment;
-      const need = required(g.kind, [...kept, last].map((w) => w.cost as Dec));
+      const need = required(g.kind, [...kept, last].map((w) => w.cost as Dec), creditSeconds);
       out.set(last.ref, {
         kind: 'unpaid',
         detail: DETAIL[g.kind],
-        reason: `${UNIT[g.kind]}: ${available.toString()} available, ${need.toString()} required with the ${kept.length} older workload(s) of this owner here`,
+        reason: `${UNIT[g.kind]}: ${available.toString()} available, ${need.toString()} required${g.kind === 'credit' ? ` (${creditSeconds} s of use)` : ''} with the ${kept.length} older workload(s) of this owner here`,
       });
     }
     for (const w of kept) out.set(w.ref, { kind: 'paid' });

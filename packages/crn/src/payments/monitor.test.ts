@@ -176,5 +176,11 @@ describe('payment monitor', () => {
     ccn.requests = [];
     await monitor.pass();
     assert.equal(reads(/^api\/v0\/price\//), 0);
+    // The balance drops: the removing one is in the CCN's grace (a top-up would restore it) and
+    // runs on; the processed one is stopped.
+    ccn.balances.set(A, { balance: 0, credit_balance: 0 });
+    assert.deepEqual((await monitor.pass()).stopped, [h(3)]);
+    assert.deepEqual(c.verdict(h(1)), { kind: 'paid', note: 'message_removing' });
+    assert.deepEqual(target.live.map((x) => x.ref), [h(1)]);
   });
 });

@@ -108,10 +108,12 @@ export class PaymentMonitor {
         verdicts.set(w.ref, { kind: 'unknown', why: `the CCN did not answer: ${(err as Error).message}` });
       }
     });
-    // 2. Per owner, the workloads whose message still stands: one account read, cached prices.
+    // 2. Per owner, the workloads whose message still stands (not `removing`: in the CCN's grace,
+    // judged by the CCN already): one account read, cached prices.
     const byOwner = new Map<string, { owner: string; items: PaidWorkload[] }>();
     for (const w of workloads) {
-      if (verdicts.get(w.ref)?.kind !== 'paid') continue;
+      const status = verdicts.get(w.ref);
+      if (status?.kind !== 'paid' || status.note !== undefined) continue;
       const key = ownerKey(w.owner);
       let entry = byOwner.get(key);
       if (!entry) byOwner.set(key, (entry = { owner: w.owner, items: [] }));
@@ -119,12 +121,9 @@ export class PaymentMonitor {
     }
     owners(byOwner.size);
     await eachLimited([...byOwner.values()], concurrency, async ({ owner, items }) => {
-      const payment = await this.checker.ownerVerdicts(owner, items, 0);
-      for (const w of items) {
-        const status = verdicts.get(w.ref);
-        const v = payment.get(w.ref) ?? { kind: 'unknown', why: 'no verdict' };
-        verdicts.set(w.ref, v.kind === 'paid' && status?.kind === 'paid' && status.note ? { ...v, note: status.note } : v);
-      }
+      // Credits: aleph-vm's monitor rule (not exhausted: one second of use), not the start's hour.
+      const payment = await this.checker.ownerVerdicts(owner, items, 0, 1);
+      for (const w of items) verdicts.set(w.ref, payment.get(w.ref) ?? { kind: 'unknown', why: 'no verdict' });
     });
     return verdicts;
   }
