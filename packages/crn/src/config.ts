@@ -78,7 +78,7 @@ export const CrnConfigSchema = z.object({
       '67705389842a0a1b95eaa408b009741027964edc805997475e95c505d642edd8',
     ])
     .describe('Program hashes the network monitor calls (reference crn-api §5): exempt from the per-owner caps and the unpaid idle timeout'),
-  statusPollSeconds: z.number().min(0).default(60).describe('PAYMENT_MONITOR_INTERVAL: how often live executions\' message status is checked (0 = never); 3 terminal answers stop one'),
+  statusPollSeconds: z.number().min(0).default(60).describe('How often live executions\' message status is checked (0 = never) when enforcePayments is off (with it on, the payment monitor does this every paymentMonitorIntervalSeconds); 3 terminal answers stop one'),
   restartBackoffMaxSeconds: z.number().min(1).default(30).describe('Longest wait before restarting a crashed persistent program'),
   nodeHash: z.string().default('').describe('This node\'s hash in the registry (shown in /status/config; checked by notify)'),
   paymentReceiverAddress: z
