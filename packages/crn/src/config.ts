@@ -106,7 +106,7 @@ export const CrnConfigSchema = z.object({
     .number()
     .min(0)
     .default(10)
-    .describe("How long a start reuses an owner's balance and flows read from the CCN (the monitor reads them afresh each pass); bounds the CCN reads that requests for unpaid programs cause"),
+    .describe("How long a start reuses an owner's balance and flows read from the CCN (the monitor reads them afresh each pass), and how long a 402 is answered again without asking the CCN; bounds the CCN reads that requests for unpaid programs cause"),
   portForwardStart: z.number().int().min(1024).max(65_535).default(24_000).describe('Instances: first host port handed out for port forwards (22/tcp and the owner\'s port-forwarding aggregate)'),
   portForwardEnd: z.number().int().min(1024).max(65_535).default(65_535).describe('Instances: last host port handed out for port forwards'),
   instanceStartTimeoutSeconds: z.number().min(1).default(300).describe('How long a starting instance may take until its SSH port (22) accepts connections'),

@@ -75,6 +75,8 @@ export class PaymentChecker {
   readonly #prices = new Map<string, { at: number; cost: Dec | undefined }>();
   readonly #accounts = new Map<string, { at: number; account: AccountState; kinds: string }>();
   readonly #verdicts = new Map<string, Verdict>();
+  /** Recent 402s: a visitor repeating requests for an unpaid program costs the CCN nothing more. */
+  readonly #refusals = new Map<string, { at: number; error: Error }>();
 
   constructor(
     private readonly ccn: JsonReader,
@@ -179,6 +181,8 @@ export class PaymentChecker {
     if (!this.settings.enforce || this.isExempt(candidate.ref)) return { kind: 'paid' };
     const placement = paygPlacementFailure(candidate.content, { nodeHash: this.settings.nodeHash, receiver: this.settings.receiver });
     if (placement) throw CRN_ERRORS.error(placement.code, placement.message);
+    const refused = this.#refusals.get(candidate.ref);
+    if (refused && this.settings.accountCacheMs > 0 && Date.now() - refused.at <= this.settings.accountCacheMs) throw refused.error;
     let verdict: Verdict;
     try {
       verdict = statusVerdict(await this.messageState(candidate.ref));
@@ -196,8 +200,11 @@ export class PaymentChecker {
     }
     this.record(candidate.ref, verdict);
     if (verdict.kind === 'unpaid') {
-      throw CRN_ERRORS.error('PAYMENT_REQUIRED', `Payment required for ${candidate.ref} of ${candidate.owner}: ${verdict.reason}`, { reason: 'payment_required', detail: verdict.detail, owner: candidate.owner });
+      const error = CRN_ERRORS.error('PAYMENT_REQUIRED', `Payment required for ${candidate.ref} of ${candidate.owner}: ${verdict.reason}`, { reason: 'payment_required', detail: verdict.detail, owner: candidate.owner });
+      setBounded(this.#refusals, candidate.ref, { at: Date.now(), error });
+      throw error;
     }
+    this.#refusals.delete(candidate.ref);
     if (verdict.kind === 'unknown' && opts.strict) throw CRN_ERRORS.error('CCN_UNAVAILABLE', `The payment of ${candidate.ref} could not be checked: ${verdict.why}`);
     return verdict;
   }

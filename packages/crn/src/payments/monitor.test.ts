@@ -90,6 +90,16 @@ describe('payment gate', () => {
     assert.equal((await c.beforeStart(hold(h(3), A, 't3'), [hold(h(1), B, 't1')])).kind, 'paid');
   });
 
+  it('a refusal is repeated for paymentAccountCacheSeconds without asking the CCN again', async () => {
+    const ccn = new FakeCcn();
+    ccn.prices.set(h(1), { payment_type: 'hold', cost: '200' });
+    const c = new PaymentChecker(ccn, { enforce: true, receiver: RECEIVER, nodeHash: NODE, exempt: new Set(), priceCacheMs: 60_000, accountCacheMs: 60_000 }, silentLogger());
+    await assert.rejects(c.beforeStart(hold(h(1), A, 't1'), []), /Payment required/);
+    const asked = ccn.requests.length;
+    for (let i = 0; i < 5; i++) await assert.rejects(c.beforeStart(hold(h(1), A, 't1'), []), /Payment required/);
+    assert.equal(ccn.requests.length, asked);
+  });
+
   it('a CCN that does not answer: the start goes on as unpaid (caps), but notify (strict) answers 502', async () => {
     const ccn = new FakeCcn();
     ccn.down = true;
