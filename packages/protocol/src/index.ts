@@ -20,3 +20,5 @@ export * from './hostname.ts';
 export * from './cost/index.ts';
 export * from './paths.ts';
 export * from './crn-api/index.ts';
+// What a CRN reads from a CCN to check payments (balance, flows, message state).
+export * from './payments/account-reads.ts';
