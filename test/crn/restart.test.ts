@@ -74,7 +74,7 @@ describe('supervisor kill -9 and restart', () => {
     ({ ccn, dir: ccnDir } = await startCcnForCrn());
     dataDir = mkdtempSync(join(tmpdir(), 'crn-restart-'));
     configPath = join(dataDir, '..', `${dataDir.split('/').pop()}.json`);
-    writeFileSync(configPath, JSON.stringify({ executor: 'process', dataDir, ccn: ccn.url, port: 0, logLevel: 'warn', authorizedAllocationSigners: [scheduler.address] }));
+    writeFileSync(configPath, JSON.stringify({ executor: 'process', dataDir, ccn: ccn.url, port: 0, logLevel: 'warn', enforcePayments: false, authorizedAllocationSigners: [scheduler.address] }));
   });
 
   after(async () => {

@@ -136,7 +136,7 @@ describe('notify starts only user-paid instances that name this node', { timeout
     const ref = await instance('credit', NODE_HASH);
     const res = await notify(nodes.crn.url, { instance: ref });
     // The process executor runs no instance: the supervisor refuses it after the notify checks.
-    assert.match(res.text, /cannot boot instances \(capability "instances"\)/);
+    assert.match(res.text, /cannot boot instances: it lacks the instances capability/);
   });
 });
 

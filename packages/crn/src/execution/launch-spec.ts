@@ -23,7 +23,7 @@ export function executorIdOf(ref: string): string {
 
 /** The executable message behind `ref`, or the HTTP error that explains why not. */
 function unsupportedInstances(executor: Executor): Error {
-  return CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', `this node's executor (${executor.name}) cannot boot instances (capability "instances")`);
+  return CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', `this node's executor (${executor.name}) cannot boot instances: it lacks the instances capability`);
 }
 
 export async function executableMessage(ccn: CcnClient, executor: Executor, ref: string): Promise<VerifiedMessage> {
