@@ -7,9 +7,9 @@ export const EVM_CHAINS = [
 
 /**
  * Chains with a signature scheme of their own (crypto/verify.ts says which; NEO is verified like
- * Ethereum, as pyaleph does, and STT by nobody).
+ * Ethereum, as pyaleph does; ES is Eclipse, verified like Solana; STT, Somnia, by nobody).
  */
-export const NON_EVM_CHAINS = ['CSDK', 'DOT', 'ECLIPSE', 'NEO', 'NULS', 'NULS2', 'SOL', 'STT', 'TEZOS'] as const;
+export const NON_EVM_CHAINS = ['CSDK', 'DOT', 'ES', 'NEO', 'NULS', 'NULS2', 'SOL', 'STT', 'TEZOS'] as const;
 
 export const CHAINS = [...EVM_CHAINS, ...NON_EVM_CHAINS] as const;
 export type Chain = (typeof CHAINS)[number];

@@ -1,5 +1,5 @@
 /**
- * Solana (and Eclipse, an SVM chain pyaleph verifies the same way): ed25519 over the
+ * Solana (and Eclipse, chain `ES`, an SVM chain pyaleph verifies the same way): ed25519 over the
  * verification buffer. The signature field is JSON `{"signature", "publicKey"[, "version": 1]}`,
  * both base58; the sender must be the publicKey string itself.
  */

@@ -38,7 +38,7 @@ describe('schemes signed with the curve libraries', () => {
 
   test('Eclipse uses the Solana scheme', () => {
     const sol = SolanaAccount.generate();
-    const m = buildInlineMessage({ chain: 'ECLIPSE', address: sol.address, signVerificationBuffer: (b) => sol.signVerificationBuffer(b) }, 'POST', { type: 't', content: {} });
+    const m = buildInlineMessage({ chain: 'ES', address: sol.address, signVerificationBuffer: (b) => sol.signVerificationBuffer(b) }, 'POST', { type: 't', content: {} });
     verifyMessageSignature(m);
     verifyMessageSignature(buildInlineMessage(sol, 'POST', { type: 't', content: {} }));
   });

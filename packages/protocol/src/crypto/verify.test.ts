@@ -97,7 +97,7 @@ describe('real wallet and SDK signatures', () => {
     const sig = JSON.parse(f.message.signature) as Record<string, unknown>;
     refusedWith({ ...f.message, signature: JSON.stringify({ ...sig, version: 2 }) });
     // Eclipse uses the Solana scheme, but the chain is in the signed buffer.
-    refusedWith({ ...f.message, chain: 'ECLIPSE' });
+    refusedWith({ ...f.message, chain: 'ES' });
   });
 
   test('an EVM-signed AVAX message (0x sender) is verified as EVM; NEO too', () => {

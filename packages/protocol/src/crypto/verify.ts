@@ -40,7 +40,7 @@ const SCHEMES: Readonly<Record<string, (m: SignableMessage) => void>> = {
   AVAX: (m) => (m.sender.startsWith('0x') ? verifyEvm(m) : verifyAvalanche(m)),
   CSDK: verifyCosmos,
   DOT: verifySubstrate,
-  ECLIPSE: verifySolana,
+  ES: verifySolana, // Eclipse (aleph-message Chain.ECLIPSE = "ES")
   NEO: verifyEvm,
   NULS: verifyNuls1,
   NULS2: verifyNuls2,
@@ -50,7 +50,7 @@ const SCHEMES: Readonly<Record<string, (m: SignableMessage) => void>> = {
 
 /** Chains accepted in the envelope that no scheme here verifies, with the reason. */
 export const UNVERIFIED_CHAINS: Readonly<Record<string, string>> = {
-  STT: 'pyaleph has no signature verifier for STT, so no node can accept its messages',
+  STT: 'pyaleph has no signature verifier for Somnia (STT), so no node can accept its messages',
 };
 
 export function isVerifiedChain(chain: string): boolean {
