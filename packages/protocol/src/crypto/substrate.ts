@@ -1,6 +1,6 @@
 /**
  * Substrate / Polkadot (DOT): sr25519 (Schnorrkel) over the verification buffer, with the sender
- * an SS58 address of the 32-byte public key. The signature field is JSON
+ * an SS58 address of the 32-byte public key (or that key as 0x hex). The signature field is JSON
  * `{"curve": "sr25519", "data": "0x<64 bytes hex>"}`. As py-substrate-interface (pyaleph's
  * verifier) does, a signature over `<Bytes>buffer</Bytes>` is accepted too: the polkadot.js
  * browser extension wraps what it signs that way.
@@ -13,8 +13,12 @@ import { bytesEqual, concatBytes, decodeOr, refuse, signatureObject, verificatio
 
 const SS58_PREFIX = new TextEncoder().encode('SS58PRE');
 
-/** The 32-byte account id of an SS58 address (any network format but the reserved 46/47). */
+/**
+ * The 32-byte account id of an SS58 address (any network format but the reserved 46/47), or of
+ * a `0x` + 64 hex public key, which py-substrate-interface takes as the key itself.
+ */
 export function ss58PublicKey(address: string): Uint8Array | undefined {
+  if (/^0x[0-9a-fA-F]{64}$/.test(address)) return decodeHex(address);
   let raw: Uint8Array;
   try {
     raw = base58.decode(address);
@@ -48,7 +52,7 @@ export function verifySubstrate(m: SignableMessage): void {
   const sig = decodeOr(chain, 'the hex signature data', () => decodeHex(data));
   if (sig.length !== 64) refuse(chain, 'the signature is not 64 bytes');
   const publicKey = ss58PublicKey(m.sender);
-  if (!publicKey) refuse(chain, 'the sender is not an SS58 address of a 32-byte key');
+  if (!publicKey) refuse(chain, 'the sender is neither an SS58 address of a 32-byte key nor a 0x hex key');
   const buffer = verificationBytes(m);
   const enc = new TextEncoder();
   if (verifySr25519(sig, buffer, publicKey)) return;

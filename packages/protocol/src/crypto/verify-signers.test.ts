@@ -9,7 +9,8 @@ import { p256 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { createBase58check } from '@scure/base';
+import { base58, createBase58check } from '@scure/base';
+import * as sr25519 from '@scure/sr25519';
 import { buildInlineMessage } from '../build.ts';
 import { ProtocolError } from '../errors.ts';
 import { EthAccount } from './eth.ts';
@@ -66,6 +67,24 @@ describe('schemes signed with the curve libraries', () => {
     const sig = secp256k1.Signature.fromBytes(low);
     const high = new secp256k1.Signature(sig.r, secp256k1.Point.CURVE().n - sig.s).toBytes();
     assert.throws(() => verifyMessageSignature({ ...m, signature: JSON.stringify({ publicKey, signature: enc([13, 115, 101, 19, 63], high) }) }), ProtocolError);
+  });
+
+  test('DOT: an SS58 sender and the same key as 0x hex both verify; a wrong SS58 checksum does not', () => {
+    const secret = sr25519.secretFromSeed(new Uint8Array(32).fill(7));
+    const pub = sr25519.getPublicKey(secret);
+    const body = Uint8Array.from([42, ...pub]);
+    const check = blake2b(Uint8Array.from([...new TextEncoder().encode('SS58PRE'), ...body])).subarray(0, 2);
+    for (const [sender, ok] of [
+      [base58.encode(Uint8Array.from([...body, ...check])), true],
+      [`0x${Buffer.from(pub).toString('hex')}`, true],
+      [base58.encode(Uint8Array.from([...body, check[0] as number, (check[1] as number) ^ 1])), false],
+    ] as const) {
+      const m = unsigned('DOT', sender);
+      const data = `0x${Buffer.from(sr25519.sign(secret, verificationBytes(m))).toString('hex')}`;
+      const run = (): void => verifyMessageSignature({ ...m, signature: JSON.stringify({ curve: 'sr25519', data }) });
+      if (ok) run();
+      else assert.throws(run, /SS58/);
+    }
   });
 
   test('the micheline time is JS-style ISO with milliseconds, as pyaleph prints it', () => {
