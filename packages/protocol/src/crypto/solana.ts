@@ -21,11 +21,15 @@ export function verifySolana(m: SignableMessage): void {
 }
 
 /**
- * RFC 8032 verification as libsodium does it (canonical S, no ZIP-215 leniency); a malformed
- * key or signature is false, never a throw.
+ * Verification as libsodium's crypto_sign_verify_detached (PyNaCl, pyaleph's verifier) does it:
+ * RFC 8032 encodings and canonical S (no ZIP-215 leniency), and no small-order public key or R,
+ * under which a "signature" would hold for any message. A malformed key or signature is false,
+ * never a throw.
  */
 export function verifyEd25519(sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   try {
+    if (sig.length !== 64 || publicKey.length !== 32) return false;
+    if (ed25519.Point.fromBytes(publicKey).isSmallOrder() || ed25519.Point.fromBytes(sig.subarray(0, 32)).isSmallOrder()) return false;
     return ed25519.verify(sig, message, publicKey, { zip215: false });
   } catch {
     return false;

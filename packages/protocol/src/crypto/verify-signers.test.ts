@@ -44,6 +44,14 @@ describe('schemes signed with the curve libraries', () => {
     verifyMessageSignature(buildInlineMessage(sol, 'POST', { type: 't', content: {} }));
   });
 
+  test('ed25519: a small-order public key never verifies, though its "signature" holds for any message', () => {
+    // The identity point as key and R, S = 0: R + hA = S·B holds whatever the message.
+    const identity = Uint8Array.from([1, ...new Uint8Array(31)]);
+    const sender = base58.encode(identity);
+    const signature = JSON.stringify({ signature: base58.encode(Uint8Array.from([...identity, ...new Uint8Array(32)])), publicKey: sender });
+    assert.throws(() => verifyMessageSignature({ ...unsigned('SOL', sender), signature }), /does not verify/);
+  });
+
   test('Tezos tz3 (P-256) keys, raw and micheline; a signature of another curve prefix is refused', () => {
     const secret = p256.utils.randomSecretKey();
     const pub = p256.getPublicKey(secret, true);
