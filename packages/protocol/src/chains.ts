@@ -5,8 +5,11 @@ export const EVM_CHAINS = [
   'WLD', 'ZORA',
 ] as const;
 
-/** Chains the envelope accepts but whose signatures this node does not verify (yet). */
-export const NON_EVM_CHAINS = ['CSDK', 'DOT', 'NEO', 'NULS', 'NULS2', 'SOL', 'STT', 'TEZOS'] as const;
+/**
+ * Chains with a signature scheme of their own (crypto/verify.ts says which; NEO is verified like
+ * Ethereum, as pyaleph does; ES is Eclipse, verified like Solana; STT, Somnia, by nobody).
+ */
+export const NON_EVM_CHAINS = ['CSDK', 'DOT', 'ES', 'NEO', 'NULS', 'NULS2', 'SOL', 'STT', 'TEZOS'] as const;
 
 export const CHAINS = [...EVM_CHAINS, ...NON_EVM_CHAINS] as const;
 export type Chain = (typeof CHAINS)[number];

@@ -340,8 +340,12 @@ describe('tampered messages', () => {
     assertRejects({ ...post(), chain: 'FOO' }, 'UNSUPPORTED_CHAIN');
   });
 
-  test('known non-EVM chain whose signatures this node does not verify', () => {
-    assertRejects({ ...post(), chain: 'SOL' }, 'UNSUPPORTED_CHAIN');
+  test('known chain whose signatures nobody verifies (STT)', () => {
+    assertRejects({ ...post(), chain: 'STT' }, 'UNSUPPORTED_CHAIN');
+  });
+
+  test('an Ethereum signature under a non-EVM chain (SOL) is a refused signature', () => {
+    assertRejects({ ...post(), chain: 'SOL' }, 'INVALID_SIGNATURE');
   });
 
   test('unknown message type', () => {

@@ -2,12 +2,11 @@
  * Full validation of an untrusted message: envelope, item_type and item_hash rules, content
  * schema and signature. Every failure is a ProtocolError; nothing else escapes.
  */
-import { isEvmChain } from './chains.ts';
 import { parseContent, zodIssues, type ContentOf } from './content/index.ts';
 import type { MessageType } from './content/common.ts';
-import { isEthAddress, verifyPersonalSignature } from './crypto/eth.ts';
+import { verifyMessageSignature } from './crypto/verify.ts';
 import { sha256Hex } from './crypto/sha256.ts';
-import { EnvelopeSchema, verificationBuffer, type AlephMessage } from './envelope.ts';
+import { EnvelopeSchema, type AlephMessage } from './envelope.ts';
 import { ProtocolError } from './errors.ts';
 import { isSha256Hex, itemTypeOfHash, type ItemType } from './item-hash.ts';
 import { LIMITS } from './limits.ts';
@@ -28,7 +27,6 @@ export interface ValidatedMessage<T extends MessageType = MessageType> {
   content: ContentOf<T> | undefined;
 }
 
-const SIGNATURE_RE = /^0x[0-9a-fA-F]{130}$/;
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(CONTENT_SCHEMAS));
 
 function parseJsonText(text: string, what: string): unknown {
@@ -98,22 +96,6 @@ function resolveItemType(declared: ItemType | undefined, hasContent: boolean, it
   return itemType;
 }
 
-function checkSignature(m: AlephMessage): void {
-  if (!isEvmChain(m.chain)) {
-    throw new ProtocolError('UNSUPPORTED_CHAIN', `signatures of chain ${m.chain} are not verified by this node`);
-  }
-  if (!isEthAddress(m.sender)) throw new ProtocolError('INVALID_ENVELOPE', 'sender is not an Ethereum address');
-  if (!SIGNATURE_RE.test(m.signature)) {
-    // Well-formed hex of the wrong length or without the 0x prefix is a bad signature; only
-    // characters outside hex are BAD_HEX.
-    if (/^(?:0x)?[0-9a-fA-F]*$/.test(m.signature)) throw new ProtocolError('INVALID_SIGNATURE', 'signature must be 0x followed by 130 hex characters');
-    throw new ProtocolError('BAD_HEX', 'signature is not valid hex');
-  }
-  if (!verifyPersonalSignature(new TextEncoder().encode(verificationBuffer(m)), m.signature, m.sender)) {
-    throw new ProtocolError('INVALID_SIGNATURE', 'signature does not recover the sender');
-  }
-}
-
 function checkTime(time: number, what: string, opts: ValidateOptions): void {
   const now = opts.now ?? Date.now() / 1000;
   const maxAhead = opts.maxFutureSeconds ?? 3600;
@@ -170,7 +152,7 @@ export function validateMessage(input: unknown, opts: ValidateOptions = {}): Val
     content = parseContent(message.type, parseContentText(text, 'item_content'));
     checkTime(content.time, 'content time', opts);
   }
-  if (!opts.skipSignature) checkSignature(message);
+  if (!opts.skipSignature) verifyMessageSignature(message);
   return { message, content };
 }
 

@@ -99,8 +99,8 @@ describe('gossip intake (the verdict on each message a peer relays)', () => {
   it('ignores what peers cannot be blamed for: a time ahead of our clock, a chain we do not verify', async () => {
     const future = buildInlineMessage(account, 'POST', { type: 'test', content: {} }, { time: Date.now() / 1000 + 86_400 });
     assert.equal(await intake.handle(gossip(wire(future))), 'ignore');
-    const sol = { ...buildInlineMessage(account, 'POST', { type: 'test', content: { c: 1 } }), chain: 'SOL' };
-    assert.equal(await intake.handle(gossip(enc(sol))), 'ignore');
+    const stt = { ...buildInlineMessage(account, 'POST', { type: 'test', content: { c: 1 } }), chain: 'STT' };
+    assert.equal(await intake.handle(gossip(enc(stt))), 'ignore');
     assert.equal(counters.forPeer('peer-a')?.reject, 0);
   });
 

@@ -5,6 +5,7 @@
  * operations on `/control/machine/*` and messages heard from the CCN that would stop, amend or
  * forget an execution (the CRN re-checks, it does not take the CCN's word).
  */
+import { sameAddress } from '@aleph-nodes/protocol';
 import type { CcnClient } from './ccn-client.ts';
 
 /** What is known about the act: its signer and, for a message, its type, chain and channel. */
@@ -23,9 +24,8 @@ interface Authorization {
   types?: unknown;
 }
 
-function same(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}
+/** EVM addresses match whatever their case; base58 (Solana...) ones only exactly: case changes them. */
+const same = sameAddress;
 
 /** An authorization filter matches when it is absent/empty, the value is unknown, or it lists the value. */
 function allows(filter: unknown, value: string | null | undefined): boolean {

@@ -193,12 +193,20 @@ describe('verifyOwnerOperation on the captured VmClient headers', () => {
     }
   });
 
-  test('a SOL owner key is refused with UNSUPPORTED_CHAIN', () => {
+  test('an owner key of a chain aleph-vm does not accept (TEZOS) is refused with UNSUPPORTED_CHAIN', () => {
+    const req = capturedRequest();
+    const header = withPayload(req.signedPubKey, (p) => {
+      p.chain = 'TEZOS';
+    });
+    assertCode(() => verifyOwnerOperation({ ...req, signedPubKey: header }), 'UNSUPPORTED_CHAIN');
+  });
+
+  test('an ETH-signed key relabelled SOL is refused (its 0x address is no Solana key)', () => {
     const req = capturedRequest();
     const header = withPayload(req.signedPubKey, (p) => {
       p.chain = 'SOL';
     });
-    assertCode(() => verifyOwnerOperation({ ...req, signedPubKey: header }), 'UNSUPPORTED_CHAIN');
+    assertCode(() => verifyOwnerOperation({ ...req, signedPubKey: header }), 'INVALID_AUTH_HEADER');
   });
 
   test('garbage signature on the operation is INVALID_SIGNATURE', () => {

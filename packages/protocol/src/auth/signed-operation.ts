@@ -8,7 +8,9 @@
  */
 import { p256 } from '@noble/curves/nist.js';
 import { z } from 'zod';
-import { recoverPersonalSigner, type EthAccount } from '../crypto/eth.ts';
+import { base58 } from '@scure/base';
+import { EthAccount, recoverPersonalSigner } from '../crypto/eth.ts';
+import { verifyEd25519, type SolanaAccount } from '../crypto/solana.ts';
 import { decodeHex, encodeHex, utf8 } from '../crypto/hex.ts';
 import { sha256Hex } from '../crypto/sha256.ts';
 import { ProtocolError } from '../errors.ts';
@@ -20,14 +22,20 @@ const SignedEnvelope = z.object({ payload: z.string().min(1), signature: z.strin
 
 const Jwk = z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string(), y: z.string() });
 
+/**
+ * aleph-vm's SignedPubKeyPayload: `pubkey`, `address` and `expires` are required; `chain`
+ * defaults to ETH; `alg` and `domain` (sent by the SDKs) are neither required nor checked.
+ */
 const PubKeyPayload = z.object({
   pubkey: Jwk,
-  alg: z.literal('ECDSA'),
-  domain: z.string(),
   address: z.string(),
-  chain: z.enum(['ETH', 'SOL']),
+  chain: z.string().default('ETH'),
   expires: z.string(),
 });
+
+/** The wallet chains aleph-vm accepts for owner keys. */
+export const OWNER_CHAINS = ['ETH', 'SOL'] as const;
+export type OwnerChain = (typeof OWNER_CHAINS)[number];
 
 const OperationPayload = z.object({
   time: z.string(),
@@ -51,7 +59,7 @@ export interface OwnerOperationRequest {
 
 export interface OwnerIdentity {
   address: string;
-  chain: 'ETH' | 'SOL';
+  chain: OwnerChain;
 }
 
 /** What makes an operation single-use. */
@@ -97,6 +105,33 @@ function decodeSigned(value: unknown, header: string): { payload: Uint8Array; si
   return { payload, signature: env.data.signature, json };
 }
 
+function isOwnerChain(chain: string): chain is OwnerChain {
+  return (OWNER_CHAINS as readonly string[]).includes(chain);
+}
+
+/**
+ * The wallet's signature of the pubkey payload, as aleph-vm checks it: ETH personal_sign over
+ * the payload bytes; SOL ed25519 over the payload's hex text (solathon's verify_signature of
+ * `payload.hex()`), with the address the base58 public key. Signatures are hex, 0x optional.
+ */
+function walletSigned(chain: OwnerChain, payload: Uint8Array, signature: string, address: string): boolean {
+  if (chain === 'ETH') return recoverPersonalSigner(payload, signature).toLowerCase() === address.toLowerCase();
+  let publicKey: Uint8Array;
+  try {
+    publicKey = base58.decode(address);
+  } catch {
+    throw new ProtocolError('INVALID_AUTH_HEADER', 'X-SignedPubKey address is not a base58 Solana key');
+  }
+  if (publicKey.length !== 32) throw new ProtocolError('INVALID_AUTH_HEADER', 'X-SignedPubKey address is not a 32-byte Solana key');
+  let sig: Uint8Array;
+  try {
+    sig = decodeHex(signature, 'X-SignedPubKey signature');
+  } catch {
+    throw new ProtocolError('INVALID_AUTH_HEADER', 'X-SignedPubKey signature is not hex');
+  }
+  return sig.length === 64 && verifyEd25519(sig, utf8(encodeHex(payload)), publicKey);
+}
+
 function parseIsoMs(value: string, what: string): number {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new ProtocolError('INVALID_AUTH_HEADER', `${what} is not an ISO 8601 time`);
@@ -112,10 +147,11 @@ export function verifyOwnerOperation(req: OwnerOperationRequest): VerifiedOwnerO
   const pub = decodeSigned(req.signedPubKey, 'X-SignedPubKey');
   const pubPayload = PubKeyPayload.safeParse(pub.json);
   if (!pubPayload.success) throw new ProtocolError('INVALID_AUTH_HEADER', 'X-SignedPubKey payload does not have the expected fields');
-  const { pubkey, address, chain, expires } = pubPayload.data;
-  if (chain !== 'ETH') throw new ProtocolError('UNSUPPORTED_CHAIN', `owner keys of chain ${chain} are not supported by this node`);
+  const { pubkey, address, chain: chainName, expires } = pubPayload.data;
+  if (!isOwnerChain(chainName)) throw new ProtocolError('UNSUPPORTED_CHAIN', `owner keys of chain ${chainName.slice(0, 32)} are not supported (only ${OWNER_CHAINS.join(', ')}, as aleph-vm)`);
+  const chain = chainName;
   // The reference does not check the pubkey payload's `domain`; neither do we.
-  if (recoverPersonalSigner(pub.payload, pub.signature).toLowerCase() !== address.toLowerCase()) {
+  if (!walletSigned(chain, pub.payload, pub.signature, address)) {
     throw new ProtocolError('INVALID_SIGNATURE', 'X-SignedPubKey is not signed by its address');
   }
   if (parseIsoMs(expires, 'expires') <= nowMs) throw new ProtocolError('AUTH_EXPIRED', 'the signed ephemeral key has expired');
@@ -152,7 +188,7 @@ export class OwnerSession {
   readonly #secret: Uint8Array;
   readonly signedPubKey: string;
 
-  constructor(account: EthAccount, domain: string, expiresAt: Date = new Date(Date.now() + 24 * 3600 * 1000)) {
+  constructor(account: EthAccount | SolanaAccount, domain: string, expiresAt: Date = new Date(Date.now() + 24 * 3600 * 1000)) {
     this.#secret = p256.utils.randomSecretKey();
     const pub = p256.getPublicKey(this.#secret, false);
     const jwk = {
@@ -161,8 +197,11 @@ export class OwnerSession {
       x: Buffer.from(pub.subarray(1, 33)).toString('base64url'),
       y: Buffer.from(pub.subarray(33, 65)).toString('base64url'),
     };
-    const payload = JSON.stringify({ pubkey: jwk, alg: 'ECDSA', domain, address: account.address, chain: 'ETH', expires: expiresAt.toISOString() });
-    this.signedPubKey = JSON.stringify({ payload: encodeHex(utf8(payload)), signature: account.signPersonal(payload) });
+    const chain = account instanceof EthAccount ? 'ETH' : 'SOL';
+    const payload = JSON.stringify({ pubkey: jwk, alg: 'ECDSA', domain, address: account.address, chain, expires: expiresAt.toISOString() });
+    const hex = encodeHex(utf8(payload));
+    const signature = account instanceof EthAccount ? account.signPersonal(payload) : encodeHex(account.signBytes(utf8(hex)));
+    this.signedPubKey = JSON.stringify({ payload: hex, signature });
   }
 
   /** The X-SignedOperation header for one request. */
