@@ -18,4 +18,5 @@ export * from './auth/allocation-replay.ts';
 export * from './auth/signed-operation.ts';
 export * from './hostname.ts';
 export * from './cost/index.ts';
+export * from './payments/index.ts';
 export * from './paths.ts';
