@@ -307,6 +307,10 @@ export const CcnConfigSchema = z.object({
     .default(DEFAULT_PAYMENT_CUTOFFS.creditOnlyFromTime)
     .describe('From this message time, every paid PROGRAM, INSTANCE and STORE must pay with credits (202 otherwise) (pyaleph: 1798761600)'),
   // ---- payments (issue 14: packages/ccn/src/payments) ----
+  paymentChecks: z
+    .boolean()
+    .default(true)
+    .describe('Enforce payments: refuse what the owner cannot pay (5, 6, 202) and remove what stops being paid. false records costs only (test networks without an oracle)'),
   creditOracles: z
     .array(address)
     .default(['0x2E4454fAD1906c0Ce6e45cBFA05cE898Ac3AC1dC'])
