@@ -8,13 +8,16 @@
  *   `origin: "consumption"`, `credit_ref` the consuming message);
  * - `GET /api/v0/addresses/{a}/flows` (ours) → `{address, outgoing: [{chain, receiver,
  *   rate_per_hour, since}], incoming: [{chain, sender, rate_per_hour, since}]}`;
- * - `GET /api/v0/messages/{h}/consumed_credits` → `{item_hash, consumed_credits}`.
+ * - `GET /api/v0/messages/{h}/consumed_credits` → `{item_hash, consumed_credits}`;
+ * - `GET /api/v0/payments/income?from=&to=` (ours, for `ccn rewards`): flow income per receiver
+ *   and credit consumption per CRN over the period (payments/income.ts).
  */
 import { isItemHash } from '@aleph-nodes/protocol';
 import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
 import { MAX_PAGE, intParam, numberParam, pageSizeParam, type RawQuery } from '../query.ts';
+import { incomeBetween } from '../../payments/income.ts';
 import { addressParam } from './balances.ts';
 
 function isoOf(seconds: number | null): string | null {
@@ -102,5 +105,15 @@ export function paymentsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (!isItemHash(hash)) throw CCN_ERRORS.error('INVALID_HASH', `${String(hash).slice(0, 80)} is not an item hash`);
     const last = await ctx.stores.payments.lastConsumption(hash);
     return { item_hash: hash, consumed_credits: last?.cumulative ?? 0 };
+  });
+
+  app.get('/api/v0/payments/income', async (request) => {
+    const query = request.query as RawQuery;
+    const from = numberParam(query, 'from');
+    const to = numberParam(query, 'to');
+    if (from === undefined || to === undefined || !(to > from) || from < 0 || to > 1e11) {
+      throw CCN_ERRORS.error('INVALID_PARAMETER', 'from and to (unix seconds, to after from) are required');
+    }
+    return incomeBetween(ctx.stores, from, to);
   });
 }
