@@ -101,11 +101,17 @@ for (const engine of ENGINES) {
       tick(10);
       const r3 = await job();
       assert.deepEqual(new Set(r3.removing), new Set([first.item_hash, second.item_hash]));
+      // Through the grace a removing workload stays in what the scheduler places.
+      const placed = async () => (await node.stores.allocations.processedExecutables()).map((r) => r.item_hash);
+      assert.ok((await placed()).includes(first.item_hash));
       tick(20);
       assert.deepEqual((await job()).removed, []);
       tick(10);
       assert.deepEqual(new Set((await job()).removed), new Set([first.item_hash, second.item_hash]));
       assert.equal(await status(first.item_hash), 'removed');
+      // Removed: no longer placed, so its CRN is pushed a set without it.
+      assert.ok(!(await placed()).includes(first.item_hash));
+      assert.ok((await placed()).includes(bobs.item_hash));
       assert.equal((await node.stores.payments.removal(first.item_hash))?.removed_at, r3.boundary + 30);
       // Another owner's program was never touched.
       assert.equal(await status(bobs.item_hash), 'processed');
