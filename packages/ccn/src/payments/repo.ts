@@ -210,6 +210,21 @@ export class PaymentsRepo {
     return latestFlows(rows.map((r) => ({ ...r, time: Number(r.time), idx: Number(r.idx) })));
   }
 
+  /** Every flow report naming the address (sender or receiver), in the total order: the flows' history. */
+  async flowHistory(address: string): Promise<{ chain: string; sender: string; receiver: string; rate_per_hour: string; time: number; item_hash: string }[]> {
+    const a = address.toLowerCase();
+    const rows = await this.#db
+      .selectFrom('flow_reports')
+      .selectAll()
+      .where((eb) => eb.or([eb('sender_lc', '=', a), eb('receiver_lc', '=', a)]))
+      .orderBy('time')
+      .orderBy('item_hash')
+      .orderBy('idx')
+      .limit(10_000)
+      .execute();
+    return rows.map((r) => ({ chain: r.chain, sender: r.sender_lc, receiver: r.receiver_lc, rate_per_hour: r.rate_per_hour, time: Number(r.time), item_hash: r.item_hash }));
+  }
+
   /** Every current flow (for `ccn rewards`). */
   async allCurrentFlows(): Promise<CurrentFlow[]> {
     const rows = await this.#db.selectFrom('flow_reports').selectAll().execute();

@@ -7,7 +7,8 @@
  *   first: distributions and transfers positive, expenses and consumption negative (consumption:
  *   `origin: "consumption"`, `credit_ref` the consuming message);
  * - `GET /api/v0/addresses/{a}/flows` (ours) → `{address, outgoing: [{chain, receiver,
- *   rate_per_hour, since}], incoming: [{chain, sender, rate_per_hour, since}]}`;
+ *   rate_per_hour, since}], incoming: [{chain, sender, rate_per_hour, since}]}`, with `?history=true`
+ *   also `history`: every report naming the address, oldest first (the flows' history);
  * - `GET /api/v0/messages/{h}/consumed_credits` → `{item_hash, consumed_credits}`;
  * - `GET /api/v0/payments/income?from=&to=` (ours, for `ccn rewards`): flow income per receiver
  *   and credit consumption per CRN over the period (payments/income.ts).
@@ -16,7 +17,7 @@ import { isItemHash } from '@aleph-nodes/protocol';
 import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
-import { MAX_PAGE, intParam, numberParam, pageSizeParam, type RawQuery } from '../query.ts';
+import { MAX_PAGE, boolParam, intParam, numberParam, pageSizeParam, type RawQuery } from '../query.ts';
 import { incomeBetween } from '../../payments/income.ts';
 import { addressParam } from './balances.ts';
 
@@ -93,8 +94,10 @@ export function paymentsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const address = addressParam((request.params as { address: string }).address);
     const a = address.toLowerCase();
     const flows = await ctx.stores.payments.currentFlows(address);
+    const history = boolParam(request.query as RawQuery, 'history', false) ? await ctx.stores.payments.flowHistory(address) : undefined;
     return {
       address,
+      ...(history ? { history } : {}),
       outgoing: flows.filter((f) => f.sender === a).map((f) => ({ chain: f.chain, receiver: f.receiver, rate_per_hour: f.rate_per_hour, since: f.since })),
       incoming: flows.filter((f) => f.receiver === a).map((f) => ({ chain: f.chain, sender: f.sender, rate_per_hour: f.rate_per_hour, since: f.since })),
     };
