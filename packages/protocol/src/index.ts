@@ -21,6 +21,7 @@ export * from './auth/allocation-replay.ts';
 export * from './auth/signed-operation.ts';
 export * from './hostname.ts';
 export * from './cost/index.ts';
+export * from './payments/index.ts';
 export * from './paths.ts';
 export * from './crn-api/index.ts';
 // What a CRN reads from a CCN to check payments (balance, flows, message state).
