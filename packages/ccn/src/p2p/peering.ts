@@ -11,7 +11,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { AlephMessage } from '@aleph-nodes/protocol';
 import type { Logger } from '@aleph-nodes/service';
 import type { CcnConfig } from '../config.ts';
-import { toEnvelope } from '../db/messages-repo.ts';
+import { toEnvelope } from '../db/message-views.ts';
 import { ccnApiUrl } from '../monitor/ccn-probes.ts';
 import type { PeerDirectory, PeerSource } from '../network/peers.ts';
 import type { MessageOrigin, MessageProcessor } from '../processing/processor.ts';

@@ -5,7 +5,8 @@
  */
 import { ALEPH_ERROR, isProtocolError, parseContent, validateStoredContent, type AlephMessage, type ForgetContent, type MessageType } from '@aleph-nodes/protocol';
 import type { CcnConfig } from '../config.ts';
-import { toEnvelope, type MessageRow, type MessageStatus } from '../db/messages-repo.ts';
+import type { MessageRow, MessageStatus } from '../db/messages-repo.ts';
+import { toEnvelope } from '../db/message-views.ts';
 import type { Repos, Stores } from '../stores.ts';
 import { Convergence, newEffects, type Effects } from './convergence.ts';
 import { deriveColumns } from './derived.ts';

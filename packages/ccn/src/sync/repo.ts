@@ -5,7 +5,8 @@
  * The tables and the `messages.seq` column come from migration 0010 (db/migrations/0010-sync.ts);
  * their types are declared here so the shared schema stays untouched by this room.
  */
-import { toEnvelope, type MessageRow } from '../db/messages-repo.ts';
+import type { MessageRow } from '../db/messages-repo.ts';
+import { toEnvelope } from '../db/message-views.ts';
 import type { MessageStatus, MessagesTable, Tables } from '../db/schema.ts';
 import type { Kysely } from 'kysely';
 

@@ -5,7 +5,8 @@
 import { isItemHash } from '@aleph-nodes/protocol';
 import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
-import { toApiMessage, type MessageRow } from '../../db/messages-repo.ts';
+import type { MessageRow } from '../../db/messages-repo.ts';
+import { toApiMessage } from '../../db/message-views.ts';
 import type { MessageRemovalsTable } from '../../db/schema.ts';
 import type { ApiContext } from '../context.ts';
 import { boolParam, cursorPageSizeParam, intParam, MAX_PAGE, pageFromPath, listParam, messageFilterOf, pageSizeParam, param, sortOrderParam, type RawQuery } from '../query.ts';

@@ -6,7 +6,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { matchesFilter } from '../../db/message-filter-match.ts';
-import { toApiMessage, type MessageFilter, type MessageRow } from '../../db/messages-repo.ts';
+import type { MessageFilter, MessageRow } from '../../db/messages-repo.ts';
+import { toApiMessage } from '../../db/message-views.ts';
 import type { ApiContext } from '../context.ts';
 import { InFlightLimiter } from '../in-flight.ts';
 import { intParam, messageFilterOf, type RawQuery } from '../query.ts';
