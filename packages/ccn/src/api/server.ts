@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { installJsonParsers } from './body-parsers.ts';
 import type { ApiContext } from './context.ts';
 import { InFlightLimiter, uploadGate } from './in-flight.ts';
+import { addressesRoutes } from './routes/addresses.ts';
 import { aggregatesRoutes } from './routes/aggregates.ts';
 import { allocationsRoutes } from './routes/allocations.ts';
 import { balancesRoutes } from './routes/balances.ts';
@@ -59,6 +60,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
   storageReadRoutes(app, ctx);
   ipfsUploadRoutes(app, ctx, uploads);
   aggregatesRoutes(app, ctx);
+  addressesRoutes(app, ctx);
   nodesRoutes(app, ctx);
   allocationsRoutes(app, ctx);
   postsRoutes(app, ctx);

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import type { AggregateValue } from '../../db/aggregates-repo.ts';
 import type { ApiContext } from '../context.ts';
-import { boolParam, intParam, listParam, MAX_PAGE, sortOrderParam, type RawQuery } from '../query.ts';
+import { boolParam, intParam, listParam, MAX_PAGE, param, sortOrderParam, type RawQuery } from '../query.ts';
 
 const REGISTRY_KEY = 'corechannel';
 
@@ -65,8 +65,10 @@ export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
    * only the owners of the page are read and merged. The registry address, whose `corechannel`
    * is computed rather than stored, is placed at its rank among them.
    */
-  app.get('/api/v0/aggregates.json', async (request) => {
-    const query = request.query as RawQuery;
+  const list = async (query: RawQuery): Promise<Record<string, unknown>> => {
+    // pyaleph also sorts by creation_time; the list here is kept in last-update order only.
+    const sortBy = param(query, 'sortBy') ?? 'last_modified';
+    if (sortBy !== 'last_modified') throw CCN_ERRORS.error('INVALID_PARAMETER', 'sortBy must be last_modified');
     const keys = listParam(query, 'keys') ?? [];
     const addresses = listParam(query, 'addresses')?.map((a) => a.toLowerCase());
     // pyaleph: default 20 (DEFAULT_MESSAGES_PER_PAGE), at most 500.
@@ -106,5 +108,8 @@ export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
       pagination_total: (await ctx.stores.aggregates.countOwners(filter)) + (registryEntry ? 1 : 0),
       pagination_item: 'aggregates',
     };
-  });
+  };
+  // The SDK's list_aggregates reads /api/v0/aggregates; older clients the .json form.
+  app.get('/api/v0/aggregates.json', async (request) => list(request.query as RawQuery));
+  app.get('/api/v0/aggregates', async (request) => list(request.query as RawQuery));
 }

@@ -1,0 +1,169 @@
+/**
+ * The real Python clients against a real CCN process, on SQLite and on PostgreSQL: aleph-sdk-python
+ * (AuthenticatedAlephHttpClient with an ETHAccount) and the `aleph` CLI of aleph-client, both from
+ * PyPI at pinned versions (scripts/setup-debian.sh). Each call parses our answers with the
+ * clients' own pydantic models: a route or shape served wrongly fails here.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { postgresSettings, startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { pythonClientsSkipReason, randomPrivateKeyHex, runAlephCli, runSdk, SDK_PREAMBLE } from './helpers/python.ts';
+
+type Json = Record<string, unknown>;
+
+const skip = pythonClientsSkipReason();
+
+for (const engine of ['sqlite', 'postgres'] as const) {
+  describe(`Python SDK and aleph CLI against a CCN (${engine})`, { skip, timeout: 600_000 }, () => {
+    let ccn: CcnProcess;
+    const pgSchema = engine === 'postgres' ? postgresSettings() : undefined;
+    const key = randomPrivateKeyHex();
+    let address = '';
+    let postHash = '';
+    let storeHash = '';
+    let fileHash = '';
+    const sdk = <T = Json>(body: string, env: Record<string, string> = {}): Promise<T> =>
+      runSdk<T>(`${SDK_PREAMBLE}\nasync def main():\n${body.replace(/^/gm, '    ')}\nasyncio.run(main())\n`, { API: ccn.url, KEY: key, ...env });
+
+    before(async () => {
+      ccn = await startCcnProcess({ ...pgSchema?.settings });
+      address = (await sdk<{ address: string }>(`out({"address": account().get_address()})`)).address;
+    });
+    after(async () => {
+      await ccn?.stop();
+      await pgSchema?.drop();
+    });
+
+    it('creates a post, amends it and reads it back (get_posts, get_posts_cursor)', async () => {
+      const res = await sdk<Json>(`
+async with AuthenticatedAlephHttpClient(account=account(), api_server=os.environ["API"]) as c:
+    post, st = await c.create_post(post_content={"title": "v1"}, post_type="py-post", channel="PYCOMPAT", sync=True)
+    amend, st2 = await c.create_post(post_content={"title": "v2"}, post_type="amend", ref=post.item_hash, channel="PYCOMPAT", sync=True)
+    page = await c.get_posts(post_filter=PostFilter(addresses=[account().get_address()], types=["py-post"]), ignore_invalid_messages=False)
+    cursor = await c.get_posts_cursor(post_filter=PostFilter(channels=["PYCOMPAT"]), page_size=1, ignore_invalid_messages=False)
+    out({"post": post.item_hash, "amend": amend.item_hash, "statuses": [st.value, st2.value],
+         "posts": [p.model_dump(mode="json") for p in page.posts], "total": page.pagination_total,
+         "cursor_posts": [p.item_hash for p in cursor.posts], "next_cursor": cursor.next_cursor})
+`);
+      assert.deepEqual(res.statuses, ['processed', 'processed']);
+      postHash = String(res.post);
+      const posts = res.posts as Json[];
+      assert.equal(res.total, 1);
+      assert.equal(posts.length, 1);
+      assert.equal(posts[0]?.original_item_hash, res.post);
+      assert.equal(posts[0]?.item_hash, res.amend);
+      assert.deepEqual(posts[0]?.content, { title: 'v2' });
+      assert.equal((res.cursor_posts as string[]).length, 1);
+    });
+
+    it('creates aggregates and fetches them (fetch_aggregate, fetch_aggregates, list_aggregates)', async () => {
+      const res = await sdk<Json>(`
+async with AuthenticatedAlephHttpClient(account=account(), api_server=os.environ["API"]) as c:
+    a = account().get_address()
+    _, st1 = await c.create_aggregate(key="prefs", content={"theme": "dark"}, channel="PYCOMPAT", sync=True)
+    _, st2 = await c.create_aggregate(key="prefs", content={"lang": "fr"}, channel="PYCOMPAT", sync=True)
+    _, st3 = await c.create_aggregate(key="other", content={"n": 1}, channel="PYCOMPAT", sync=True)
+    one = await c.fetch_aggregate(a, "prefs")
+    many = await c.fetch_aggregates(a)
+    listed = await c.list_aggregates(addresses=[a])
+    out({"statuses": [st1.value, st2.value, st3.value], "one": one, "many": many, "listed": listed.model_dump(mode="json")})
+`);
+      assert.deepEqual(res.statuses, ['processed', 'processed', 'processed']);
+      assert.deepEqual(res.one, { theme: 'dark', lang: 'fr' });
+      assert.deepEqual(res.many, { prefs: { theme: 'dark', lang: 'fr' }, other: { n: 1 } });
+      const listed = res.listed as { aggregates: { address: string; data: Json }[] };
+      assert.equal(listed.aggregates.length, 1);
+      assert.equal(listed.aggregates[0]?.address.toLowerCase(), address.toLowerCase());
+    });
+
+    it('uploads a file with a STORE message and downloads it', async () => {
+      const res = await sdk<Json>(`
+async with AuthenticatedAlephHttpClient(account=account(), api_server=os.environ["API"]) as c:
+    store, st = await c.create_store(file_content=b"hello from python", channel="PYCOMPAT", storage_engine="storage", sync=True)
+    data = await c.download_file(store.content.item_hash)
+    msg = await c.get_message(store.item_hash)
+    out({"store": store.item_hash, "file": store.content.item_hash, "status": st.value, "data": data.decode(), "type": type(msg).__name__})
+`);
+      assert.equal(res.status, 'processed');
+      assert.equal(res.data, 'hello from python');
+      assert.equal(res.type, 'StoreMessage');
+      storeHash = String(res.store);
+      fileHash = String(res.file);
+    });
+
+    it('lists and gets messages with filters (get_messages, get_messages_cursor, get_message, get_message_status)', async () => {
+      const res = await sdk<Json>(`
+async with AlephHttpClient(api_server=os.environ["API"]) as c:
+    a = account().get_address()
+    posts = await c.get_messages(message_filter=MessageFilter(addresses=[a], message_types=[MessageType.post], channels=["PYCOMPAT"]), ignore_invalid_messages=False)
+    aggs = await c.get_messages(message_filter=MessageFilter(addresses=[a], message_types=[MessageType.aggregate], content_keys=["prefs"]), ignore_invalid_messages=False)
+    typed = await c.get_messages(message_filter=MessageFilter(content_types=["py-post"]), ignore_invalid_messages=False)
+    by_hash = await c.get_messages(message_filter=MessageFilter(hashes=[os.environ["POST"]]), ignore_invalid_messages=False)
+    cursor = await c.get_messages_cursor(message_filter=MessageFilter(addresses=[a]), page_size=2, ignore_invalid_messages=False)
+    cursor2 = await c.get_messages_cursor(message_filter=MessageFilter(addresses=[a]), page_size=2, cursor=cursor.next_cursor, ignore_invalid_messages=False)
+    msg = await c.get_message(os.environ["POST"])
+    status = await c.get_message_status(os.environ["POST"])
+    out({"posts": posts.pagination_total, "aggs": len(aggs.messages), "typed": [m.item_hash for m in typed.messages],
+         "by_hash": [m.item_hash for m in by_hash.messages], "cursor": [m.item_hash for m in cursor.messages + cursor2.messages],
+         "msg_type": type(msg).__name__, "msg_content": msg.content.content, "status": status.value})
+`, { POST: postHash });
+      assert.equal(res.posts, 2);
+      assert.equal(res.aggs, 2);
+      assert.deepEqual(res.typed, [postHash]);
+      assert.deepEqual(res.by_hash, [postHash]);
+      assert.equal((res.cursor as string[]).length, 4);
+      assert.equal(new Set(res.cursor as string[]).size, 4);
+      assert.equal(res.msg_type, 'PostMessage');
+      assert.deepEqual(res.msg_content, { title: 'v1' });
+      assert.equal(res.status, 'processed');
+    });
+
+    it("reads the account's files and stats (get_account_files, get_address_stats)", async () => {
+      const res = await sdk<Json>(`
+from aleph.sdk.query.filters import AddressesFilter
+async with AlephHttpClient(api_server=os.environ["API"]) as c:
+    a = account().get_address()
+    files = await c.get_account_files(a)
+    stats = await c.get_address_stats(filter=AddressesFilter(address_contains=a[2:12]))
+    out({"files": files.model_dump(mode="json"), "stats": stats.model_dump(mode="json")})
+`);
+      const files = res.files as { total_size: number; files: { file_hash: string; item_hash: string; size: number; type: string }[] };
+      assert.equal(files.files.length, 1);
+      assert.equal(files.files[0]?.file_hash, fileHash);
+      assert.equal(files.files[0]?.item_hash, storeHash);
+      assert.equal(files.files[0]?.size, 'hello from python'.length);
+      assert.equal(files.total_size, 'hello from python'.length);
+      const stats = res.stats as { data: Record<string, { post: number; aggregate: number; store: number; messages: number }> };
+      const mine = Object.entries(stats.data).find(([a]) => a.toLowerCase() === address.toLowerCase())?.[1];
+      assert.ok(mine, JSON.stringify(stats));
+      assert.equal(mine.post, 2);
+      assert.equal(mine.aggregate, 3);
+      assert.equal(mine.store, 1);
+      assert.equal(mine.messages, 6);
+    });
+
+    it('aleph file list --json lists the STORE of the address', async () => {
+      const res = await runAlephCli(['file', 'list', '--address', address, '--private-key', key, '--json'], ccn.url);
+      assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
+      const body = JSON.parse(res.stdout.slice(res.stdout.indexOf('{'))) as { files: { file_hash: string; item_hash: string }[] };
+      assert.deepEqual(body.files.map((f) => [f.file_hash, f.item_hash]), [[fileHash, storeHash]]);
+    });
+
+    it('aleph account balance reads the balance route', async () => {
+      const res = await runAlephCli(['account', 'balance', '--address', address, '--private-key', key], ccn.url);
+      assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
+      assert.match(res.stdout, new RegExp(address, 'i'));
+      assert.match(res.stdout, /Balance: 0/);
+      assert.match(res.stdout, /Credits: 0/);
+      // The shape the SDK parses.
+      const sdkRes = await sdk<Json>(`
+async with AlephHttpClient(api_server=os.environ["API"]) as c:
+    b = await c.get_balances(account().get_address())
+    out(b.model_dump(mode="json"))
+`);
+      assert.equal(String(sdkRes.address).toLowerCase(), address.toLowerCase());
+      assert.equal(Number(sdkRes.balance), 0); // a Decimal in the SDK's model
+      assert.equal(Number(sdkRes.locked_amount), 0);
+    });
+  });
+}
