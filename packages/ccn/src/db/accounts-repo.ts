@@ -195,4 +195,21 @@ export class AccountsRepo {
       .executeTakeFirst();
     return countOf(row as { n: string | number } | undefined);
   }
+
+  /**
+   * Owners (lowercase) one of whose `security` elements names the address: the candidates of a
+   * reverse authorization lookup, whose merged value the caller checks. At most `limit`.
+   */
+  async securityOwnersMentioning(address: string, limit: number): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('aggregate_elements')
+      .select('owner_lc')
+      .distinct()
+      .where('key', '=', 'security')
+      .where(sql<boolean>`lower(content) like ${likeContains(address)} escape '\\'`)
+      .orderBy('owner_lc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.owner_lc);
+  }
 }
