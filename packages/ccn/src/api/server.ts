@@ -9,6 +9,7 @@ import { InFlightLimiter, uploadGate } from './in-flight.ts';
 import { addressesRoutes } from './routes/addresses.ts';
 import { aggregatesRoutes } from './routes/aggregates.ts';
 import { allocationsRoutes } from './routes/allocations.ts';
+import { authorizationsRoutes } from './routes/authorizations.ts';
 import { balancesRoutes } from './routes/balances.ts';
 import { infoRoutes } from './routes/info.ts';
 import { ipfsUploadRoutes } from './routes/ipfs-upload.ts';
@@ -61,6 +62,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
   ipfsUploadRoutes(app, ctx, uploads);
   aggregatesRoutes(app, ctx);
   addressesRoutes(app, ctx);
+  authorizationsRoutes(app, ctx);
   nodesRoutes(app, ctx);
   allocationsRoutes(app, ctx);
   postsRoutes(app, ctx);

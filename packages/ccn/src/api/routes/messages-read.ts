@@ -84,7 +84,8 @@ export function messageStatusBody(row: MessageRow): Record<string, unknown> {
       };
     case 'removing':
     case 'removed':
-      return { ...base, message: toApiMessage(row), reason: 'balance_insufficient' };
+      // pyaleph `_removal_reason`: credit-paid messages are removed for want of credits.
+      return { ...base, message: toApiMessage(row), reason: row.payment_type === 'credit' ? 'credit_insufficient' : 'balance_insufficient' };
     default:
       return { ...base, message: toApiMessage(row) };
   }
