@@ -281,5 +281,24 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal((limits.storage as Json).max_unauthenticated_upload_file_size, 25 * 1024 * 1024);
       assert.deepEqual(Object.keys(limits.ipfs as Json).sort(), ['max_unauthenticated_upload_file_size', 'max_upload_car_size', 'max_upload_file_size']);
     });
+
+    it('lists the programs triggered by messages at /api/v0/programs/on/message', async () => {
+      const subscriptions = [{ sender: alice.address, channel: 'CH-A' }];
+      const program = (on: Record<string, unknown>, time: number) =>
+        buildInlineMessage(alice, 'PROGRAM', {
+          type: 'vm-function',
+          allow_amend: false,
+          on,
+          runtime: { ref: store.item_hash, use_latest: true, comment: 'test runtime' },
+          code: { encoding: 'zip', entrypoint: 'main:app', ref: store.item_hash, use_latest: false },
+        }, { time });
+      const triggered = program({ http: false, message: subscriptions }, T0 + 40);
+      await ok(triggered);
+      await ok(program({ http: true }, T0 + 41));
+      const res = await get('/api/v0/programs/on/message?sort_order=1');
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, [{ item_hash: triggered.item_hash, content: { on: { message: subscriptions } } }]);
+      assert.equal((await get('/api/v0/programs/on/message?sort_order=0')).status, 422);
+    });
   });
 }

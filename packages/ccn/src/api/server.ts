@@ -17,6 +17,7 @@ import { messagesReadRoutes } from './routes/messages-read.ts';
 import { messagesSubmitRoutes } from './routes/messages-submit.ts';
 import { messagesWsRoutes } from './routes/messages-ws.ts';
 import { nodesRoutes } from './routes/nodes.ts';
+import { programsRoutes } from './routes/programs.ts';
 import { postsRoutes } from './routes/posts.ts';
 import { priceRoutes } from './routes/price.ts';
 import { storageReadRoutes } from './routes/storage-read.ts';
@@ -63,6 +64,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
   aggregatesRoutes(app, ctx);
   addressesRoutes(app, ctx);
   authorizationsRoutes(app, ctx);
+  programsRoutes(app, ctx);
   nodesRoutes(app, ctx);
   allocationsRoutes(app, ctx);
   postsRoutes(app, ctx);
