@@ -5,6 +5,10 @@
  * clients' own pydantic models: a route or shape served wrongly fails here.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { postgresSettings, startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
 import { pythonClientsSkipReason, randomPrivateKeyHex, runAlephCli, runSdk, SDK_PREAMBLE } from './helpers/python.ts';
@@ -40,10 +44,13 @@ async with AuthenticatedAlephHttpClient(account=account(), api_server=os.environ
     post, st = await c.create_post(post_content={"title": "v1"}, post_type="py-post", channel="PYCOMPAT", sync=True)
     amend, st2 = await c.create_post(post_content={"title": "v2"}, post_type="amend", ref=post.item_hash, channel="PYCOMPAT", sync=True)
     page = await c.get_posts(post_filter=PostFilter(addresses=[account().get_address()], types=["py-post"]), ignore_invalid_messages=False)
+    second, _ = await c.create_post(post_content={"title": "other"}, post_type="py-post-2", channel="PYCOMPAT", sync=True)
     cursor = await c.get_posts_cursor(post_filter=PostFilter(channels=["PYCOMPAT"]), page_size=1, ignore_invalid_messages=False)
+    cursor2 = await c.get_posts_cursor(post_filter=PostFilter(channels=["PYCOMPAT"]), page_size=1, cursor=cursor.next_cursor, ignore_invalid_messages=False)
     out({"post": post.item_hash, "amend": amend.item_hash, "statuses": [st.value, st2.value],
          "posts": [p.model_dump(mode="json") for p in page.posts], "total": page.pagination_total,
-         "cursor_posts": [p.item_hash for p in cursor.posts], "next_cursor": cursor.next_cursor})
+         "cursor_posts": [p.original_item_hash for p in cursor.posts + cursor2.posts], "second": second.item_hash,
+         "last_cursor": cursor2.next_cursor})
 `);
       assert.deepEqual(res.statuses, ['processed', 'processed']);
       postHash = String(res.post);
@@ -53,7 +60,9 @@ async with AuthenticatedAlephHttpClient(account=account(), api_server=os.environ
       assert.equal(posts[0]?.original_item_hash, res.post);
       assert.equal(posts[0]?.item_hash, res.amend);
       assert.deepEqual(posts[0]?.content, { title: 'v2' });
-      assert.equal((res.cursor_posts as string[]).length, 1);
+      // Newest first, one per page, the amended post under its original hash.
+      assert.deepEqual(res.cursor_posts, [res.second, res.post]);
+      assert.equal(res.last_cursor, null);
     });
 
     it('creates aggregates and fetches them (fetch_aggregate, fetch_aggregates, list_aggregates)', async () => {
@@ -107,7 +116,7 @@ async with AlephHttpClient(api_server=os.environ["API"]) as c:
          "by_hash": [m.item_hash for m in by_hash.messages], "cursor": [m.item_hash for m in cursor.messages + cursor2.messages],
          "msg_type": type(msg).__name__, "msg_content": msg.content.content, "status": status.value})
 `, { POST: postHash });
-      assert.equal(res.posts, 2);
+      assert.equal(res.posts, 3);
       assert.equal(res.aggs, 2);
       assert.deepEqual(res.typed, [postHash]);
       assert.deepEqual(res.by_hash, [postHash]);
@@ -136,10 +145,10 @@ async with AlephHttpClient(api_server=os.environ["API"]) as c:
       const stats = res.stats as { data: Record<string, { post: number; aggregate: number; store: number; messages: number }> };
       const mine = Object.entries(stats.data).find(([a]) => a.toLowerCase() === address.toLowerCase())?.[1];
       assert.ok(mine, JSON.stringify(stats));
-      assert.equal(mine.post, 2);
+      assert.equal(mine.post, 3);
       assert.equal(mine.aggregate, 3);
       assert.equal(mine.store, 1);
-      assert.equal(mine.messages, 6);
+      assert.equal(mine.messages, 7);
     });
 
     it('aleph file list --json lists the STORE of the address', async () => {
@@ -147,6 +156,38 @@ async with AlephHttpClient(api_server=os.environ["API"]) as c:
       assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
       const body = JSON.parse(res.stdout.slice(res.stdout.indexOf('{'))) as { files: { file_hash: string; item_hash: string }[] };
       assert.deepEqual(body.files.map((f) => [f.file_hash, f.item_hash]), [[fileHash, storeHash]]);
+    });
+
+    it('aleph message post, aggregate post/get, file upload/download', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'aleph-cli-'));
+      try {
+        const content = join(dir, 'content.json');
+        writeFileSync(content, JSON.stringify({ hello: 'cli' }));
+        const posted = await runAlephCli(['message', 'post', '--path', content, '--type', 'cli-post', '--channel', 'PYCOMPAT', '--private-key', key], ccn.url);
+        assert.equal(posted.code, 0, `${posted.stdout}\n${posted.stderr}`);
+        const message = JSON.parse(posted.stdout.slice(posted.stdout.indexOf('{'))) as { item_hash: string; content: Json };
+        assert.deepEqual(message.content.content, { hello: 'cli' });
+        const status = await fetch(`${ccn.url}/api/v0/messages/${message.item_hash}`);
+        assert.equal(((await status.json()) as Json).status, 'processed');
+
+        const aggPost = await runAlephCli(['aggregate', 'post', 'cli-key', '{"n": 7}', '--private-key', key], ccn.url);
+        assert.equal(aggPost.code, 0, `${aggPost.stdout}\n${aggPost.stderr}`);
+        const aggGet = await runAlephCli(['aggregate', 'get', 'cli-key', '--private-key', key], ccn.url);
+        assert.equal(aggGet.code, 0, `${aggGet.stdout}\n${aggGet.stderr}`);
+        assert.deepEqual(JSON.parse(aggGet.stdout.slice(aggGet.stdout.indexOf('{'))), { n: 7 });
+
+        const file = join(dir, 'upload.txt');
+        writeFileSync(file, 'uploaded by the aleph CLI');
+        const up = await runAlephCli(['file', 'upload', file, '--storage-engine', 'storage', '--channel', 'PYCOMPAT', '--private-key', key], ccn.url);
+        assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
+        const hash = createHash('sha256').update('uploaded by the aleph CLI').digest('hex');
+        const out = join(dir, 'out');
+        const down = await runAlephCli(['file', 'download', hash, '--output-path', out], ccn.url);
+        assert.equal(down.code, 0, `${down.stdout}\n${down.stderr}`);
+        assert.equal(readFileSync(join(out, hash), 'utf8'), 'uploaded by the aleph CLI');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('aleph account balance reads the balance route', async () => {
