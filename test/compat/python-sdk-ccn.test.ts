@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { postgresSettings, startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { eventually, postgresSettings, startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
 import { pythonClientsSkipReason, randomPrivateKeyHex, runAlephCli, runSdk, SDK_PREAMBLE } from './helpers/python.ts';
 
 type Json = Record<string, unknown>;
@@ -167,10 +167,14 @@ async with AlephHttpClient(api_server=os.environ["API"]) as c:
         assert.equal(posted.code, 0, `${posted.stdout}\n${posted.stderr}`);
         const message = JSON.parse(posted.stdout.slice(posted.stdout.indexOf('{'))) as { item_hash: string; content: Json };
         assert.deepEqual(message.content.content, { hello: 'cli' });
-        const status = await fetch(`${ccn.url}/api/v0/messages/${message.item_hash}`);
-        assert.equal(((await status.json()) as Json).status, 'processed');
+        // The CLI posts without waiting: poll until the node settles it.
+        const settled = await eventually(async () => {
+          const body = (await (await fetch(`${ccn.url}/api/v0/messages/${message.item_hash}`)).json()) as Json;
+          return body.status === 'pending' ? undefined : body.status;
+        });
+        assert.equal(settled, 'processed');
 
-        const aggPost = await runAlephCli(['aggregate', 'post', 'cli-key', '{"n": 7}', '--private-key', key], ccn.url);
+        const aggPost = await runAlephCli(['aggregate', 'post', 'cli-key', '{"n": 7}', '--sync', '--private-key', key], ccn.url);
         assert.equal(aggPost.code, 0, `${aggPost.stdout}\n${aggPost.stderr}`);
         const aggGet = await runAlephCli(['aggregate', 'get', 'cli-key', '--private-key', key], ccn.url);
         assert.equal(aggGet.code, 0, `${aggGet.stdout}\n${aggGet.stderr}`);
@@ -205,6 +209,45 @@ async with AlephHttpClient(api_server=os.environ["API"]) as c:
       assert.equal(String(sdkRes.address).toLowerCase(), address.toLowerCase());
       assert.equal(Number(sdkRes.balance), 0); // a Decimal in the SDK's model
       assert.equal(Number(sdkRes.locked_amount), 0);
+    });
+
+    it('delegates with add_authorization; the delegate posts as the owner (get_authorizations, received authorizations)', async () => {
+      const delegateKey = randomPrivateKeyHex();
+      const res = await sdk<Json>(`
+from aleph.sdk.types import Authorization
+delegate = ETHAccount(private_key=bytes.fromhex(os.environ["DELEGATE"]))
+owner = account()
+async with AuthenticatedAlephHttpClient(account=owner, api_server=os.environ["API"]) as c:
+    await c.add_authorization(Authorization(address=delegate.get_address(), channels=["PYCOMPAT"], types=[MessageType.post]))
+    for _ in range(600):
+        auths = await c.get_authorizations(owner.get_address())
+        if auths:
+            break
+        await asyncio.sleep(0.1)
+async with AuthenticatedAlephHttpClient(account=delegate, api_server=os.environ["API"]) as d:
+    post, st = await d.create_post(post_content={"by": "delegate"}, post_type="delegated", channel="PYCOMPAT", address=owner.get_address(), sync=True)
+    # Outside the channels granted: refused, and the SDK reads our BroadcastStatus body.
+    from aleph.sdk.exceptions import InvalidMessageError
+    try:
+        await d.create_post(post_content={"by": "delegate"}, post_type="delegated", channel="ELSEWHERE", address=owner.get_address(), sync=True)
+        refused = None
+    except InvalidMessageError as e:
+        refused = e.args[0]
+out({"refused": refused, "auths": [a.model_dump(mode="json") for a in auths], "delegate": delegate.get_address(), "status": st.value, "post": post.item_hash})
+`, { DELEGATE: delegateKey });
+      const auths = res.auths as Json[];
+      assert.equal(auths.length, 1);
+      assert.equal(auths[0]?.address, res.delegate);
+      assert.deepEqual(auths[0]?.channels, ['PYCOMPAT']);
+      assert.equal(res.status, 'processed');
+      const refused = res.refused as Json;
+      assert.equal(refused.message_status, 'rejected');
+      assert.equal((refused.error as Json).code, 'MESSAGE_REJECTED');
+      const posted = (await (await fetch(`${ccn.url}/api/v0/messages/${String(res.post)}`)).json()) as { message: { content: { address: string } } };
+      assert.equal(posted.message.content.address, address);
+      const received = (await (await fetch(`${ccn.url}/api/v0/authorizations/received/${String(res.delegate)}.json`)).json()) as { authorizations: Record<string, Json[]> };
+      assert.deepEqual(Object.keys(received.authorizations), [address.toLowerCase()]);
+      assert.deepEqual(received.authorizations[address.toLowerCase()]?.[0]?.channels, ['PYCOMPAT']);
     });
   });
 }
