@@ -79,8 +79,19 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const b = await get(`/api/v0/aggregates.json?addresses=${alice.address}&keys=prefs`);
       assert.equal(a.status, 200);
       assert.deepEqual(a.body, b.body);
-      const list = a.body.aggregates as { address: string; data: Json }[];
-      assert.deepEqual(list.map((x) => x.data), [{ prefs: { theme: 'dark' } }]);
+      // One item per (owner, key), as pyaleph.
+      const list = a.body.aggregates as Json[];
+      assert.deepEqual(list.map((x) => [x.address, x.key, x.content, x.created, x.last_updated]), [
+        [alice.address.toLowerCase(), 'prefs', { theme: 'dark' }, new Date((T0 + 10) * 1000).toISOString(), new Date((T0 + 10) * 1000).toISOString()],
+      ]);
+      const all = await get(`/api/v0/aggregates?addresses=${alice.address},${bob.address}&pagination=2&sortOrder=1`);
+      assert.deepEqual((all.body.aggregates as Json[]).map((x) => [x.address, x.key]), [
+        [alice.address.toLowerCase(), 'prefs'],
+        [bob.address.toLowerCase(), 'prefs'],
+      ]);
+      assert.equal(all.body.pagination_total, 3);
+      const page2 = await get(`/api/v0/aggregates?addresses=${alice.address},${bob.address}&pagination=2&sortOrder=1&page=2`);
+      assert.deepEqual((page2.body.aggregates as Json[]).map((x) => [x.address, x.key]), [[alice.address.toLowerCase(), 'security']]);
       assert.equal(a.body.pagination_item, 'aggregates');
       assert.equal((await get('/api/v0/aggregates?pagination=0')).status, 422);
       assert.equal((await get('/api/v0/aggregates?sortBy=nonsense')).status, 422);

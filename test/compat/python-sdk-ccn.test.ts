@@ -80,9 +80,11 @@ async with AuthenticatedAlephHttpClient(account=account(), api_server=os.environ
       assert.deepEqual(res.statuses, ['processed', 'processed', 'processed']);
       assert.deepEqual(res.one, { theme: 'dark', lang: 'fr' });
       assert.deepEqual(res.many, { prefs: { theme: 'dark', lang: 'fr' }, other: { n: 1 } });
-      const listed = res.listed as { aggregates: { address: string; data: Json }[] };
-      assert.equal(listed.aggregates.length, 1);
-      assert.equal(listed.aggregates[0]?.address.toLowerCase(), address.toLowerCase());
+      const listed = res.listed as { aggregates: { address: string; key: string; content: Json }[] };
+      assert.deepEqual(listed.aggregates.map((a) => [a.address.toLowerCase(), a.key, a.content]).sort(), [
+        [address.toLowerCase(), 'other', { n: 1 }],
+        [address.toLowerCase(), 'prefs', { theme: 'dark', lang: 'fr' }],
+      ]);
     });
 
     it('uploads a file with a STORE message and downloads it', async () => {
