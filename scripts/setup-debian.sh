@@ -27,13 +27,16 @@ fi
 # - dosfstools, mtools: the seed drive (vfat, NoCloud layout) of microVM instances;
 # - bubblewrap: the jail of process workloads and of the image tools run on tenant disks;
 # - openssh-client: the instance tests log in to their VM over SSH;
-# - curl: the examples the devnet prints.
+# - curl: the examples the devnet prints;
+# - python3-venv, python3-pip, libmagic1: the Python SDK and `aleph` CLI the compatibility tests
+#   drive the nodes with (libmagic for aleph-client's python-magic).
 APT_PACKAGES=(
   postgresql postgresql-client
   iproute2 util-linux nftables iptables
   qemu-system-x86 debootstrap squashfs-tools busybox-static zstd cpio e2fsprogs
   dosfstools mtools openssh-client bubblewrap
   curl ca-certificates
+  python3 python3-venv python3-pip libmagic1
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -66,6 +69,26 @@ su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='aleph_test
 
 step "npm ci"
 npm ci --no-audit --no-fund
+
+# The real Python clients, from PyPI at pinned versions, for test/compat/: aleph-client pins an
+# older aleph-sdk-python than the current one, so each gets its own venv (the SDK's in sdk/, the
+# CLI's in cli/). A venv whose pinned package is already installed is left as it is.
+ALEPH_PY_ROOT=/opt/aleph-py
+py_venv() { # dir requirement
+  local dir="$ALEPH_PY_ROOT/$1" req="$2"
+  local name="${req%%==*}" version="${req##*==}"
+  if [ -x "$dir/bin/python" ] && [ "$("$dir/bin/python" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')" = "$version" ]; then
+    step "Python venv $dir already has $req"
+    return
+  fi
+  step "Python venv $dir: $req"
+  rm -rf "$dir"
+  /usr/bin/python3 -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --upgrade pip
+  "$dir/bin/python" -m pip install -q "$req"
+}
+py_venv sdk aleph-sdk-python==2.4.0
+py_venv cli aleph-client==1.9.3
 
 # The guest kernel, initramfs and Node.js runtime of the microVMs, cached by the hash of their
 # inputs in .images/: the first build takes about a minute, a cached one seconds.

@@ -112,7 +112,7 @@ for (const engine of ['sqlite', 'postgres'] as const) describe(`read API (${engi
     assert.equal(list[0]?.original_type, 'even');
   });
 
-  it('answers the content route for posts only', async () => {
+  it("answers the content route with a post's payload", async () => {
     const content = await get(`/api/v0/messages/${posts[1]?.item_hash}/content`);
     assert.deepEqual(content.body, { i: 1, tags: ['t1'] });
   });

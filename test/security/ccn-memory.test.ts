@@ -183,7 +183,7 @@ describe('CCN memory and count limits', () => {
     assert.equal(cursor.messages.length, PAGE_CAP);
   });
 
-  it('pages the aggregate list in SQL: bounded pages that together hold every owner once', async () => {
+  it('pages the aggregate list in SQL: bounded pages that together hold every (owner, key) once', async () => {
     const owners: string[] = [];
     for (let i = 0; i < PAGE_CAP + 5; i++) {
       const owner = EthAccount.generate();
@@ -198,18 +198,18 @@ describe('CCN memory and count limits', () => {
     let total = 0;
     for (let page = 1; page <= 3; page++) {
       const body = (await (await fetch(`${ccn.url}/api/v0/aggregates.json?pagination=${PAGE_CAP}&page=${page}`)).json()) as {
-        aggregates: { address: string }[];
+        aggregates: { address: string; key: string }[];
         pagination_total: number;
       };
       assert.ok(body.aggregates.length <= PAGE_CAP);
-      seen.push(...body.aggregates.map((a) => a.address));
+      seen.push(...body.aggregates.map((a) => `${a.address}/${a.key}`));
       total = body.pagination_total;
     }
-    // Every owner plus the registry address (its corechannel), each once.
+    // Every owner's key plus the registry address's corechannel, each once.
     assert.equal(total, owners.length + 1);
     assert.equal(seen.length, total);
     assert.equal(new Set(seen).size, total);
-    for (const owner of owners) assert.ok(seen.includes(owner));
+    for (const owner of owners) assert.ok(seen.includes(`${owner}/mem`));
   });
 
   it('answers 429 to an address with too many uploads in flight, while another client still uploads', async () => {

@@ -27,6 +27,6 @@ export const CCN_ERRORS = defineErrorTable({
   TOO_MANY_UPLOADS: { status: 429, message: 'Too many uploads in flight from this address' },
   UPLOADS_BUSY: { status: 503, message: 'The node is handling as many uploads as it takes' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range is not satisfiable' },
-  NOT_A_POST: { status: 422, message: 'The message is not a processed POST' },
+  MESSAGE_NOT_PROCESSED: { status: 422, message: 'The message is not processed' },
 });
 export type CcnErrorCode = keyof typeof CCN_ERRORS.specs;

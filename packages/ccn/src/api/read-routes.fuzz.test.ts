@@ -12,12 +12,17 @@ import { openTestApi, type TestApi } from '../testing/api.ts';
 
 const MAX_PAGE = 7;
 
-const LIST_ROUTES = ['/api/v0/messages.json', '/api/v0/messages/page/2.json', '/api/v0/messages/hashes', '/api/v0/posts.json', '/api/v1/posts.json', '/api/v0/aggregates.json', '/api/v0/balances'];
+const LIST_ROUTES = [
+  '/api/v0/messages.json', '/api/v0/messages/page/2.json', '/api/v0/messages/hashes', '/api/v0/posts.json', '/api/v1/posts.json', '/api/v0/posts/page/2.json',
+  '/api/v1/posts/page/1.json', '/api/v0/aggregates.json', '/api/v0/aggregates', '/api/v0/balances', '/api/v0/addresses/stats.json', '/api/v1/addresses/stats.json',
+  '/api/v0/channels/list.json', '/api/v0/programs/on/message',
+];
 
 const PARAMS = [
   'pagination', 'page', 'cursor', 'sortBy', 'sort_by', 'sortOrder', 'sort_order', 'msgType', 'msgTypes', 'msgStatuses', 'status', 'addresses', 'owners', 'refs',
   'contentHashes', 'contentKeys', 'contentTypes', 'content_types', 'chains', 'channels', 'hashes', 'tags', 'paymentTypes', 'startDate', 'endDate', 'start_date',
   'types', 'keys', 'limit', 'withInfo', 'with_info', 'valueOnly', 'value_only', 'hashOnly', 'contentFormat', 'excludeContent', 'minBalance', 'history', 'find',
+  'addressContains', 'addresses[]', 'file_hash', 'fileHash', 'grantee', 'granter', 'postTypes', 'aggregateKeys',
 ];
 
 const valueArb = fc.oneof(
@@ -74,6 +79,8 @@ describe('read routes (fuzz)', () => {
           const list = body[key];
           if (Array.isArray(list)) assert.ok(list.length <= MAX_PAGE, `${url(path, query)} answered ${list.length} ${key}`);
         }
+        // The address stats: one entry per address.
+        if (path.includes('stats.json')) assert.ok(Object.keys(body.data as object).length <= MAX_PAGE, `${url(path, query)} answered too many addresses`);
       }),
       { numRuns: fuzzRuns() },
     );
@@ -97,6 +104,11 @@ describe('read routes (fuzz)', () => {
       '/api/v0/storage/by-ref/{}',
       `/api/v0/storage/by-ref/${alice.address}/{}`,
       '/api/v0/addresses/{}/balance',
+      '/api/v0/addresses/{}/files',
+      '/api/v0/addresses/{}/post_types',
+      '/api/v0/addresses/{}/channels',
+      '/api/v0/authorizations/granted/{}.json',
+      '/api/v0/authorizations/received/{}',
       '/api/v0/price/{}',
       '/api/v0/nodes/operations/{}',
     );

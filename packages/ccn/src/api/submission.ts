@@ -48,6 +48,15 @@ export async function submitMessage(
   return { itemHash: result.itemHash, status, publication };
 }
 
+const HTTP_STATUS_OF: Record<MessageStatus, number> = {
+  pending: 202,
+  processed: 200,
+  removing: 200,
+  rejected: 422,
+  forgotten: 410,
+  removed: 410,
+};
+
 export async function replyWithStatus(
   ctx: ApiContext,
   reply: FastifyReply,
@@ -55,17 +64,17 @@ export async function replyWithStatus(
   status: MessageStatus,
   publication: PublicationStatus,
 ): Promise<FastifyReply> {
+  // pyaleph's BroadcastStatus body for every outcome, with its HTTP status
+  // (`message_status_to_http_status`): processed or removing 200, pending 202, rejected 422,
+  // forgotten or removed 410. A refusal also carries our error object (code, reason, error code).
+  const body: Record<string, unknown> = { publication_status: publication, message_status: status };
   if (status === 'rejected') {
     const row = await ctx.stores.messages.get(itemHash);
-    throw CCN_ERRORS.error('MESSAGE_REJECTED', row?.error_details ?? 'the message was rejected', {
-      item_hash: itemHash,
-      error_code: row?.error_code ?? null,
-      message_status: 'rejected',
-    });
+    body.error = {
+      code: 'MESSAGE_REJECTED',
+      message: row?.error_details ?? 'the message was rejected',
+      details: { item_hash: itemHash, error_code: row?.error_code ?? null },
+    };
   }
-  // 200 for a processed message (or one already settled: forgotten/removing/removed re-submitted), 202 for pending.
-  return reply
-    .status(status === 'pending' ? 202 : 200)
-    .type('application/json')
-    .send({ publication_status: publication, message_status: status === 'pending' ? 'pending' : 'processed' });
+  return reply.status(HTTP_STATUS_OF[status]).type('application/json').send(body);
 }

@@ -50,6 +50,12 @@ export class FilesRepo {
     return countOf(row as { n: string | number } | undefined);
   }
 
+  /** Every (file, message) pin: pyaleph's `pyaleph_status_sync_permanent_files_total`. */
+  async totalPins(): Promise<number> {
+    const row = await this.#db.selectFrom('file_pins').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+    return countOf(row as { n: string | number } | undefined);
+  }
+
   /** Files with no pin whose grace period is over: safe to delete. */
   expiredUnpinned(now: number): Promise<FileRow[]> {
     return this.#db

@@ -321,22 +321,28 @@ export class MessagesRepo {
 
   /**
    * Original posts (not amends), processed, ordered by their last update (the latest amend's
-   * time, else their own); `filter.contentTypes` matches the original post type.
+   * time, else their own); `filter.contentTypes` matches the original post type. With `after`
+   * (cursor paging): the `perPage` posts strictly after that (last update, original hash), no total.
    */
-  async listPosts(filter: MessageFilter, page: PageRequest): Promise<{ rows: MessageRow[]; total: number }> {
+  async listPosts(filter: MessageFilter, page: PageRequest & { after?: { time: number; hash: string } | null }): Promise<{ rows: MessageRow[]; total: number }> {
+    const updated = (eb: MessagesEb) => eb.fn.coalesce('post_last_updated', 'time');
     const where = (eb: MessagesEb): Expression<SqlBool> =>
       eb.and([...filterConditions(eb, { ...filter, types: ['POST'], statuses: ['processed'] }, 'post_updated'), eb('content_type', '!=', 'amend')]);
-    const total = countOf(
-      (await this.#db.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).where(where).executeTakeFirst()) as { n: string | number } | undefined,
-    );
+    const cursorMode = page.after !== undefined;
+    const total = cursorMode
+      ? -1
+      : countOf((await this.#db.selectFrom('messages').select((eb) => eb.fn.countAll().as('n')).where(where).executeTakeFirst()) as { n: string | number } | undefined);
     const dir = page.sortOrder === 1 ? 'asc' : 'desc';
+    const cmp = page.sortOrder === 1 ? '>' : '<';
+    const after = page.after;
     let q = this.#db
       .selectFrom('messages')
       .selectAll()
       .where(where)
-      .orderBy((eb) => eb.fn.coalesce('post_last_updated', 'time'), dir)
+      .orderBy(updated, dir)
       .orderBy('item_hash', dir);
-    if (page.perPage > 0) q = q.limit(page.perPage).offset((page.page - 1) * page.perPage);
+    if (after) q = q.where((eb) => eb.or([eb(updated(eb), cmp, after.time), eb.and([eb(updated(eb), '=', after.time), eb('item_hash', cmp, after.hash)])]));
+    if (page.perPage > 0) q = q.limit(page.perPage).offset(cursorMode ? 0 : (page.page - 1) * page.perPage);
     return { rows: await q.execute(), total };
   }
 

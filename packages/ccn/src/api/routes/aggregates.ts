@@ -5,8 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import type { AggregateValue } from '../../db/aggregates-repo.ts';
+import { AggregatePairs } from '../../db/aggregate-pairs.ts';
 import type { ApiContext } from '../context.ts';
-import { boolParam, intParam, listParam, MAX_PAGE, sortOrderParam, type RawQuery } from '../query.ts';
+import { boolParam, intParam, listParam, MAX_PAGE, param, sortOrderParam, type RawQuery } from '../query.ts';
 
 const REGISTRY_KEY = 'corechannel';
 
@@ -61,12 +62,13 @@ export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   /**
-   * The list of owners' aggregates, paginated in SQL (pyaleph: `pagination` 1..500, 422 outside):
-   * only the owners of the page are read and merged. The registry address, whose `corechannel`
-   * is computed rather than stored, is placed at its rank among them.
+   * The list of aggregates, one item per (owner, key) as pyaleph, paginated in SQL (pyaleph:
+   * `pagination` 1..500, 422 outside): only the pairs of the page are read and merged.
    */
-  app.get('/api/v0/aggregates.json', async (request) => {
-    const query = request.query as RawQuery;
+  const list = async (query: RawQuery): Promise<Record<string, unknown>> => {
+    // pyaleph also sorts by creation_time; the list here is kept in last-update order only.
+    const sortBy = param(query, 'sortBy') ?? 'last_modified';
+    if (sortBy !== 'last_modified') throw CCN_ERRORS.error('INVALID_PARAMETER', 'sortBy must be last_modified');
     const keys = listParam(query, 'keys') ?? [];
     const addresses = listParam(query, 'addresses')?.map((a) => a.toLowerCase());
     // pyaleph: default 20 (DEFAULT_MESSAGES_PER_PAGE), at most 500.
@@ -75,36 +77,43 @@ export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const page = intParam(query, 'page', 1, 1, MAX_PAGE);
     const sortOrder = sortOrderParam(query);
     const registry = registryAddress();
+    const pairs = new AggregatePairs(ctx.stores.db);
+    // The registry's `corechannel` is computed, not stored: it is placed at its rank among the pairs.
     const registryShown = wantsRegistry(keys) && (!addresses || addresses.includes(registry));
-    const filter = { keys, addresses, exclude: registryShown ? registry : undefined };
+    const filter = { keys, addresses, exclude: registryShown ? { owner: registry, key: REGISTRY_KEY } : undefined };
     const start = (page - 1) * perPage;
-    let registryEntry: { owner: string; values: AggregateValue[]; lastUpdated: number } | undefined;
+    let registryEntry: { owner: string; key: string; value: unknown; created: number; lastUpdated: number } | undefined;
     let registryRank = -1;
     if (registryShown) {
-      const values = await withRegistry(await ctx.stores.aggregates.values(registry, keys));
-      const lastUpdated = Math.max(...values.map((v) => v.lastUpdated));
-      registryEntry = { owner: registry, values, lastUpdated };
-      registryRank = await ctx.stores.aggregates.countOwnersBefore(filter, { owner: registry, lastUpdated }, sortOrder);
+      const snapshot = await ctx.registry.snapshot();
+      registryEntry = { owner: registry, key: REGISTRY_KEY, value: snapshot.value, created: snapshot.created, lastUpdated: snapshot.lastUpdated };
+      registryRank = await pairs.countBefore(filter, registryEntry, sortOrder);
     }
     const inPage = registryRank >= start && registryRank < start + perPage;
     const sqlOffset = registryRank >= 0 && registryRank < start ? start - 1 : start;
-    const owners = await ctx.stores.aggregates.ownersPage(filter, sortOrder, sqlOffset, inPage ? perPage - 1 : perPage);
+    const positions = await pairs.page(filter, sortOrder, sqlOffset, inPage ? perPage - 1 : perPage);
     const values = await ctx.stores.aggregates.valuesOfOwners(
-      owners.map((o) => o.owner),
-      keys,
+      [...new Set(positions.map((p) => p.owner))],
+      [...new Set(positions.map((p) => p.key))],
     );
-    const entries = owners.map((o) => ({ owner: o.owner, values: values.get(o.owner) ?? [], lastUpdated: o.lastUpdated }));
+    const entries = positions.map((p) => ({ ...p, value: values.get(p.owner)?.find((v) => v.key === p.key)?.value ?? {} as unknown }));
     if (registryEntry && inPage) entries.splice(registryRank - start, 0, registryEntry);
+    // pyaleph: one item per (owner, key).
     return {
       aggregates: entries.map((e) => ({
         address: e.owner,
-        data: Object.fromEntries(e.values.map((v) => [v.key, v.value])),
+        key: e.key,
+        content: e.value,
+        created: isoTime(e.created),
         last_updated: isoTime(e.lastUpdated),
       })),
       pagination_per_page: perPage,
       pagination_page: page,
-      pagination_total: (await ctx.stores.aggregates.countOwners(filter)) + (registryEntry ? 1 : 0),
+      pagination_total: (await pairs.count(filter)) + (registryEntry ? 1 : 0),
       pagination_item: 'aggregates',
     };
-  });
+  };
+  // The SDK's list_aggregates reads /api/v0/aggregates; older clients the .json form.
+  app.get('/api/v0/aggregates.json', async (request) => list(request.query as RawQuery));
+  app.get('/api/v0/aggregates', async (request) => list(request.query as RawQuery));
 }

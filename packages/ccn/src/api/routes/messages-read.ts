@@ -29,13 +29,36 @@ function decodeCursor(cursor: string): { time: number; hash: string } {
   throw CCN_ERRORS.error('INVALID_PARAMETER', 'cursor is not valid');
 }
 
-function withContentOf(query: RawQuery): boolean {
+export type ContentFormat = 'full' | 'headers' | 'none';
+
+/** `contentFormat` (full, headers, none); without it the deprecated `excludeContent` (pyaleph). */
+export function contentFormatOf(query: RawQuery): ContentFormat {
   const format = param(query, 'contentFormat');
   if (format !== undefined && !['full', 'headers', 'none'].includes(format)) {
     throw CCN_ERRORS.error('INVALID_PARAMETER', 'contentFormat must be full, headers or none');
   }
-  if (format === 'headers' || format === 'none') return false;
-  return !boolParam(query, 'excludeContent', false);
+  if (format === 'full' || format === 'headers' || format === 'none') return format;
+  return boolParam(query, 'excludeContent', false) ? 'none' : 'full';
+}
+
+/** Per type, the content fields `headers` keeps beside `address` (pyaleph `_HEADERS_FIELDS`). */
+const HEADER_FIELDS: Record<string, readonly string[]> = {
+  POST: ['type', 'ref'],
+  AGGREGATE: ['key'],
+  STORE: ['item_hash', 'ref'],
+};
+
+/** A message of the list in the requested content format. */
+export function formatMessage(row: MessageRow, format: ContentFormat): Record<string, unknown> {
+  if (format === 'full') return { ...toApiMessage(row, true) };
+  const msg: Record<string, unknown> = { ...toApiMessage(row, false) };
+  if (format === 'headers') {
+    const content = row.content === null ? {} : (JSON.parse(row.content) as Record<string, unknown>);
+    const headers: Record<string, unknown> = { address: content.address ?? null };
+    for (const field of HEADER_FIELDS[row.type] ?? []) if (content[field] !== undefined && content[field] !== null) headers[field] = content[field];
+    msg.content = headers;
+  }
+  return msg;
 }
 
 /** The body of GET /api/v0/messages/{hash} for each status (reference §7.3). */
@@ -86,7 +109,9 @@ export function messageStatusBody(row: MessageRow, removal?: MessageRemovalsTabl
       return {
         ...base,
         message: toApiMessage(row),
-        reason: removal?.reason ?? 'balance_insufficient',
+        // The payment job's recorded reason; without one, pyaleph's `_removal_reason` (credit-paid
+        // messages are removed for want of credits).
+        reason: removal?.reason ?? (row.payment_type === 'credit' ? 'credit_insufficient' : 'balance_insufficient'),
         ...(removal ? { removing_at: removal.removing_at, ...(removal.removed_at !== null ? { removed_at: removal.removed_at } : {}) } : {}),
       };
     default:
@@ -106,7 +131,7 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const sortBy = param(query, 'sortBy') ?? 'time';
     // Without chain confirmations, tx-time (first confirmation) falls back to the message time.
     if (sortBy !== 'time' && sortBy !== 'tx-time') throw CCN_ERRORS.error('INVALID_PARAMETER', 'sortBy must be time or tx-time');
-    const withContent = withContentOf(query);
+    const format = contentFormatOf(query);
     const cursor = param(query, 'cursor');
     if (cursor !== undefined) {
       if (sortBy === 'tx-time') throw CCN_ERRORS.error('INVALID_PARAMETER', 'cursor paging cannot sort by tx-time');
@@ -116,7 +141,7 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
       const page = rows.slice(0, perPage);
       const last = page[page.length - 1];
       return {
-        messages: page.map((r) => toApiMessage(r, withContent)),
+        messages: page.map((r) => formatMessage(r, format)),
         pagination_per_page: perPage,
         has_more: hasMore,
         next_cursor: hasMore && last ? encodeCursor(last) : null,
@@ -126,7 +151,7 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const page = pageFromPath ?? intParam(query, 'page', 1, 1, MAX_PAGE);
     const rows = await ctx.stores.messages.list(filter, { perPage, page, sortOrder });
     return {
-      messages: rows.map((r) => toApiMessage(r, withContent)),
+      messages: rows.map((r) => formatMessage(r, format)),
       pagination_per_page: perPage,
       pagination_page: page,
       pagination_total: await ctx.stores.messages.count(filter),
@@ -172,12 +197,13 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
     return { status: row.status, item_hash: row.item_hash, reception_time: isoTime(row.reception_time) };
   });
 
-  app.get('/api/v0/messages/:hash/content', async (request) => {
+  app.get('/api/v0/messages/:hash/content', async (request, reply) => {
     const hash = hashParam((request.params as { hash: string }).hash);
     const row = await ctx.stores.messages.get(hash);
     if (!row) throw CCN_ERRORS.error('MESSAGE_NOT_FOUND', `no message ${hash}`);
-    if (row.type !== 'POST' || row.status !== 'processed' || row.content === null) throw CCN_ERRORS.error('NOT_A_POST');
+    if (row.status !== 'processed' || row.content === null) throw CCN_ERRORS.error('MESSAGE_NOT_PROCESSED', `message ${hash} is not processed (status: ${row.status})`);
+    // pyaleph: the content of any type; a POST's user payload is its content.content.
     const content = JSON.parse(row.content) as { content?: unknown };
-    return content.content ?? null;
+    return reply.type('application/json').send(JSON.stringify(row.type === 'POST' ? (content.content ?? null) : content));
   });
 }

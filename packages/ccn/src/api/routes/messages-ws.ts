@@ -11,6 +11,7 @@ import { toApiMessage } from '../../db/message-views.ts';
 import type { ApiContext } from '../context.ts';
 import { InFlightLimiter } from '../in-flight.ts';
 import { intParam, messageFilterOf, type RawQuery } from '../query.ts';
+import { contentFormatOf } from './messages-read.ts';
 
 const PING_INTERVAL_MS = 30_000;
 /** Close code 1013 "try again later" when the connection budget is used up. */
@@ -39,12 +40,19 @@ export function messagesWsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     };
     socket.once('close', release);
     let filter: MessageFilter;
+    let liveFilter: MessageFilter;
     let history: number;
+    let withContent: boolean;
     try {
       const query = request.query as RawQuery;
       // Only processed messages are ever pushed, whatever the query says.
       filter = { ...messageFilterOf(query, undefined), statuses: ['processed'] };
+      // pyaleph: the dates select the history only; every new matching message is pushed.
+      const { startDate: _start, endDate: _end, ...live } = filter;
+      liveFilter = live;
       history = intParam(query, 'history', ctx.config.websocketHistoryDefault, 0, 199);
+      // pyaleph: content or none (`headers` is served as none on the socket).
+      withContent = contentFormatOf(query) === 'full';
     } catch (err) {
       release();
       socket.close(POLICY_VIOLATION, (err as Error).message.slice(0, 120));
@@ -52,14 +60,14 @@ export function messagesWsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
     sockets.add(socket);
     const send = (row: MessageRow): void => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(toApiMessage(row)));
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(toApiMessage(row, withContent)));
     };
     // Subscribe first and hold live messages back until the history is out: nothing is lost
     // between the two, and a message in both is sent once.
     const held: MessageRow[] = [];
     let replaying = history > 0;
     const onProcessed = (row: MessageRow): void => {
-      if (!matchesFilter(row, filter)) return;
+      if (!matchesFilter(row, liveFilter)) return;
       if (replaying) held.push(row);
       else send(row);
     };

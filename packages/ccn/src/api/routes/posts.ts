@@ -5,7 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { MessageFilter, MessageRow } from '../../db/messages-repo.ts';
 import type { ApiContext } from '../context.ts';
-import { MAX_PAGE, intParam, listParam, numberParam, pageSizeParam, sortOrderParam, type RawQuery } from '../query.ts';
+import { CCN_ERRORS } from '../../errors.ts';
+import { MAX_PAGE, cursorPageSizeParam, intParam, listParam, numberParam, pageFromPath, pageSizeParam, param, sortOrderParam, type RawQuery } from '../query.ts';
 
 interface PostContentJson {
   type?: string;
@@ -39,29 +40,69 @@ function postFilterOf(query: RawQuery): MessageFilter {
   return filter;
 }
 
+function encodeCursor(time: number, hash: string): string {
+  return Buffer.from(JSON.stringify([time, hash])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { time: number; hash: string } {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string') return { time: v[0], hash: v[1] };
+  } catch {
+    // fall through
+  }
+  throw CCN_ERRORS.error('INVALID_PARAMETER', 'cursor is not valid');
+}
+
+interface PostsPage {
+  rows: { original: MessageRow; latest: MessageRow }[];
+  perPage: number;
+  /** Page mode. */
+  page?: { number: number; total: number };
+  /** Cursor mode (pyaleph: `pagination_per_page` and `next_cursor` only). */
+  nextCursor?: string | null;
+}
+
 export function postsRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const query = async (
-    raw: RawQuery,
-    defaultPerPage: number,
-  ): Promise<{ rows: { original: MessageRow; latest: MessageRow }[]; total: number; perPage: number; page: number }> => {
-    const perPage = pageSizeParam(raw, defaultPerPage, ctx.config.maxPagination);
-    const page = intParam(raw, 'page', 1, 1, MAX_PAGE);
-    const { rows, total } = await ctx.stores.messages.listPosts(postFilterOf(raw), { perPage, page, sortOrder: sortOrderParam(raw) });
-    return {
-      rows: await Promise.all(
+  const query = async (raw: RawQuery, defaultPerPage: number): Promise<PostsPage> => {
+    // pyaleph: time or tx-time; without chain confirmations tx-time is the message time here.
+    const sortBy = param(raw, 'sortBy') ?? 'time';
+    if (sortBy !== 'time' && sortBy !== 'tx-time') throw CCN_ERRORS.error('INVALID_PARAMETER', 'sortBy must be time or tx-time');
+    const sortOrder = sortOrderParam(raw);
+    const withLatest = (rows: MessageRow[]) =>
+      Promise.all(
         rows.map(async (original) => ({
           original,
           latest: (original.post_last_amend ? await ctx.stores.messages.get(original.post_last_amend) : undefined) ?? original,
         })),
-      ),
-      total,
-      perPage,
-      page,
-    };
+      );
+    const cursor = param(raw, 'cursor');
+    if (cursor !== undefined) {
+      if (sortBy === 'tx-time') throw CCN_ERRORS.error('INVALID_PARAMETER', 'cursor paging cannot sort by tx-time');
+      const perPage = cursorPageSizeParam(raw, defaultPerPage, ctx.config.maxPagination);
+      const after = cursor === '' ? null : decodeCursor(cursor);
+      const { rows } = await ctx.stores.messages.listPosts(postFilterOf(raw), { perPage: perPage + 1, page: 1, sortOrder, after });
+      const kept = rows.slice(0, perPage);
+      const last = kept[kept.length - 1];
+      return {
+        rows: await withLatest(kept),
+        perPage,
+        nextCursor: rows.length > perPage && last ? encodeCursor(last.post_last_updated ?? last.time, last.item_hash) : null,
+      };
+    }
+    const perPage = pageSizeParam(raw, defaultPerPage, ctx.config.maxPagination);
+    const page = intParam(raw, 'page', 1, 1, MAX_PAGE);
+    const { rows, total } = await ctx.stores.messages.listPosts(postFilterOf(raw), { perPage, page, sortOrder });
+    return { rows: await withLatest(rows), perPage, page: { number: page, total } };
   };
+  const paging = (p: PostsPage): Record<string, unknown> =>
+    p.page
+      ? { pagination_page: p.page.number, pagination_total: p.page.total, pagination_per_page: p.perPage, pagination_item: 'posts' }
+      : { pagination_per_page: p.perPage, next_cursor: p.nextCursor ?? null };
 
-  app.get('/api/v0/posts.json', async (request) => {
-    const { rows, total, perPage, page } = await query(request.query as RawQuery, 20);
+  const v0 = async (raw: RawQuery, pageFromPathValue?: number): Promise<Record<string, unknown>> => {
+    const result = await query(pageFromPathValue === undefined ? raw : { ...raw, page: String(pageFromPathValue) }, 20);
+    const { rows } = result;
     return {
       posts: rows.map(({ original, latest }) => {
         const originalContent = contentOf(original);
@@ -88,15 +129,13 @@ export function postsRoutes(app: FastifyInstance, ctx: ApiContext): void {
           ref: originalContent.ref ?? null,
         };
       }),
-      pagination_page: page,
-      pagination_total: total,
-      pagination_per_page: perPage,
-      pagination_item: 'posts',
+      ...paging(result),
     };
-  });
+  };
 
-  app.get('/api/v1/posts.json', async (request) => {
-    const { rows, total, perPage, page } = await query(request.query as RawQuery, 20);
+  const v1 = async (raw: RawQuery, pageFromPathValue?: number): Promise<Record<string, unknown>> => {
+    const result = await query(pageFromPathValue === undefined ? raw : { ...raw, page: String(pageFromPathValue) }, 20);
+    const { rows } = result;
     return {
       posts: rows.map(({ original, latest }) => {
         const originalContent = contentOf(original);
@@ -112,10 +151,12 @@ export function postsRoutes(app: FastifyInstance, ctx: ApiContext): void {
           last_updated: isoTime(latest.time),
         };
       }),
-      pagination_page: page,
-      pagination_total: total,
-      pagination_per_page: perPage,
-      pagination_item: 'posts',
+      ...paging(result),
     };
-  });
+  };
+  const pageOf = (raw: string): number => pageFromPath(raw.replace(/\.json$/, ''));
+  app.get('/api/v0/posts.json', async (request) => v0(request.query as RawQuery));
+  app.get('/api/v0/posts/page/:page', async (request) => v0(request.query as RawQuery, pageOf((request.params as { page: string }).page)));
+  app.get('/api/v1/posts.json', async (request) => v1(request.query as RawQuery));
+  app.get('/api/v1/posts/page/:page', async (request) => v1(request.query as RawQuery, pageOf((request.params as { page: string }).page)));
 }
