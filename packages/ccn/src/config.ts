@@ -116,7 +116,7 @@ export const CcnConfigSchema = z.object({
     .array(address)
     .default([])
     .describe('Addresses whose `aleph-scoring-scores` posts set node scores; the node key address is always one (it publishes the scores it computes)'),
-  // --- Scoring and rewards (issue 8) ---
+  // --- Scoring and rewards ---
   scoringEnabled: z
     .boolean()
     .default(true)
@@ -132,7 +132,7 @@ export const CcnConfigSchema = z.object({
     .default([])
     .describe('Addresses whose metrics posts the scores are computed from; empty = the node key address only (metrics from anyone else are ignored with a reason)'),
   multiaddress: z.string().default('').describe('Multiaddress published in /api/v0/info/public.json'),
-  // --- Scheduler and health monitor of the linked CRNs (issue 6) ---
+  // --- Scheduler and health monitor of the linked CRNs ---
   schedulerEnabled: z
     .boolean()
     .default(true)
@@ -223,7 +223,7 @@ export const CcnConfigSchema = z.object({
     .min(0)
     .default(600)
     .describe('With filesKept=referenced: how long a fetched file no local workload uses stays after its last read'),
-  // ---- scheduling: CCN liveness and workload ownership (issue 13) ----
+  // ---- scheduling: CCN liveness and workload ownership ----
   livenessEnabled: z
     .boolean()
     .default(true)
@@ -290,7 +290,7 @@ export const CcnConfigSchema = z.object({
     .min(1)
     .default(600)
     .describe('How long a peer whose gossip score fell below the graylist threshold stays disconnected and refused'),
-  // ---- pricing (issue 14: packages/protocol/src/cost) ----
+  // ---- pricing (packages/protocol/src/cost) ----
   pricingOwner: address
     .default(PRICING_AGGREGATE_OWNER)
     .describe('Owner of the `pricing` and `settings` aggregates costs are computed from (pyaleph\'s); a network that publishes none uses pyaleph\'s default prices'),
@@ -306,7 +306,7 @@ export const CcnConfigSchema = z.object({
     .number()
     .default(DEFAULT_PAYMENT_CUTOFFS.creditOnlyFromTime)
     .describe('From this message time, every paid PROGRAM, INSTANCE and STORE must pay with credits (202 otherwise) (pyaleph: 1798761600)'),
-  // ---- payments (issue 14: packages/ccn/src/payments) ----
+  // ---- payments (packages/ccn/src/payments) ----
   paymentChecks: z
     .boolean()
     .default(true)

@@ -93,7 +93,7 @@ export class CcnNode {
         stakerMinBalance: this.config.stakerMinBalance,
         ccnActivationStake: this.config.ccnActivationStake,
         balanceIndexers: this.config.balanceIndexers,
-        // The node publishes the scores it computes (issue 8): its own key is always a scores sender.
+        // The node publishes the scores it computes: its own key is always a scores sender.
         scoresSenders: [...this.config.scoresSenders, account.address],
       });
       const processor = new MessageProcessor(stores, this.config, this.#log.child({ component: 'processor' }), this.#clock);
@@ -125,7 +125,7 @@ export class CcnNode {
       this.#startScoring(stores, processor, registry, account);
       this.#gcTimer = setInterval(() => void this.#collectGarbage(), GC_INTERVAL_MS);
       this.#gcTimer.unref();
-      // Payments (issue 14): consumption, hold and credit checks, removing → removed.
+      // Payments: consumption, hold and credit checks, removing → removed.
       this.#payments = new PaymentJob({
         stores,
         settings: this.config,
@@ -174,7 +174,7 @@ export class CcnNode {
   }
 
   /**
-   * Same state everywhere (issue 13, item 4): a processed message judged again because a late
+   * Same state everywhere: a processed message judged again because a late
    * message changed its verdict (processing/convergence.ts) leaves the registry cache and the
    * placements like any change does.
    */
@@ -186,8 +186,8 @@ export class CcnNode {
   }
 
   /**
-   * The health monitor and the scheduler of the linked CRNs (issue 6), and the liveness of the
-   * other CCNs that decides which workloads this one manages (issue 13).
+   * The health monitor and the scheduler of the linked CRNs, and the liveness of the
+   * other CCNs that decides which workloads this one manages.
    */
   #createNetwork(stores: Stores, registry: RegistryService, account: EthAccount): { scheduler: Scheduler; monitor: HealthMonitor; liveness?: Liveness } {
     const c = this.config;
@@ -239,7 +239,7 @@ export class CcnNode {
   }
 
   /**
-   * Liveness (issue 13): heartbeats start once the API answers at its URL (the heartbeat names
+   * Liveness: heartbeats start once the API answers at its URL (the heartbeat names
    * it). Gossip is optional: without it heartbeats travel by HTTP pulls only; the P2P layer, once
    * running, hands its Gossip to `Liveness.attachGossip`.
    */
@@ -258,7 +258,7 @@ export class CcnNode {
   }
 
   /**
-   * Anti-entropy (issue 13): pulls every peer's messages after a per-peer cursor and fetches the
+   * Anti-entropy: pulls every peer's messages after a per-peer cursor and fetches the
    * files this node lacks (sync/). Started before the API is built (its routes show its status;
    * files are fetched on demand through it); its first rounds may run before the API listens,
    * which only stores pending messages until the processor starts.
@@ -278,7 +278,7 @@ export class CcnNode {
   }
 
   /**
-   * Peering (issue 13): the libp2p identity (`p2p.key` in the data dir), gossip of messages and
+   * Peering: the libp2p identity (`p2p.key` in the data dir), gossip of messages and
    * ALIVE announcements, dialing of bootstrap and registry peers. Started once the API listens,
    * so the HTTP URL it announces is known; `p2pEnabled: false` leaves the node alone.
    */
@@ -302,7 +302,7 @@ export class CcnNode {
   }
 
   /**
-   * Scoring (issue 8): the CCNs' public APIs are probed beside the CRNs, and the probes are
+   * Scoring: the CCNs' public APIs are probed beside the CRNs, and the probes are
    * published as metrics posts, then scores (see scoring/service.ts).
    */
   #startScoring(stores: Stores, processor: MessageProcessor, registry: RegistryService, account: EthAccount): void {

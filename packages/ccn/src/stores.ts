@@ -21,7 +21,7 @@ export interface Repos {
   balances: BalancesRepo;
   allocations: AllocationsRepo;
   probes: ProbesRepo;
-  /** Costs, credits, flows and removals (issue 14). */
+  /** Costs, credits, flows and removals. */
   payments: PaymentsRepo;
   /** Order-independence bookkeeping (waits, FORGET targets, dependants). */
   state: StateRepo;

@@ -85,7 +85,7 @@ export const CrnConfigSchema = z.object({
     .union([z.literal(''), address])
     .default('')
     .describe('PAYMENT_RECEIVER_ADDRESS: the address pay-as-you-go flows to this node must go to (its reward address); empty = the node key\'s address. Shown in /status/config'),
-  // ---- payments (issue 14): the gate before every start and the monitor loop ----
+  // ---- payments: the gate before every start and the monitor loop ----
   enforcePayments: z
     .boolean()
     .default(true)
@@ -142,7 +142,7 @@ export const CrnConfigSchema = z.object({
     .default(['loopback'])
     .describe('Reverse proxies whose X-Forwarded-For names the client (for per-address limits): addresses, CIDRs, or "loopback"; empty = the TCP peer is the client'),
 
-  // ---- CCN list and allocation signers (issue 13: CRNs outlive their CCN) ----
+  // ---- CCN list and allocation signers (CRNs outlive their CCN) ----
   ccnFailbackSeconds: z
     .number()
     .min(1)

@@ -123,7 +123,7 @@ export interface BalancesTable {
   height: number;
 }
 
-/** The scheduler's current placement of one persistent workload (issue 6). */
+/** The scheduler's current placement of one persistent workload. */
 export interface AllocationsTable {
   /** The PROGRAM or INSTANCE placed (the latest amend when amended). */
   item_hash: string;
@@ -139,7 +139,7 @@ export interface AllocationsTable {
   push_status: string | null;
 }
 
-/** One probe of one node by the health monitor (issue 8 scores from these rows). */
+/** One probe of one node by the health monitor (scoring reads these rows). */
 export interface NodeProbesTable {
   node_hash: string;
   /** version | login | status | diagnostic | usage */

@@ -1,5 +1,5 @@
 /**
- * Payment checks at processing (issue 14, items 3-4; pyaleph `services/cost_validation.py` and the
+ * Payment checks at processing (pyaleph `services/cost_validation.py` and the
  * VM/STORE handlers' `check_balance`): the payment method must be allowed by the cutoffs
  * (`paymentMethodCheck`: INVALID_PAYMENT_METHOD 202), then
  * - hold: the owner's token balance ≥ the hold costs of its held messages + this one's

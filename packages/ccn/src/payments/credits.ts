@@ -1,5 +1,5 @@
 /**
- * Credit state as a pure replay (issue 14, item 4). Credits are integers held in LOTS: each
+ * Credit state as a pure replay. Credits are integers held in LOTS: each
  * distribution (or an oracle's transfer) is a lot with an optional expiration; every debit (an
  * oracle's expense, the consumption of a running credit-paid message) is drawn FIFO from the lots
  * still valid at the debit's time, oldest lot first (pyaleph's emission order). A debit larger

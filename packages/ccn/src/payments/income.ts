@@ -1,5 +1,5 @@
 /**
- * Operators' income (issue 14, item 7): over a period, the pay-as-you-go flows each address
+ * Operators' income: over a period, the pay-as-you-go flows each address
  * received (ALEPH: each flow report sets its rate from its time until the next report of the same
  * (chain, sender, receiver), integrated over the period) and the credits consumed by the
  * credit-paid messages each CRN runs (the consumption rows of the period, attributed to the CRN

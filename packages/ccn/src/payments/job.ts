@@ -1,5 +1,5 @@
 /**
- * The periodic payment job (issue 14, items 3-5; pyaleph `jobs/cron/balance_job.py` and
+ * The periodic payment job (pyaleph `jobs/cron/balance_job.py` and
  * `credit_balance_job.py`). It runs at each payment BOUNDARY, a multiple of
  * `paymentCheckIntervalSeconds` in unix time, and judges the state AT that boundary, so CCNs with
  * the same messages and the same setting decide the same things at the same instants:

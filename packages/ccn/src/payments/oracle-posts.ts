@@ -1,5 +1,5 @@
 /**
- * Oracle posts (issue 14, item 2): POSTs of the oracle types from a configured oracle address set
+ * Oracle posts: POSTs of the oracle types from a configured oracle address set
  * token balances (`balanceIndexers`), credits (`creditOracles`) and flows (`flowOracles`). Anything
  * else with these types is a plain post without effect, as pyaleph. An oracle's post whose inner
  * content does not fit its schema (negative, non-numeric or huge amounts, bad addresses, too many

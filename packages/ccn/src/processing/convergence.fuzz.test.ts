@@ -1,5 +1,5 @@
 /**
- * Same state everywhere (issue 13, item 4), as a property: the same set of valid signed messages
+ * Same state everywhere, as a property: the same set of valid signed messages
  * of every kind, fed to several fresh CCN stores in different random orders (files arriving late,
  * dependencies arriving after their dependants have run out of retries), ends in the same
  * derived state on every node once processing is quiescent: the same statuses and errors,

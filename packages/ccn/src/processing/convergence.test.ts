@@ -1,5 +1,5 @@
 /**
- * The order-independence rules (issue 13, item 4), one worked case each: the same messages fed
+ * The order-independence rules, one worked case each: the same messages fed
  * in two (or more) orders end in the same state (testing/state-digest.ts), and that state is the
  * one the rule says. SQLite in memory; the property test (convergence.fuzz.test.ts) mixes them.
  */

@@ -1,5 +1,5 @@
 /**
- * Order independence (issue 13, item 4): the state a CCN derives from a set of messages is the
+ * Order independence: the state a CCN derives from a set of messages is the
  * same whatever order they arrived in. Folds (aggregates, a post's latest amend, balances, the
  * registry) are recomputed in the total order (order.ts). Verdicts that one message's arrival
  * can change for another are revisited here, inside the transaction that commits the change:

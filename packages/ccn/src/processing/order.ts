@@ -1,5 +1,5 @@
 /**
- * The one total order of messages for everything derived from them (issue 13, item 4): content
+ * The one total order of messages for everything derived from them: content
  * time, then item_hash (byte order of the lowercase hex). Every CCN sorts the same set the same
  * way whatever order the messages arrived in; the registry replay (registry/rules.ts
  * `orderEvents`) uses the same order.

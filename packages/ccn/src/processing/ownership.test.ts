@@ -1,5 +1,5 @@
 /**
- * The ownership table (issue 12): every message that acts on another one, sent by the owner, by a
+ * The ownership table: every message that acts on another one, sent by the owner, by a
  * delegate whose authorization matches, by a delegate whose authorization does not, and by a
  * stranger (writing as the owner, or as itself), through the real processor on each database.
  * A refused action leaves its target processed.

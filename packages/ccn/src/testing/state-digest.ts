@@ -1,5 +1,5 @@
 /**
- * A canonical digest of everything a CCN derives from its messages (issue 13, item 4): message
+ * A canonical digest of everything a CCN derives from its messages: message
  * statuses and their derived columns, forgotten_by, tags and refs, aggregates (values and info),
  * posts with their latest amend, the registry snapshot (value, outcomes, metadata), balances and
  * the reports behind them, file records and pins, payments (costs, credits, flows, removals). Two CCNs holding the same messages must have
@@ -125,7 +125,7 @@ export async function canonicalState(stores: Stores, opts: DigestOptions = {}): 
 }
 
 /**
- * Payment state (issue 14): recorded costs, credit movements and consumption, flow reports,
+ * Payment state: recorded costs, credit movements and consumption, flow reports,
  * removals, and what is derived from them (each address's credit lots and current flows).
  */
 async function paymentsState(stores: Stores): Promise<Record<string, unknown>> {

@@ -1,5 +1,5 @@
 /**
- * What separates programs from the operator on the node's own origin (issue 12, hole 10).
+ * What separates programs from the operator on the node's own origin.
  *
  * The operator's cookie (`token`, see routes/about.ts) is host-only on the node's domain, so a
  * browser sends it with every request to that host, `/vm/{ref}/…` included, whatever its Path.

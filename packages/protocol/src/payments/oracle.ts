@@ -1,5 +1,5 @@
 /**
- * The oracle posts that set payment state on a CCN (issue 14). They are POST messages; a CCN
+ * The oracle posts that set payment state on a CCN. They are POST messages; a CCN
  * applies one only when its sender is one of the configured oracle addresses (a post of these
  * types from anyone else is a plain post without effect, as pyaleph). These schemas are the
  * boundary: every amount is bounded (finite, ≥ 0, at most a sane maximum), every address checked,

@@ -1,7 +1,7 @@
 /**
  * `GET /api/v0/allocations` (ours; the reference CCN has no scheduler): where each persistent
  * workload runs and why, what each linked CRN was pushed, and each CRN's health as the monitor
- * sees it. `GET /api/v0/allocations/probes` lists the recorded probes (issue 8 scores them).
+ * sees it. `GET /api/v0/allocations/probes` lists the recorded probes (scoring reads them).
  * With liveness on, the network routes of the scheduler too (network/liveness-routes.ts).
  */
 import type { FastifyInstance } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * Payment reads (issue 14), pyaleph's shapes:
+ * Payment reads, pyaleph's shapes:
  * - `GET /api/v0/credit_balances?page=&pagination=&min_balance=` → `{credit_balances: [{address,
  *   credits}], pagination_*}` (every address that ever held credits, computed now);
  * - `GET /api/v0/addresses/{a}/credit_history?page=&pagination=` → `{address, credit_history:

@@ -1,5 +1,5 @@
 /**
- * Order-independent derived state (issue 13, item 4):
+ * Order-independent derived state:
  * - `messages.waiting_for`: what a pending or rejected message waits for (a message hash, a file
  *   hash, `aggregate:<owner>:<key>` or `security:<owner>`); a rejected message with one is
  *   evaluated again when that dependency settles, so a dependency that comes late never leaves one

@@ -1,5 +1,5 @@
 /**
- * Payments (issue 14), written for SQLite and PostgreSQL alike through Kysely's schema builder:
+ * Payments, written for SQLite and PostgreSQL alike through Kysely's schema builder:
  * - `message_costs`: the cost of each processed PROGRAM/INSTANCE/STORE as computed at processing
  *   (pyaleph's `account_costs`), decimal strings; `charged` = the payment is enforced (not free
  *   before the cutoff, not a small STORE, not a stream the CRN checks);

@@ -78,7 +78,7 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
   // Raw bytes for every content type: the signature covers the exact body.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body));
-  // Who may push (issue 13): the `authorizedAllocationSigners` setting when set (an override);
+  // Who may push: the `authorizedAllocationSigners` setting when set (an override);
   // else the CCN the registry links this node to (its owner and manager, re-read periodically, so
   // a re-link switches them); while this node is not linked, the first non-empty source of the
   // reference (§2.1): the network settings aggregate (cached 60 s), the reference scheduler key.
