@@ -16,8 +16,10 @@ export const MAX_TOKEN_AMOUNT = 1_000_000_000_000;
 export const MAX_DECIMALS = 18;
 /** A double keeps any decimal of 15 significant digits exactly. */
 export const MAX_SIGNIFICANT_DIGITS = 15;
-/** Credits travel as JSON integers: beyond this a JSON reader loses units. */
-export const MAX_CREDITS = Number.MAX_SAFE_INTEGER;
+/** The CCN's bound on one credit entry (integers, exact in a double). */
+export const MAX_CREDITS = 1_000_000_000_000_000;
+/** The CCN's bound on a flow rate, ALEPH per hour. */
+export const MAX_FLOW_RATE_PER_HOUR = 1_000_000_000;
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -64,15 +66,16 @@ function significantDigits(canonical: string): number {
 }
 
 /** A non-negative decimal amount of ALEPH (or ALEPH per hour), as its canonical string. */
-export function checkTokenAmount(what: string, raw: string, opts: { exactAsNumber: boolean }): Checked<string> {
+export function checkTokenAmount(what: string, raw: string, opts: { exactAsNumber: boolean; max?: number }): Checked<string> {
+  const max = opts.max ?? MAX_TOKEN_AMOUNT;
   const m = DECIMAL_RE.exec(raw);
   if (!m) return { ok: false, error: `${what} ${JSON.stringify(raw)} is not a non-negative decimal number (e.g. 1000 or 12.5)` };
   const [, intPart = '', fracPart = ''] = m;
   if (fracPart.length > MAX_DECIMALS) return { ok: false, error: `${what} ${raw} has more than ${MAX_DECIMALS} decimals (ALEPH has ${MAX_DECIMALS})` };
   const canonical = canonicalDecimal(intPart, fracPart);
   const whole = canonical.split('.')[0] as string;
-  if (whole.length > String(MAX_TOKEN_AMOUNT).length || Number(canonical) > MAX_TOKEN_AMOUNT) {
-    return { ok: false, error: `${what} ${raw} is above the bound of ${MAX_TOKEN_AMOUNT}` };
+  if (whole.length > String(max).length || Number(canonical) > max) {
+    return { ok: false, error: `${what} ${raw} is above the bound of ${max}` };
   }
   if (opts.exactAsNumber && significantDigits(canonical) > MAX_SIGNIFICANT_DIGITS) {
     return { ok: false, error: `${what} ${raw} has more than ${MAX_SIGNIFICANT_DIGITS} significant digits, more than a balance post carries exactly` };
@@ -115,7 +118,7 @@ export function checkCreditsArgs(address: string, amount: string): Checked<Oracl
 export function checkFlowArgs(sender: string, receiver: string, rate: string): Checked<OracleRequest> {
   const s = checkAddress('SENDER', sender);
   const r = checkAddress('RECEIVER', receiver);
-  const n = checkTokenAmount('ALEPH_PER_HOUR', rate, { exactAsNumber: false });
+  const n = checkTokenAmount('ALEPH_PER_HOUR', rate, { exactAsNumber: false, max: MAX_FLOW_RATE_PER_HOUR });
   const checked = all([s, r, n], () => ({ kind: 'flow' as const, sender: (s as { value: string }).value, receiver: (r as { value: string }).value, ratePerHour: (n as { value: string }).value }));
   if (checked.ok && checked.value.kind === 'flow' && checked.value.sender.toLowerCase() === checked.value.receiver.toLowerCase()) {
     return { ok: false, error: `SENDER and RECEIVER are the same address (${checked.value.sender}): a flow goes from a user to a CRN's reward address` };
