@@ -69,7 +69,7 @@ async function waitProcessed(ccn: string, hash: string, deadline: number): Promi
       const body = await bodyOf(res);
       if (body.status === 'processed') return;
       if (body.status === 'rejected') {
-        const details = (body.details as { errors?: unknown[] } | null)?.errors?.join('; ');
+        const details = (body.details as { errors?: unknown[] } | null)?.errors?.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; ');
         throw new OracleFailure(`the CCN rejected the post ${hash} (error_code ${String(body.error_code)}${details ? `: ${details}` : ''})`);
       }
       if (body.status === 'forgotten') throw new OracleFailure(`the post ${hash} was forgotten`);

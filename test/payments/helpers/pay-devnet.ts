@@ -1,0 +1,174 @@
+/**
+ * The payments end-to-end tests run on the devnet itself (`npm run devnet -- --executor process
+ * --ccns 1 --crns 1`): real CCN and CRN processes, the devnet's oracle key honoured for balances,
+ * credits and flows, short payment periods (check every 5 s, 20 s grace; CRN monitor every 5 s,
+ * two confirmations) and the hold/stream cutoffs moved away. Users are SDK accounts; the oracle is
+ * driven with the `ccn oracle` command, as a developer would.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
+import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
+import { ItemType } from '@aleph-sdk/message';
+import { EthAccount } from '@aleph-nodes/protocol';
+import { buildZip } from '../../../packages/cli/src/devnet/sample-program.ts';
+import { getJson } from '../../helpers/eventually.ts';
+import { run, RunningProcess, type Finished } from '../../helpers/process.ts';
+
+export interface DevnetState {
+  ccn: { url: string; address: string; hash: string };
+  crns: { url: string; hash: string; address: string; ccn: string }[];
+  runtimes: { node: string };
+  oracle: { address: string; key_file: string };
+}
+
+export interface User {
+  client: AuthenticatedAlephHttpClient;
+  address: string;
+  key: EthAccount;
+}
+
+export interface MessageStatus {
+  status: string;
+  error_code?: number | null;
+  details?: unknown;
+  reason?: string;
+  removing_at?: number | string;
+}
+
+/** The CCN places persistent work every 2 s and probes its CRN every 2 s (the test's pace, not the payments'). */
+const CCN_ENV = { CCN_SCHEDULER_INTERVAL_SECONDS: '2', CCN_MONITOR_INTERVAL_SECONDS: '2' };
+
+export class PayDevnet {
+  readonly dir = mkdtempSync(join(tmpdir(), 'pay-e2e-'));
+  readonly dataDir = join(this.dir, 'data');
+  readonly stateFile = join(this.dir, 'state.json');
+  devnet: RunningProcess | undefined;
+  state!: DevnetState;
+
+  async start(): Promise<void> {
+    this.devnet = new RunningProcess(
+      process.execPath,
+      ['packages/cli/bin/devnet.js', '--state-file', this.stateFile, '--data-dir', this.dataDir, '--executor', 'process', '--ccns', '1', '--crns', '1', '--ccn-port', '0', '--crn-port', '0'],
+      { env: CCN_ENV },
+    );
+    await this.devnet.waitForLine((l) => l.includes('devnet ready'));
+    this.state = JSON.parse(readFileSync(this.stateFile, 'utf8')) as DevnetState;
+  }
+
+  get ccn(): string {
+    return this.state.ccn.url;
+  }
+
+  get crn(): DevnetState['crns'][number] {
+    return this.state.crns[0] as DevnetState['crns'][number];
+  }
+
+  /** Stops the devnet (Ctrl-C's path) and removes its directory. */
+  async stop(): Promise<void> {
+    await this.devnet?.stop('SIGINT');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Processes of this devnet still alive (nodes and workloads carry its data dir in their command lines). */
+  leftovers(): string[] {
+    try {
+      return execFileSync('pgrep', ['-f', this.dataDir], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  }
+
+  user(): User {
+    const key = `0x${randomBytes(32).toString('hex')}`;
+    const account = importAccountFromPrivateKey(key);
+    return { client: new AuthenticatedAlephHttpClient(account, this.ccn), address: account.address, key: EthAccount.fromPrivateKey(key) };
+  }
+
+  /** `ccn oracle KIND ARGS... --key-file <devnet oracle> --ccn <devnet CCN> --json`. */
+  oracle(kind: 'balance' | 'credits' | 'flow', ...args: string[]): Promise<Finished> {
+    return run(process.execPath, ['packages/cli/bin/ccn.js', 'oracle', kind, ...args, '--key-file', this.state.oracle.key_file, '--ccn', this.ccn, '--json']);
+  }
+
+  async status(hash: string): Promise<MessageStatus> {
+    return getJson<MessageStatus>(`${this.ccn}/api/v0/messages/${hash}`);
+  }
+
+  async balance(address: string): Promise<{ balance: number; locked_amount: number; credit_balance: number }> {
+    return getJson(`${this.ccn}/api/v0/addresses/${address}/balance`);
+  }
+
+  /** The item hashes the CRN runs now (v2 list: `running`). */
+  async running(): Promise<string[]> {
+    const list = await getJson<Record<string, { running?: boolean }>>(`${this.crn.url}/v2/about/executions/list`);
+    return Object.entries(list)
+      .filter(([, e]) => e.running !== false)
+      .map(([hash]) => hash);
+  }
+
+  /** The v2 execution entry of a workload (stop reasons live there). */
+  async execution(hash: string): Promise<Record<string, unknown> | undefined> {
+    const list = await getJson<Record<string, Record<string, unknown>>>(`${this.crn.url}/v2/about/executions/list`);
+    return list[hash];
+  }
+
+  /** A persistent PROGRAM (answers `{owner}` on /) published with the SDK, paid as asked. */
+  async persistentProgram(user: User, payment: { type: 'hold' | 'superfluid' | 'credit'; receiver?: string }, sync = true): Promise<string> {
+    const zip = await buildZip({
+      'main.mjs': `import http from 'node:http';\nhttp.createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ owner: ${JSON.stringify(user.address)} })); }).listen(8080, '0.0.0.0');\n`,
+    });
+    const message = await user.client.createProgram({
+      file: new Blob([zip]),
+      entrypoint: 'main.mjs',
+      runtime: this.state.runtimes.node,
+      isPersistent: true,
+      memory: 128,
+      storageEngine: ItemType.storage,
+      channel: 'PAYMENTS-E2E',
+      payment: { chain: 'ETH' as never, type: payment.type as never, ...(payment.receiver ? { receiver: payment.receiver } : {}) },
+      sync,
+    });
+    return message.item_hash;
+  }
+
+  /** An on-demand PROGRAM (hold), published without waiting: its fate is read from the status route. */
+  async onDemandProgram(user: User): Promise<string> {
+    const zip = await buildZip({ 'main.mjs': "import http from 'node:http';\nhttp.createServer((q, s) => s.end('{}')).listen(8080, '0.0.0.0');\n" });
+    const message = await user.client.createProgram({
+      file: new Blob([zip]),
+      entrypoint: 'main.mjs',
+      runtime: this.state.runtimes.node,
+      memory: 128,
+      storageEngine: ItemType.storage,
+      channel: 'PAYMENTS-E2E',
+      sync: false,
+    });
+    return message.item_hash;
+  }
+
+  /** An INSTANCE paid by hold, published without waiting (the process executor runs none: only the CCN's verdict matters). */
+  async holdInstance(user: User): Promise<string> {
+    const message = await user.client.createInstance({
+      channel: 'PAYMENTS-E2E',
+      resources: { vcpus: 1, memory: 2048 },
+      rootfs: { parent: { ref: this.state.runtimes.node }, size_mib: 20_480 },
+      payment: { chain: 'ETH' as never, type: 'hold' as never },
+      storageEngine: ItemType.storage,
+      sync: false,
+    });
+    return message.item_hash;
+  }
+
+  /** GET /vm/{hash}/ on the CRN answers the owner's program. */
+  async answers(hash: string, owner: string): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.crn.url}/vm/${hash}/`, { signal: AbortSignal.timeout(20_000) });
+      return res.status === 200 && ((await res.json()) as { owner?: string }).owner === owner;
+    } catch {
+      return false;
+    }
+  }
+}
