@@ -39,8 +39,12 @@ export interface MessageStatus {
   removing_at?: number | string;
 }
 
-/** The CCN places persistent work every 2 s and probes its CRN every 2 s (the test's pace, not the payments'). */
-const CCN_ENV = { CCN_SCHEDULER_INTERVAL_SECONDS: '2', CCN_MONITOR_INTERVAL_SECONDS: '2' };
+/**
+ * The test's pace, not the payments': the CCN places persistent work and probes its CRN every 2 s;
+ * the CRN hands out more vCPUs than this 2-core machine has (the programs are idle), so that the
+ * test's half-dozen programs fit beside the devnet's sample program.
+ */
+const NODE_ENV = { CCN_SCHEDULER_INTERVAL_SECONDS: '2', CCN_MONITOR_INTERVAL_SECONDS: '2', CRN_CAPACITY_VCPUS: '16' };
 
 export class PayDevnet {
   readonly dir = mkdtempSync(join(tmpdir(), 'pay-e2e-'));
@@ -53,7 +57,7 @@ export class PayDevnet {
     this.devnet = new RunningProcess(
       process.execPath,
       ['packages/cli/bin/devnet.js', '--state-file', this.stateFile, '--data-dir', this.dataDir, '--executor', 'process', '--ccns', '1', '--crns', '1', '--ccn-port', '0', '--crn-port', '0'],
-      { env: CCN_ENV },
+      { env: NODE_ENV },
     );
     await this.devnet.waitForLine((l) => l.includes('devnet ready'));
     this.state = JSON.parse(readFileSync(this.stateFile, 'utf8')) as DevnetState;
@@ -67,10 +71,11 @@ export class PayDevnet {
     return this.state.crns[0] as DevnetState['crns'][number];
   }
 
-  /** Stops the devnet (Ctrl-C's path) and removes its directory. */
+  /** Stops the devnet (Ctrl-C's path) and removes its directory (kept with PAY_E2E_KEEP=1, to read the nodes' logs). */
   async stop(): Promise<void> {
     await this.devnet?.stop('SIGINT');
-    rmSync(this.dir, { recursive: true, force: true });
+    if (process.env.PAY_E2E_KEEP === '1') process.stderr.write(`pay-e2e: devnet kept in ${this.dir}\n`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Processes of this devnet still alive (nodes and workloads carry its data dir in their command lines). */
