@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EthAccount } from '@aleph-nodes/protocol';
-import { canonicalAmount, checkAddress, checkBalanceArgs, checkCredits, checkCreditsArgs, checkFlowArgs, checkTimeout, checkTokenAmount } from './oracle-args.ts';
+import { canonicalAmount, checkAddress, checkBalanceArgs, checkCredits, checkCreditsArgs, checkExpiry, checkFlowArgs, checkTimeout, checkTokenAmount } from './oracle-args.ts';
 import { oraclePost } from './oracle-posts.ts';
 
 const A = EthAccount.generate().address;
@@ -88,6 +88,18 @@ describe('ccn oracle arguments', () => {
     assert.match(error(checkFlowArgs(A, 'x', '1')), /^RECEIVER/);
     assert.match(error(checkFlowArgs(A, B, 'fast')), /^ALEPH_PER_HOUR/);
     assert.match(error(checkFlowArgs(A, A.toLowerCase(), '1')), /same address/);
+  });
+
+  it('--expires: a future ISO date or unix seconds, as unix ms', () => {
+    const now = Date.parse('2026-12-03T00:00:00Z');
+    assert.deepEqual(checkExpiry('2027-01-01T00:00:00Z', now), { ok: true, value: Date.parse('2027-01-01T00:00:00Z') });
+    assert.deepEqual(checkExpiry('1800000000', now), { ok: true, value: 1_800_000_000_000 });
+    assert.match(error(checkExpiry('2020-01-01', now)), /in the past/);
+    assert.match(error(checkExpiry('tomorrow', now)), /neither an ISO 8601 date nor unix seconds/);
+    const req = checkCreditsArgs(A, '10', '1800000000', now);
+    assert.ok(req.ok && req.value.kind === 'credits' && req.value.expirationMs === 1_800_000_000_000);
+    const post = oraclePost(req.value, { nowMs: now });
+    assert.match(JSON.stringify(post.content), /"expiration":1800000000000/);
   });
 
   it('--timeout is a positive number of seconds up to an hour', () => {

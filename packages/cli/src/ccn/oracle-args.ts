@@ -95,7 +95,7 @@ export function checkCredits(what: string, raw: string): Checked<number> {
 
 export type OracleRequest =
   | { kind: 'balance'; address: string; amount: string }
-  | { kind: 'credits'; address: string; amount: number }
+  | { kind: 'credits'; address: string; amount: number; /** Unix ms after which the lot no longer counts (pyaleph's `expiration`). */ expirationMs?: number }
   | { kind: 'flow'; sender: string; receiver: string; ratePerHour: string };
 
 function all<T>(checks: Checked<unknown>[], build: () => T): Checked<T> {
@@ -109,10 +109,26 @@ export function checkBalanceArgs(address: string, amount: string): Checked<Oracl
   return all([a, n], () => ({ kind: 'balance' as const, address: (a as { value: string }).value, amount: (n as { value: string }).value }));
 }
 
-export function checkCreditsArgs(address: string, amount: string): Checked<OracleRequest> {
+/** `--expires`: ISO 8601 or unix seconds, in the future (a lot that is already expired gives nothing). */
+export function checkExpiry(raw: string, nowMs: number): Checked<number> {
+  let ms: number | undefined;
+  if (/^\d{1,11}(\.\d+)?$/.test(raw)) ms = Math.round(Number(raw) * 1000);
+  else if (/^\d{4}-\d{2}-\d{2}/.test(raw) && Number.isFinite(Date.parse(raw))) ms = Date.parse(raw);
+  if (ms === undefined) return { ok: false, error: `--expires ${JSON.stringify(raw)} is neither an ISO 8601 date nor unix seconds` };
+  if (ms <= nowMs) return { ok: false, error: `--expires ${raw} is in the past: the credits would never count` };
+  return { ok: true, value: ms };
+}
+
+export function checkCreditsArgs(address: string, amount: string, expires?: string, nowMs: number = Date.now()): Checked<OracleRequest> {
   const a = checkAddress('ADDRESS', address);
   const n = checkCredits('AMOUNT', amount);
-  return all([a, n], () => ({ kind: 'credits' as const, address: (a as { value: string }).value, amount: (n as { value: number }).value }));
+  const e = expires === undefined ? undefined : checkExpiry(expires, nowMs);
+  return all([a, n, ...(e ? [e] : [])], () => ({
+    kind: 'credits' as const,
+    address: (a as { value: string }).value,
+    amount: (n as { value: number }).value,
+    ...(e ? { expirationMs: (e as { value: number }).value } : {}),
+  }));
 }
 
 export function checkFlowArgs(sender: string, receiver: string, rate: string): Checked<OracleRequest> {

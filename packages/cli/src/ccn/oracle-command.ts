@@ -42,9 +42,10 @@ export function addOracleCommands(program: Command, result: { code: number }): v
       .command('credits')
       .description("give ADDRESS AMOUNT credits with an aleph_credit_distribution post (channel ALEPH_CREDIT); the key must be in the CCN's creditOracles")
       .argument('<address>', 'the account (0x address)')
-      .argument('<amount>', 'credits, a whole number ≥ 1'),
-  ).action(async (address: string, amount: string, flags: Flags) => {
-    result.code = await runOracle('credits', checkCreditsArgs(address, amount), options(flags));
+      .argument('<amount>', 'credits, a whole number ≥ 1')
+      .option('--expires <date>', 'when the credits expire: ISO 8601 or unix seconds (default: never)'),
+  ).action(async (address: string, amount: string, flags: Flags & { expires?: string }) => {
+    result.code = await runOracle('credits', checkCreditsArgs(address, amount, flags.expires), options(flags));
   });
 
   withCommonOptions(

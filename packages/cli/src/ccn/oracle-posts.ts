@@ -29,7 +29,7 @@ export interface OraclePost {
   content: { type: string; content: Record<string, unknown> };
 }
 
-export function oraclePost(req: OracleRequest, opts: { nowMs: number; expirationMs?: number }): OraclePost {
+export function oraclePost(req: OracleRequest, opts: { nowMs: number }): OraclePost {
   switch (req.kind) {
     case 'balance':
       return {
@@ -51,7 +51,7 @@ export function oraclePost(req: OracleRequest, opts: { nowMs: number; expiration
                   price: '0',
                   tx_hash: `ccn-oracle-${opts.nowMs}`,
                   provider: 'ALEPH',
-                  ...(opts.expirationMs !== undefined ? { expiration: opts.expirationMs } : {}),
+                  ...(req.expirationMs !== undefined ? { expiration: req.expirationMs } : {}),
                 },
               ],
               token: 'ALEPH',
