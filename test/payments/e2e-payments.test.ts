@@ -146,12 +146,12 @@ describe('payments end to end (SDK, devnet, ccn oracle)', { timeout: 600_000 }, 
     await otherUntouched();
   });
 
-  it('a flow cut: the program paid by a flow to the CRN is stopped', async () => {
+  it('a flow cut: the program paid by a flow to its CRN is stopped', async () => {
     const user = net.user();
     const receiver = net.crn.address;
     const flow = await net.oracle('flow', user.address, receiver, '1');
     assert.equal(flow.code, 0, flow.stdout + flow.stderr);
-    const hash = await net.persistentProgram(user, { type: 'superfluid', receiver });
+    const hash = await net.paygProgram(user);
     assert.equal((await net.status(hash)).status, 'processed');
     await runs(hash, user.address, 'the pay-as-you-go program');
 

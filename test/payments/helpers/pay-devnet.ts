@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
 import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
-import { ItemType } from '@aleph-sdk/message';
+import { broadcast, buildMessage, ItemType, MessageType, prepareAlephMessage, type ProgramContent } from '@aleph-sdk/message';
 import { EthAccount } from '@aleph-nodes/protocol';
 import { buildZip } from '../../../packages/cli/src/devnet/sample-program.ts';
 import { getJson } from '../../helpers/eventually.ts';
@@ -122,11 +122,8 @@ export class PayDevnet {
 
   /** A persistent PROGRAM (answers `{owner}` on /) published with the SDK, paid as asked. */
   async persistentProgram(user: User, payment: { type: 'hold' | 'superfluid' | 'credit'; receiver?: string }, sync = true): Promise<string> {
-    const zip = await buildZip({
-      'main.mjs': `import http from 'node:http';\nhttp.createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ owner: ${JSON.stringify(user.address)} })); }).listen(8080, '0.0.0.0');\n`,
-    });
     const message = await user.client.createProgram({
-      file: new Blob([zip]),
+      file: new Blob([await this.#ownerZip(user)]),
       entrypoint: 'main.mjs',
       runtime: this.state.runtimes.node,
       isPersistent: true,
@@ -137,6 +134,42 @@ export class PayDevnet {
       sync,
     });
     return message.item_hash;
+  }
+
+  /**
+   * A persistent pay-as-you-go PROGRAM for this devnet's CRN: `payment.receiver` its reward address
+   * and `requirements.node` its hash, as aleph-vm wants of a stream-paid workload. The SDK's
+   * createProgram sets no requirements, so the content is written here and the SDK signs and
+   * broadcasts it (buildMessage, prepareAlephMessage, broadcast), with its code uploaded by the SDK.
+   */
+  async paygProgram(user: User): Promise<string> {
+    const code = await user.client.createStore({ fileObject: new Blob([await this.#ownerZip(user)]), storageEngine: ItemType.storage, channel: 'PAYMENTS-E2E', sync: true });
+    const content = {
+      address: user.address,
+      time: Date.now() / 1000,
+      type: 'vm-function',
+      allow_amend: false,
+      metadata: { name: 'payments-e2e-payg' },
+      on: { http: true, persistent: true },
+      environment: { reproducible: false, internet: false, aleph_api: false, shared_cache: false },
+      resources: { vcpus: 1, memory: 128, seconds: 30 },
+      runtime: { ref: this.state.runtimes.node, use_latest: true, comment: 'host Node.js (process executor)' },
+      volumes: [],
+      variables: {},
+      code: { encoding: 'zip', entrypoint: 'main.mjs', ref: code.item_hash, use_latest: false },
+      payment: { chain: 'ETH', type: 'superfluid', receiver: this.crn.address },
+      requirements: { node: { node_hash: this.crn.hash } },
+    } as unknown as ProgramContent;
+    const built = buildMessage({ storageEngine: ItemType.inline, account: user.client.account, channel: 'PAYMENTS-E2E', timestamp: content.time, content }, MessageType.program);
+    const hashed = await prepareAlephMessage({ message: built, apiServer: this.ccn });
+    const { message } = await broadcast({ message: hashed, account: user.client.account, apiServer: this.ccn, sync: true });
+    return message.item_hash;
+  }
+
+  async #ownerZip(user: User): Promise<Uint8Array> {
+    return buildZip({
+      'main.mjs': `import http from 'node:http';\nhttp.createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ owner: ${JSON.stringify(user.address)} })); }).listen(8080, '0.0.0.0');\n`,
+    });
   }
 
   /** An on-demand PROGRAM (hold), published without waiting: its fate is read from the status route. */
