@@ -88,6 +88,8 @@ describe('INSTANCE on the microvm CRN: SSH through the forwarded port', () => {
       ccn: ccn?.url,
       port: 0,
       logLevel: 'silent',
+      // Payments are tested in test/payments/: this unfunded owner's instances run here.
+      enforcePayments: false,
       executor: 'microvm',
       accelerator: 'tcg',
       capacityVcpus: 8,
@@ -212,7 +214,7 @@ describe('INSTANCE on the microvm CRN: SSH through the forwarded port', () => {
 
   it('the process executor refuses instances with a clear 400', async () => {
     const processDir = join(dir, 'crn-process');
-    const processCrn = await startCrn({ dataDir: processDir, ccn: ccn?.url, port: 0, logLevel: 'silent', executor: 'process', messageWatch: false, nodeHash: NODE_HASH } as CrnConfig, { logger: silentLogger() });
+    const processCrn = await startCrn({ dataDir: processDir, ccn: ccn?.url, port: 0, logLevel: 'silent', executor: 'process', messageWatch: false, nodeHash: NODE_HASH, enforcePayments: false } as CrnConfig, { logger: silentLogger() });
     try {
       const instance = await client.createInstance({ rootfs: { parent: { ref: storeHash } }, resources: { vcpus: 1, memory: 128 }, ...PAID, storageEngine: ItemType.storage, channel: 'TEST', sync: true });
       const res = await fetch(`${processCrn.url}/control/allocation/notify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instance: instance.item_hash }) });

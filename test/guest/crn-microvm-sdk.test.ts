@@ -58,7 +58,7 @@ describe('SDK → CCN → CRN (microvm executor)', () => {
     ccn = await startCcnForCrn();
     crnDir = mkdtempSync(join(tmpdir(), 'crn-microvm-'));
     crn = await startCrn(
-      { dataDir: crnDir, ccn: ccn.ccn.url, port: 0, logLevel: 'silent', executor: 'microvm', accelerator: 'tcg', startTimeoutSeconds: 120, capacityVcpus: 8 } as CrnConfig,
+      { dataDir: crnDir, ccn: ccn.ccn.url, port: 0, logLevel: 'silent', executor: 'microvm', accelerator: 'tcg', startTimeoutSeconds: 120, capacityVcpus: 8, enforcePayments: false } as CrnConfig,
       { logger: silentLogger() },
     );
     const client = new AuthenticatedAlephHttpClient(importAccountFromPrivateKey(OWNER_KEY), ccn.ccn.url);

@@ -107,7 +107,7 @@ describe('scheduler and failover with three CRNs', { timeout: 240_000 }, () => {
       const configPath = join(root, `crn-${i + 1}.json`);
       writeFileSync(
         configPath,
-        JSON.stringify({ host, port, domain: host, executor: 'process', dataDir: dir, ccn: ccn.url, authorizedAllocationSigners: [ccn.address], logLevel: 'warn', restartBackoffMaxSeconds: 2 }),
+        JSON.stringify({ host, port, domain: host, executor: 'process', dataDir: dir, ccn: ccn.url, authorizedAllocationSigners: [ccn.address], logLevel: 'warn', restartBackoffMaxSeconds: 2, enforcePayments: false }),
       );
       const crn: CrnProc = { index: i, url: `http://${host}:${port}`, port, dir, configPath, hash: '', proc: undefined };
       crns.push(crn);

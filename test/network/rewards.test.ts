@@ -108,7 +108,7 @@ describe('scores and rewards with three CRNs, one of them down for a while', { t
       const host = `127.0.0.${i + 2}`;
       const port = await freePort(host);
       const configPath = join(root, `crn-${i + 1}.json`);
-      writeFileSync(configPath, JSON.stringify({ host, port, domain: host, executor: 'process', dataDir: dir, ccn: ccn.url, authorizedAllocationSigners: [ccn.address], logLevel: 'warn' }));
+      writeFileSync(configPath, JSON.stringify({ host, port, domain: host, executor: 'process', dataDir: dir, ccn: ccn.url, authorizedAllocationSigners: [ccn.address], logLevel: 'warn', enforcePayments: false }));
       const crn: CrnProc = { index: i, url: `http://${host}:${port}`, configPath, owner: EthAccount.generate(), hash: '', proc: undefined };
       crns.push(crn);
       await startCrnProcess(crn);

@@ -306,6 +306,38 @@ export const CcnConfigSchema = z.object({
     .number()
     .default(DEFAULT_PAYMENT_CUTOFFS.creditOnlyFromTime)
     .describe('From this message time, every paid PROGRAM, INSTANCE and STORE must pay with credits (202 otherwise) (pyaleph: 1798761600)'),
+  // ---- payments (issue 14: packages/ccn/src/payments) ----
+  paymentChecks: z
+    .boolean()
+    .default(true)
+    .describe('Enforce payments: refuse what the owner cannot pay (5, 6, 202) and remove what stops being paid. false records costs only (test networks without an oracle)'),
+  creditOracles: z
+    .array(address)
+    .default(['0x2E4454fAD1906c0Ce6e45cBFA05cE898Ac3AC1dC'])
+    .describe('Credit oracles: the only addresses whose ALEPH_CREDIT posts (aleph_credit_distribution / _expense / _transfer) move credits (pyaleph\'s credit sender by default)'),
+  flowOracles: z
+    .array(address)
+    .default([])
+    .describe('Flow oracles: the only addresses whose `aleph-flows-update` posts set pay-as-you-go flow rates'),
+  removingGraceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .default(90_000)
+    .describe('How long a message whose payment lapsed stays `removing` (a top-up restores it) before it is `removed` (pyaleph: 25 h)'),
+  paymentCheckIntervalSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(1800)
+    .describe('Payment period: hold and credit checks and credit consumption run at each multiple of it (unix time), the same instants on every CCN'),
+  paymentBackdateToleranceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .default(86_400)
+    .describe('The payment cutoffs judge a message by max(its time, its reception here − this): a message dated long before it arrived cannot escape a cutoff'),
 }).superRefine((c, ctx) => {
   // Worst case to detect a dead CRN: N rounds, each waiting for its interval and its probe timeout;
   // then one placement and one push (bounded by the push timeout only when the target is slow).

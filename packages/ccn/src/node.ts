@@ -15,6 +15,7 @@ import { PeerMonitor, type PeerTarget } from './monitor/peer-monitor.ts';
 import { PeerDirectory } from './network/peers.ts';
 import { loadOrCreateP2pIdentity } from './p2p/identity.ts';
 import { PeeringService } from './p2p/peering.ts';
+import { PaymentJob } from './payments/job.ts';
 import { MessageProcessor } from './processing/processor.ts';
 import { RegistryService } from './registry/registry-service.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
@@ -52,6 +53,7 @@ export class CcnNode {
   readonly #peers = new PeerDirectory();
   #app: FastifyInstance | undefined;
   #gcTimer: NodeJS.Timeout | undefined;
+  #payments: PaymentJob | undefined;
   #url = '';
   #address = '';
 
@@ -123,6 +125,15 @@ export class CcnNode {
       this.#startScoring(stores, processor, registry, account);
       this.#gcTimer = setInterval(() => void this.#collectGarbage(), GC_INTERVAL_MS);
       this.#gcTimer.unref();
+      // Payments (issue 14): consumption, hold and credit checks, removing → removed.
+      this.#payments = new PaymentJob({
+        stores,
+        settings: this.config,
+        log: this.#log.child({ component: 'payments' }),
+        clock: this.#clock,
+        changed: () => network.scheduler.trigger(),
+      });
+      this.#payments.start();
       this.#state = 'running';
       this.#log.info({ url: this.#url, address: this.#address, registry: registry.address, db: stores.engine }, 'ccn listening');
     } catch (err) {
@@ -154,6 +165,7 @@ export class CcnNode {
     this.#liveness?.stop();
     await this.#scheduler?.stop();
     await this.#monitor?.stop();
+    await this.#payments?.stop();
     await this.#processor?.stop();
     if (this.#app) await this.#app.close();
     await this.#stores?.close();

@@ -11,6 +11,7 @@ import { ProbesRepo } from './db/probes-repo.ts';
 import { StateRepo } from './db/state-repo.ts';
 import type { Tables } from './db/schema.ts';
 import { FileStore } from './storage/file-store.ts';
+import { PaymentsRepo } from './payments/repo.ts';
 
 /** Repositories bound to one executor (the database, or a transaction). */
 export interface Repos {
@@ -20,6 +21,8 @@ export interface Repos {
   balances: BalancesRepo;
   allocations: AllocationsRepo;
   probes: ProbesRepo;
+  /** Costs, credits, flows and removals (issue 14). */
+  payments: PaymentsRepo;
   /** Order-independence bookkeeping (waits, FORGET targets, dependants). */
   state: StateRepo;
   fileStore: FileStore;
@@ -41,6 +44,7 @@ function reposOf(db: Kysely<Tables>, fileStore: FileStore): Repos {
     balances: new BalancesRepo(db),
     allocations: new AllocationsRepo(db),
     probes: new ProbesRepo(db),
+    payments: new PaymentsRepo(db),
     state: new StateRepo(db),
     fileStore,
   };

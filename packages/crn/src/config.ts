@@ -78,10 +78,35 @@ export const CrnConfigSchema = z.object({
       '67705389842a0a1b95eaa408b009741027964edc805997475e95c505d642edd8',
     ])
     .describe('Program hashes the network monitor calls (reference crn-api §5): exempt from the per-owner caps and the unpaid idle timeout'),
-  statusPollSeconds: z.number().min(0).default(60).describe('PAYMENT_MONITOR_INTERVAL: how often live executions\' message status is checked (0 = never); 3 terminal answers stop one'),
+  statusPollSeconds: z.number().min(0).default(60).describe('How often live executions\' message status is checked (0 = never) when enforcePayments is off (with it on, the payment monitor does this every paymentMonitorIntervalSeconds); 3 terminal answers stop one'),
   restartBackoffMaxSeconds: z.number().min(1).default(30).describe('Longest wait before restarting a crashed persistent program'),
   nodeHash: z.string().default('').describe('This node\'s hash in the registry (shown in /status/config; checked by notify)'),
-  paymentReceiverAddress: z.string().default('').describe('PAYMENT_RECEIVER_ADDRESS shown in /status/config'),
+  paymentReceiverAddress: z
+    .union([z.literal(''), address])
+    .default('')
+    .describe('PAYMENT_RECEIVER_ADDRESS: the address pay-as-you-go flows to this node must go to (its reward address); empty = the node key\'s address. Shown in /status/config'),
+  // ---- payments (issue 14): the gate before every start and the monitor loop ----
+  enforcePayments: z
+    .boolean()
+    .default(true)
+    .describe('Check payment (message status, hold balance, credits, pay-as-you-go flow) with the CCN before every start (402 when unpaid) and stop workloads whose payment lapsed; off = nothing checked and every on-demand program counts as unpaid for the per-owner caps'),
+  paymentMonitorIntervalSeconds: z
+    .number()
+    .min(0)
+    .default(60)
+    .describe('PAYMENT_MONITOR_INTERVAL: how often the payment of every live execution is checked with the CCN (0 = never); with enforcePayments this pass also does the message status poll (statusPollSeconds is then unused)'),
+  paymentConfirmations: z
+    .number()
+    .int()
+    .min(1)
+    .default(3)
+    .describe('Consecutive monitor passes that must find an execution unpaid (or its message removed, forgotten, rejected) before it is stopped; a CCN that does not answer counts as nothing'),
+  paymentPriceCacheSeconds: z.number().min(0).default(300).describe('How long the price of a message (GET /api/v0/price/{hash}) is reused (aleph-vm: 300 s)'),
+  paymentAccountCacheSeconds: z
+    .number()
+    .min(0)
+    .default(10)
+    .describe("How long a start reuses an owner's balance and flows read from the CCN (the monitor reads them afresh each pass), and how long a 402 is answered again without asking the CCN; bounds the CCN reads that requests for unpaid programs cause"),
   portForwardStart: z.number().int().min(1024).max(65_535).default(24_000).describe('Instances: first host port handed out for port forwards (22/tcp and the owner\'s port-forwarding aggregate)'),
   portForwardEnd: z.number().int().min(1024).max(65_535).default(65_535).describe('Instances: last host port handed out for port forwards'),
   instanceStartTimeoutSeconds: z.number().min(1).default(300).describe('How long a starting instance may take until its SSH port (22) accepts connections'),

@@ -21,6 +21,7 @@ import { ownerQuota, type OnDemandPolicy } from './execution/owner-quota.ts';
 import { Supervisor } from './execution/supervisor.ts';
 import { StatusMonitor } from './execution/status-monitor.ts';
 import { MessageTriggers } from './execution/triggers.ts';
+import { createPaymentChecker, createPaymentMonitor, paymentGate } from './payments/node-payments.ts';
 import { createMetrics } from './metrics.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { DownloadCache } from './storage/download-cache.ts';
@@ -96,13 +97,14 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
     failbackMs: config.ccnFailbackSeconds * 1000,
     onSwitch: (from, to, why) => logger.warn({ from, to, why }, 'CCN unreachable: reading from the next CCN of the list'),
   });
+  const payments = createPaymentChecker(config, ccn, account.address, logger.child({ component: 'payments' }));
   const onDemand: OnDemandPolicy = {
     quota: ownerQuota(capacity, { vcpusShare: config.ownerOnDemandVcpusShare, memoryShare: config.ownerOnDemandMemoryShare, maxExecutions: config.ownerOnDemandMaxExecutions }),
     idleTimeoutSeconds: config.idleTimeoutSeconds,
     unpaidIdleTimeoutSeconds: config.unpaidIdleTimeoutSeconds,
     exempt: new Set(config.diagnosticPrograms),
-    // Payments are not enforced yet: every on-demand program is unpaid (the payments work plugs in here).
-    isPaid: () => false,
+    // Paid = the last payment check of the message passed (the gate before its start, then the monitor).
+    isPaid: (m) => payments.isPaid(m.message.item_hash),
   };
   const metrics = createMetrics();
   const supervisor = new Supervisor({
@@ -131,6 +133,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
       onDemand,
     },
     onStateChange: (exec) => metrics.executionTransitions.inc({ state: exec.state }),
+    ...(config.enforcePayments ? { beforeStart: paymentGate(payments) } : {}),
     onExecutableMessage: (v) => triggers?.register(v.message.item_hash, (v.content.on as { message?: unknown } | undefined)?.message),
   });
   const triggers = config.messageWatch ? new MessageTriggers(supervisor, logger.child({ component: 'triggers' })) : undefined;
@@ -155,6 +158,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
       cache,
       records,
       metrics,
+      payments,
       capacity,
       logger,
       serverHeader: `${config.serverName}/${config.serverVersion}`,
@@ -165,10 +169,13 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
   );
 
   let watch: MessageWatch | undefined;
-  const statusMonitor = new StatusMonitor(supervisor, ccn, logger.child({ component: 'status-monitor' }));
+  // With payments enforced, the payment monitor reads each message's state and does the status poll's work too.
+  const statusMonitor = config.enforcePayments
+    ? createPaymentMonitor(config, payments, supervisor, logger.child({ component: 'payment-monitor' }))
+    : new StatusMonitor(supervisor, ccn, logger.child({ component: 'status-monitor' }));
   try {
     await supervisor.restore();
-    statusMonitor.start(config.statusPollSeconds);
+    statusMonitor.start(config.enforcePayments ? config.paymentMonitorIntervalSeconds : config.statusPollSeconds);
     if (config.messageWatch) {
       const heard = new HeardMessages({
         ccn,

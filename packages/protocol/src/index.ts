@@ -18,4 +18,7 @@ export * from './auth/allocation-replay.ts';
 export * from './auth/signed-operation.ts';
 export * from './hostname.ts';
 export * from './cost/index.ts';
+export * from './payments/index.ts';
 export * from './paths.ts';
+// What a CRN reads from a CCN to check payments (balance, flows, message state).
+export * from './payments/account-reads.ts';

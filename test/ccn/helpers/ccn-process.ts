@@ -37,7 +37,7 @@ export async function startCcnProcess(settings: CcnSettings = {}, dataDir?: stri
   writeFileSync(
     configFile,
     // P2P on an ephemeral port: a test node never takes the real 4025 (nor collides with another test's).
-    JSON.stringify({ dataDir: dir, port: 0, p2pPort: 0, host: '127.0.0.1', retryBaseMs: 20, retryMaxMs: 100, logLevel: 'info', ...settings }),
+    JSON.stringify({ dataDir: dir, port: 0, p2pPort: 0, host: '127.0.0.1', retryBaseMs: 20, retryMaxMs: 100, logLevel: 'info', paymentChecks: false, ...settings }),
   );
   // The node reads the file; CCN_* variables of the developer's shell must not leak in.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CCN_')));

@@ -60,6 +60,12 @@ process.exit(2);
 /** Per-owner caps of on-demand programs lifted (for tests that are not about them). */
 export const UNCAPPED_OWNERS: Partial<CrnConfig> = { ownerOnDemandVcpusShare: 1, ownerOnDemandMemoryShare: 1, ownerOnDemandMaxExecutions: 1000 };
 
+/**
+ * The accounts of these tests hold no tokens: payments are not enforced unless a test asks
+ * (test/payments/ funds its accounts through the CCN's balance oracle and turns them on).
+ */
+export const UNPAID_ALLOWED: Partial<CrnConfig> = { enforcePayments: false };
+
 export interface PublishOptions {
   variables?: Record<string, string>;
   persistent?: boolean;
@@ -78,7 +84,7 @@ export interface Nodes {
 
 export async function startCcnForCrn(): Promise<{ ccn: CcnNode; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'crn-test-ccn-'));
-  const ccn = await startCcn(ccnConfig({ dataDir: dir, port: 0, p2pPort: 0, logLevel: 'silent' }), { logger: silentLogger() });
+  const ccn = await startCcn(ccnConfig({ dataDir: dir, port: 0, p2pPort: 0, logLevel: 'silent', paymentChecks: false }), { logger: silentLogger() });
   return { ccn, dir };
 }
 
@@ -113,7 +119,7 @@ export async function startNodes(crnOverrides: Partial<CrnConfig> = {}): Promise
     // Tests run several small programs of one owner at once on 2-core machines: hand out more
     // vCPUs, and lift the per-owner caps of on-demand programs (test/security tests them).
     crn = await startCrn(
-      { executor: 'process', dataDir: crnDataDir, ccn: ccn.url, port: 0, logLevel: 'silent', messageWatch: true, capacityVcpus: 32, ...UNCAPPED_OWNERS, ...crnOverrides } as CrnConfig,
+      { executor: 'process', dataDir: crnDataDir, ccn: ccn.url, port: 0, logLevel: 'silent', messageWatch: true, capacityVcpus: 32, ...UNCAPPED_OWNERS, ...UNPAID_ALLOWED, ...crnOverrides } as CrnConfig,
       { logger: silentLogger() },
     );
   } catch (err) {

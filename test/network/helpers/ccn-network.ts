@@ -97,7 +97,7 @@ export async function prepareCrn(root: string, name: string, host: string, ccnUr
   // No authorizedAllocationSigners: the registry says who may push (the linked CCN).
   writeFileSync(
     configPath,
-    JSON.stringify({ host, port, domain: host, executor: 'process', dataDir: dir, ccn: ccnUrls, logLevel: 'info', restartBackoffMaxSeconds: 2, stopWorkloadsOnExit: true, ccnFailbackSeconds: 5, allocationSignersRefreshSeconds: 5 }),
+    JSON.stringify({ host, port, domain: host, executor: 'process', dataDir: dir, ccn: ccnUrls, logLevel: 'info', restartBackoffMaxSeconds: 2, stopWorkloadsOnExit: true, ccnFailbackSeconds: 5, allocationSignersRefreshSeconds: 5, enforcePayments: false }),
   );
   return { name, url: `http://${host}:${port}`, dir, configPath, hash: '', proc: undefined };
 }

@@ -85,7 +85,7 @@ export async function startCrnUnderAttack(overrides: Partial<CrnConfig> = {}): P
       cb();
     },
   });
-  let config = { executor: 'process', dataDir: crnDataDir, ccn: relay.url, port: 0, messageWatch: true, capacityVcpus: 32, ...overrides } as CrnConfig;
+  let config = { executor: 'process', dataDir: crnDataDir, ccn: relay.url, port: 0, messageWatch: true, capacityVcpus: 32, enforcePayments: false, ...overrides } as CrnConfig;
   const boot = (): Promise<RunningCrn> => startCrn(config, { logger: createLogger({ name: 'crn', level: 'info', destination: sink }) });
   let crn: RunningCrn | undefined;
   const ownerAccount = EthAccount.fromPrivateKey(OWNER_KEY);

@@ -9,6 +9,7 @@ import { InFlightLimiter, uploadGate } from './in-flight.ts';
 import { aggregatesRoutes } from './routes/aggregates.ts';
 import { allocationsRoutes } from './routes/allocations.ts';
 import { balancesRoutes } from './routes/balances.ts';
+import { paymentsRoutes } from './routes/payments.ts';
 import { infoRoutes } from './routes/info.ts';
 import { ipfsUploadRoutes } from './routes/ipfs-upload.ts';
 import { messagesReadRoutes } from './routes/messages-read.ts';
@@ -63,6 +64,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
   allocationsRoutes(app, ctx);
   postsRoutes(app, ctx);
   balancesRoutes(app, ctx);
+  paymentsRoutes(app, ctx);
   priceRoutes(app, ctx);
   infoRoutes(app, ctx);
   syncRoutes(app, ctx);

@@ -29,7 +29,9 @@ export class AllocationsRepo {
     const rows = await this.#db
       .selectFrom('messages')
       .select(['item_hash', 'type', 'owner_lc', 'content', 'time'])
-      .where('status', '=', 'processed')
+      // A `removing` workload keeps running through its payment grace (a top-up keeps it);
+      // `removed` drops it, and its CRN is pushed a set without it.
+      .where('status', 'in', ['processed', 'removing'])
       .where('type', 'in', ['PROGRAM', 'INSTANCE'])
       .orderBy('time')
       .orderBy('item_hash')

@@ -156,7 +156,68 @@ export interface NodeProbesTable {
   url: string;
 }
 
+/** The cost of a processed PROGRAM/INSTANCE/STORE at processing (decimal strings). */
+export interface MessageCostsTable {
+  item_hash: string;
+  owner_lc: string;
+  type: string;
+  payment_type: string;
+  /** 1 when the payment is enforced (hold or credit checked), 0 when free or a stream. */
+  charged: number;
+  hold: string;
+  stream_per_second: string;
+  credit_per_second: string;
+  /** content.time: the message's place in the total order, and where credit consumption starts. */
+  time: number;
+}
+
+/** One credit movement of one ALEPH_CREDIT post entry. */
+export interface CreditEventsTable {
+  item_hash: string;
+  idx: number;
+  kind: 'distribution' | 'expense' | 'transfer_out' | 'transfer_in';
+  address_lc: string;
+  amount: number;
+  time: number;
+  /** Unix seconds after which the lot is void; null = never. */
+  expiration: number | null;
+  /** JSON of the entry's other fields (price, tx_hash, provider, ...). */
+  details: string;
+}
+
+/** Credits a running message consumed up to one period boundary. */
+export interface CreditConsumptionTable {
+  item_hash: string;
+  boundary: number;
+  address_lc: string;
+  amount: number;
+  cumulative: number;
+}
+
+export interface FlowReportsTable {
+  item_hash: string;
+  idx: number;
+  chain: string;
+  sender_lc: string;
+  receiver_lc: string;
+  rate_per_hour: string;
+  time: number;
+}
+
+export interface MessageRemovalsTable {
+  item_hash: string;
+  reason: 'balance_insufficient' | 'credit_insufficient';
+  removing_since: number;
+  removing_at: number;
+  removed_at: number | null;
+}
+
 export interface Tables {
+  message_costs: MessageCostsTable;
+  credit_events: CreditEventsTable;
+  credit_consumption: CreditConsumptionTable;
+  flow_reports: FlowReportsTable;
+  message_removals: MessageRemovalsTable;
   allocations: AllocationsTable;
   node_probes: NodeProbesTable;
   messages: MessagesTable;

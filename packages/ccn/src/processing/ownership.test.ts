@@ -172,7 +172,7 @@ for (const engine of ENGINES) {
 
     before(async () => {
       test = await openTestStores(engine);
-      processor = new MessageProcessor(test.stores, ccnConfig({ dataDir: test.dataDir, retryBaseMs: 5, retryMaxMs: 20, maxRetries: 2 }), silentLogger());
+      processor = new MessageProcessor(test.stores, ccnConfig({ dataDir: test.dataDir, retryBaseMs: 5, retryMaxMs: 20, maxRetries: 2, paymentChecks: false }), silentLogger());
       processor.start();
     });
     after(async () => {

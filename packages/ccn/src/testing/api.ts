@@ -22,7 +22,7 @@ export interface TestApi {
 
 export async function openTestApi(overrides: Partial<CcnConfig> = {}): Promise<TestApi> {
   const test = await openTestStores('sqlite');
-  const config = ccnConfig({ dataDir: test.dataDir, retryBaseMs: 5, retryMaxMs: 20, maxRetries: 1, ...overrides });
+  const config = ccnConfig({ dataDir: test.dataDir, retryBaseMs: 5, retryMaxMs: 20, maxRetries: 1, paymentChecks: false, ...overrides });
   const node = EthAccount.generate();
   const processor = new MessageProcessor(test.stores, config, silentLogger());
   const registry = new RegistryService(test.stores.messages, node.address, {

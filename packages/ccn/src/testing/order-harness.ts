@@ -38,7 +38,7 @@ export async function openOrderNode(engine: EngineName, start: number, overrides
     disposeStores = () => test.dispose();
   }
   let now = start;
-  const config = ccnConfig({ dataDir, maxRetries: 2, retryBaseMs: 1000, retryMaxMs: 4000, ...overrides });
+  const config = ccnConfig({ dataDir, maxRetries: 2, retryBaseMs: 1000, retryMaxMs: 4000, paymentChecks: false, ...overrides });
   const processor = new MessageProcessor(stores, config, silentLogger(), () => now);
   processor.start();
   return {

@@ -2,7 +2,7 @@
  * A canonical digest of everything a CCN derives from its messages (issue 13, item 4): message
  * statuses and their derived columns, forgotten_by, tags and refs, aggregates (values and info),
  * posts with their latest amend, the registry snapshot (value, outcomes, metadata), balances and
- * the reports behind them, file records and pins. Two CCNs holding the same messages must have
+ * the reports behind them, file records and pins, payments (costs, credits, flows, removals). Two CCNs holding the same messages must have
  * the same digest whatever order the messages arrived in. What is local to a node by nature is
  * left out: reception times, retry counters and schedules, the raw body as received.
  *
@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ccnConfig } from '../config.ts';
+import { replayCredits } from '../payments/credits.ts';
 import { RegistryService } from '../registry/registry-service.ts';
 import type { RegistrySettings } from '../registry/types.ts';
 import type { Stores } from '../stores.ts';
@@ -100,7 +101,9 @@ export async function canonicalState(stores: Stores, opts: DigestOptions = {}): 
   const reports = await db.selectFrom('balance_reports').selectAll().orderBy('item_hash').orderBy('address_lc').orderBy('chain').orderBy('dapp').execute();
   const files = await db.selectFrom('files').select(['hash', 'size', 'engine']).orderBy('hash').execute();
   const pins = await db.selectFrom('file_pins').selectAll().orderBy('file_hash').orderBy('item_hash').execute();
+  const payments = await paymentsState(stores);
   return {
+    payments,
     messages,
     tags,
     refs,
@@ -119,6 +122,31 @@ export async function canonicalState(stores: Stores, opts: DigestOptions = {}): 
     files: files.map((f) => ({ ...f, size: Number(f.size) })),
     pins,
   };
+}
+
+/**
+ * Payment state (issue 14): recorded costs, credit movements and consumption, flow reports,
+ * removals, and what is derived from them (each address's credit lots and current flows).
+ */
+async function paymentsState(stores: Stores): Promise<Record<string, unknown>> {
+  const db = stores.db;
+  const num = <T extends Record<string, unknown>>(row: T, keys: (keyof T)[]): T => {
+    const out = { ...row };
+    for (const k of keys) if (out[k] !== null) (out as Record<keyof T, unknown>)[k] = Number(out[k]);
+    return out;
+  };
+  const costs = (await db.selectFrom('message_costs').selectAll().orderBy('item_hash').execute()).map((r) => num(r, ['charged', 'time']));
+  const credits = (await db.selectFrom('credit_events').selectAll().orderBy('item_hash').orderBy('idx').orderBy('kind').execute()).map((r) => num(r, ['idx', 'amount', 'time', 'expiration']));
+  const consumption = (await db.selectFrom('credit_consumption').selectAll().orderBy('item_hash').orderBy('boundary').execute()).map((r) => num(r, ['boundary', 'amount', 'cumulative']));
+  const flows = (await db.selectFrom('flow_reports').selectAll().orderBy('item_hash').orderBy('idx').execute()).map((r) => num(r, ['idx', 'time']));
+  const removals = (await db.selectFrom('message_removals').selectAll().orderBy('item_hash').execute()).map((r) => num(r, ['removing_since', 'removing_at', 'removed_at']));
+  const lots: Record<string, unknown> = {};
+  const currentFlows: Record<string, unknown> = {};
+  for (const address of await stores.payments.creditAddresses()) {
+    lots[address] = replayCredits(await stores.payments.creditEvents(address), Number.MAX_SAFE_INTEGER).lots;
+  }
+  for (const f of await stores.payments.allCurrentFlows()) currentFlows[`${f.chain}:${f.sender}:${f.receiver}`] = f;
+  return { costs, credits, consumption, flows, removals, lots, currentFlows };
 }
 
 /** The digest of one node's derived state. */

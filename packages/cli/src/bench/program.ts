@@ -26,7 +26,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--quick', 'fewer iterations and VMs (under 5 minutes here)')
     .option('--vms <n>', 'microVM scenarios: programs started through the CRN, at least 2, or 0 to skip them (default 3 with --quick, else 8)')
     .option('--bare-boots <n>', 'microVM scenarios: bare QEMU boots for the cold-start limit (default 2 with --quick, else 5)')
-    .option('--only <groups>', 'comma-separated scenario groups to run: ccn-ingest, ccn-files, ccn-network, crn-warm-path, cache, microvm (default: all)')
+    .option('--only <groups>', 'comma-separated scenario groups to run: ccn-ingest, ccn-files, ccn-network, crn-warm-path, crn-payments, cache, microvm (default: all)')
     .action(async (opts: { json?: string; executor: string; quick?: boolean; vms?: string; bareBoots?: string; only?: string }) => {
       if (opts.executor !== 'process' && opts.executor !== 'microvm') throw new Error(`--executor must be 'process' or 'microvm', not '${opts.executor}'`);
       const quick = opts.quick === true;
@@ -35,7 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const microVm = { programs, bareBoots: Math.max(1, count('--bare-boots', opts.bareBoots, quick ? 2 : 5)) };
       const logger = createLogger({ name: 'bench', level: process.env.LOG_LEVEL ?? 'warn' });
       const only = opts.only?.split(',').map((g) => g.trim()).filter(Boolean);
-      const groups = ['ccn-ingest', 'ccn-files', 'ccn-network', 'crn-warm-path', 'cache', 'microvm'];
+      const groups = ['ccn-ingest', 'ccn-files', 'ccn-network', 'crn-warm-path', 'crn-payments', 'cache', 'microvm'];
       const unknown = only?.filter((g) => !groups.includes(g)) ?? [];
       if (unknown.length > 0) throw new Error(`unknown scenario group ${unknown.join(', ')} (known: ${groups.join(', ')})`);
       const ctx = { quick, executor: opts.executor, binDir: fileURLToPath(new URL('../../bin', import.meta.url)), logger, microVm, only };

@@ -91,3 +91,21 @@ export async function readDistributions(ccn: string, sender: string): Promise<{ 
   }
   return out;
 }
+
+/** The CCN's payment income of the period (`GET /api/v0/payments/income`, ours). */
+export interface IncomeView {
+  flows: { receiver: string; aleph: string }[];
+  credits: { crn_hash: string; credits: number; messages: number }[];
+}
+
+/** Undefined when the CCN does not serve payments (an older node): the rewards are reported without. */
+export async function readIncome(ccn: string, from: number, to: number): Promise<IncomeView | undefined> {
+  const url = `${ccn}/api/v0/payments/income?from=${from}&to=${to}`;
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) }).catch((err: Error & { cause?: Error }) => {
+    throw new RewardsInputError(`cannot reach ${url}: ${err.cause?.message ?? err.message}`);
+  });
+  if (res.status === 404) return undefined;
+  const text = await res.text();
+  if (res.status !== 200) throw new RewardsInputError(`${url} answered ${res.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as IncomeView;
+}

@@ -12,7 +12,7 @@ import { readKeyFile } from '@aleph-nodes/service';
 import { publishMessage } from '../common/ccn-client.ts';
 import { EXIT } from '../common/exit-codes.ts';
 import { printTable } from '../common/output.ts';
-import { DISTRIBUTION_POST_TYPE, readDistributions, readRegistry, readScoresPosts, RewardsInputError } from './rewards-input.ts';
+import { DISTRIBUTION_POST_TYPE, readDistributions, readIncome, readRegistry, readScoresPosts, RewardsInputError, type IncomeView, type RegistryView } from './rewards-input.ts';
 
 export interface RewardsOptions {
   from: string;
@@ -87,7 +87,8 @@ export async function runRewards(opts: RewardsOptions): Promise<number> {
       ...ccns.map((c) => [c.hash, { role: 'ccn', score: round6(c.score), multiplier: round6(scoreMultiplier(c.score)), active: c.active, linked_crns: c.linkedCrns.length }]),
       ...crns.map((c) => [c.hash, { role: 'crn', score: round6(c.score), multiplier: round6(scoreMultiplier(c.score)), decentralization: round6(c.decentralization), parent: c.parent }]),
     ]);
-    const report = { distribution, lines: result.lines, nodes: nodeScores, total: result.total, score_posts: scores.posts };
+    const income = incomeLines(await readIncome(ccn, from, to), registry);
+    const report = { distribution, lines: result.lines, nodes: nodeScores, total: result.total, score_posts: scores.posts, ...(income && income.length > 0 ? { payments_income: income } : {}) };
 
     if (opts.json) process.stdout.write(`${canonicalJson(report, 2)}\n`);
     else {
@@ -98,6 +99,13 @@ export async function runRewards(opts: RewardsOptions): Promise<number> {
           .map((l) => [l.role, l.node.slice(0, 12), l.address, l.role === 'staker' ? '' : ((nodeScores[l.node] as { score: number } | undefined)?.score ?? 0).toFixed(3), l.amount.toFixed(6)]),
       );
       process.stdout.write(`total ${result.total.toFixed(6)} ALEPH for ${new Date(from * 1000).toISOString()} – ${new Date(to * 1000).toISOString()} (${scores.posts.length} score posts)\n`);
+      if (income && income.length > 0) {
+        process.stdout.write('payments income (pay-as-you-go flows received, credits consumed by the work each CRN ran):\n');
+        printTable(
+          ['CRN', 'ADDRESS', 'FLOW ALEPH', 'CREDITS'],
+          income.map((l) => [l.crn_hash ? l.crn_hash.slice(0, 12) : '', l.address ?? '', l.flow_aleph, String(l.credits)]),
+        );
+      }
     }
 
     if (!opts.publish || !account) return EXIT.OK;
@@ -114,4 +122,36 @@ export async function runRewards(opts: RewardsOptions): Promise<number> {
     if (err instanceof RewardsInputError) return fail(err.message);
     throw err;
   }
+}
+
+export interface IncomeLine {
+  crn_hash: string | null;
+  address: string | null;
+  flow_aleph: string;
+  credits: number;
+}
+
+/**
+ * Payment income beside the score rewards (issue 14, item 7): flows received by a CRN's reward
+ * address (or owner) and credits consumed by the workloads placed on it. Flows to an address that
+ * is no CRN's are listed with that address alone; credits of unplaced work under `unattributed`.
+ */
+export function incomeLines(income: IncomeView | undefined, registry: Pick<RegistryView, 'resource_nodes'>): IncomeLine[] | undefined {
+  if (!income) return undefined;
+  const lines = new Map<string, IncomeLine>();
+  const crnOf = new Map(registry.resource_nodes.map((n) => [(n.reward || n.owner).toLowerCase(), n]));
+  for (const f of income.flows) {
+    const crn = crnOf.get(f.receiver.toLowerCase());
+    const key = crn?.hash ?? f.receiver.toLowerCase();
+    const line = lines.get(key) ?? { crn_hash: crn?.hash ?? null, address: crn ? (crn.reward || crn.owner) : f.receiver, flow_aleph: '0', credits: 0 };
+    line.flow_aleph = f.aleph;
+    lines.set(key, line);
+  }
+  for (const c of income.credits) {
+    const crn = registry.resource_nodes.find((n) => n.hash === c.crn_hash);
+    const line = lines.get(c.crn_hash) ?? { crn_hash: c.crn_hash, address: crn ? crn.reward || crn.owner : null, flow_aleph: '0', credits: 0 };
+    line.credits += c.credits;
+    lines.set(c.crn_hash, line);
+  }
+  return [...lines.values()].sort((a, b) => ((a.crn_hash ?? a.address ?? '') < (b.crn_hash ?? b.address ?? '') ? -1 : 1));
 }

@@ -9,6 +9,17 @@ interface Usage {
   active?: boolean;
 }
 
+/** One entry of `/v2/about/executions/list`, with this CRN's extras (payment, stop reason). */
+interface ListedExecution {
+  running?: boolean;
+  vm_type?: string;
+  state?: string;
+  payment?: { status?: string; detail?: string; reason?: string };
+  stop_reason?: string;
+  stop_detail?: string;
+  last_error?: string;
+}
+
 async function getJson(url: string): Promise<{ status: number; server: string | null; body: unknown }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   const text = await res.text();
@@ -33,7 +44,7 @@ export async function runStatus(opts: { url: string; json: boolean }): Promise<n
   const executions = await getJson(`${base}/v2/about/executions/list`).catch(() => undefined);
   const config = await getJson(`${base}/status/config`).catch(() => undefined);
   const u = usage.body as Usage;
-  const list = (executions?.body ?? {}) as Record<string, { running?: boolean; vm_type?: string }>;
+  const list = (executions?.body ?? {}) as Record<string, ListedExecution>;
   const summary = {
     url: base,
     server: usage.server,
@@ -42,7 +53,15 @@ export async function runStatus(opts: { url: string; json: boolean }): Promise<n
     cpu: { count: u.cpu?.count ?? null, load1: u.cpu?.load_average?.load1 ?? null },
     memory: { totalKiB: u.mem?.total_kB ?? null, availableKiB: u.mem?.available_kB ?? null },
     disk: { totalKiB: u.disk?.total_kB ?? null, availableKiB: u.disk?.available_kB ?? null },
-    executions: Object.entries(list).map(([hash, e]) => ({ hash, running: e.running ?? null, type: e.vm_type ?? null })),
+    executions: Object.entries(list).map(([hash, e]) => ({
+      hash,
+      running: e.running ?? null,
+      type: e.vm_type ?? null,
+      state: e.state ?? null,
+      payment: e.payment?.status ?? null,
+      stopReason: e.stop_reason ? `${e.stop_reason}${e.stop_detail ? ` (${e.stop_detail})` : ''}` : null,
+      reason: e.payment?.reason ?? e.last_error ?? null,
+    })),
   };
   if (opts.json) printJson(summary);
   else {
@@ -57,7 +76,12 @@ export async function runStatus(opts: { url: string; json: boolean }): Promise<n
       ['disk available', `${mib(summary.disk.availableKiB)} of ${mib(summary.disk.totalKiB)}`],
       ['executions', String(summary.executions.length)],
     ]);
-    for (const e of summary.executions) process.stdout.write(`  ${e.hash} ${e.type ?? ''} ${e.running ? 'running' : 'not running'}\n`);
+    for (const e of summary.executions) {
+      const payment = e.payment ? ` payment:${e.payment}` : '';
+      const stopped = e.stopReason ? ` stopped:${e.stopReason}` : '';
+      process.stdout.write(`  ${e.hash} ${e.type ?? ''} ${e.state ?? (e.running ? 'running' : 'not running')}${payment}${stopped}\n`);
+      if (e.stopReason && e.reason) process.stdout.write(`    ${e.reason}\n`);
+    }
   }
   return summary.healthy ? EXIT.OK : EXIT.FAILURE;
 }

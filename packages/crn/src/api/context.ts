@@ -6,6 +6,7 @@ import type { CrnConfig } from '../config.ts';
 import type { ExecutionRecords } from '../db/records.ts';
 import type { CapacitySettings } from '../execution/admission.ts';
 import type { Supervisor } from '../execution/supervisor.ts';
+import type { PaymentChecker } from '../payments/checker.ts';
 import type { CrnMetrics } from '../metrics.ts';
 import type { DownloadCache } from '../storage/download-cache.ts';
 
@@ -18,6 +19,8 @@ export interface ApiContext {
   cache: DownloadCache;
   records: ExecutionRecords;
   metrics: CrnMetrics;
+  /** Payment checks (gate, last verdicts for the execution list). */
+  payments: PaymentChecker;
   capacity: CapacitySettings;
   logger: Logger;
   /** `aleph-vm/1.14.0` */

@@ -31,6 +31,8 @@ export class Execution {
   /** On-demand: how long it stays warm after its last request. */
   idleSeconds = 0;
   lastError: string | null = null;
+  /** Why it was stopped when the node stopped it for a reason the owner must know (`payment_lapsed`). */
+  stopReason: { reason: string; detail: string } | null = null;
   lastLogs: LogLine[] = [];
   /** Peak memory of the run, once it has ended (when the backend measures it). */
   memoryPeakMib: number | null = null;

@@ -50,6 +50,11 @@ export interface SupervisorDeps {
   settings: SupervisorSettings;
   /** Called on every state change (metrics). */
   onStateChange?: (exec: Execution) => void;
+  /**
+   * The payment gate (payments/): runs before every start (on-demand, persistent, notify,
+   * restarts) with the live executions; throws the HTTP error that refuses the start (402...).
+   */
+  beforeStart?: (ref: string, message: VerifiedMessage, live: readonly Execution[]) => Promise<void>;
   /** Called with every executable message loaded (on.message subscriptions). */
   onExecutableMessage?: (message: VerifiedMessage) => void;
 }

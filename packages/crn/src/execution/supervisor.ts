@@ -167,6 +167,7 @@ export class Supervisor {
 
   async #launch(ref: string, message: VerifiedMessage, persistent: boolean): Promise<Execution> {
     await this.#checkStatus(ref);
+    await this.deps.beforeStart?.(ref, message, this.liveExecutions());
     if (this.#closed) throw CRN_ERRORS.error('DRAINING');
     this.#refuseRetired(ref);
     // Check and reserve without an await in between: concurrent starts cannot both pass.

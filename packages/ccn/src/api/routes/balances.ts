@@ -1,17 +1,32 @@
-/** Balances reported by whitelisted indexers (reference §7.8); unknown addresses are zero. */
+/**
+ * Balances (reference §7.8, issue 14): token balances reported by whitelisted indexers, the
+ * amount locked by the owner's held messages (`locked_amount`: the hold costs of its processed
+ * and removing messages, as recorded at processing) and its credits (`credit_balance`: the lots
+ * still valid now after every debit, payments/credits.ts). Unknown addresses are zeros, as pyaleph.
+ */
 import type { FastifyInstance } from 'fastify';
+import { CCN_ERRORS } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
 import { MAX_PAGE, intParam, listParam, numberParam, pageSizeParam, type RawQuery } from '../query.ts';
 
+/** An account address of any chain we serve: EVM hex, or base58 / alphanumeric up to 100 characters. */
+export function addressParam(raw: unknown): string {
+  if (typeof raw !== 'string' || !/^(0x[0-9a-fA-F]{40}|[A-Za-z0-9]{20,100})$/.test(raw)) {
+    throw CCN_ERRORS.error('INVALID_PARAMETER', `${String(raw).slice(0, 100)} is not an account address`);
+  }
+  return raw;
+}
+
 export function balancesRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v0/addresses/:address/balance', async (request) => {
-    const { address } = request.params as { address: string };
+    const address = addressParam((request.params as { address: string }).address);
     const chain = listParam(request.query as RawQuery, 'chain');
     const { byChain } = await ctx.stores.balances.of(address);
     const details = chain && chain.length > 0 ? Object.fromEntries(Object.entries(byChain).filter(([c]) => chain.includes(c))) : byChain;
     const balance = Object.values(details).reduce((a, b) => a + b, 0);
-    // Credits and hold-tier locking are not tracked by this node yet: reported as zero.
-    return { address, balance, details, locked_amount: 0, credit_balance: 0 };
+    const locked = await ctx.stores.payments.lockedAmount(address);
+    const credits = await ctx.stores.payments.creditBalance(address, ctx.clock());
+    return { address, balance, details, locked_amount: locked.toNumber(), credit_balance: credits };
   });
 
   app.get('/api/v0/balances', async (request) => {

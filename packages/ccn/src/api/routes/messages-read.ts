@@ -6,6 +6,7 @@ import { isItemHash } from '@aleph-nodes/protocol';
 import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import { toApiMessage, type MessageRow } from '../../db/messages-repo.ts';
+import type { MessageRemovalsTable } from '../../db/schema.ts';
 import type { ApiContext } from '../context.ts';
 import { boolParam, cursorPageSizeParam, intParam, MAX_PAGE, pageFromPath, listParam, messageFilterOf, pageSizeParam, param, sortOrderParam, type RawQuery } from '../query.ts';
 
@@ -37,13 +38,33 @@ function withContentOf(query: RawQuery): boolean {
 }
 
 /** The body of GET /api/v0/messages/{hash} for each status (reference §7.3). */
-export function messageStatusBody(row: MessageRow): Record<string, unknown> {
+/**
+ * A rejection's details: pyaleph's `{errors: [...]}`; payment refusals store that object as JSON
+ * (payments/admission.ts), other reasons are a sentence.
+ */
+function rejectionDetails(details: string | null): unknown {
+  if (details === null) return null;
+  if (details.startsWith('{"errors":[')) {
+    try {
+      return JSON.parse(details) as unknown;
+    } catch {
+      // a sentence that happens to start that way
+    }
+  }
+  return { errors: [details] };
+}
+
+/**
+ * `removal`: why a `removing`/`removed` message lost its payment and its deadline (payments/job.ts);
+ * `removing_at` (ours) is the unix time after which it is `removed` unless topped up.
+ */
+export function messageStatusBody(row: MessageRow, removal?: MessageRemovalsTable): Record<string, unknown> {
   const base = { status: row.status, item_hash: row.item_hash, reception_time: isoTime(row.reception_time) };
   switch (row.status) {
     case 'pending':
       return { ...base, messages: [JSON.parse(row.raw) as unknown] };
     case 'rejected':
-      return { ...base, message: JSON.parse(row.raw) as unknown, error_code: row.error_code, details: row.error_details === null ? null : { errors: [row.error_details] } };
+      return { ...base, message: JSON.parse(row.raw) as unknown, error_code: row.error_code, details: rejectionDetails(row.error_details) };
     case 'forgotten':
       return {
         ...base,
@@ -61,7 +82,12 @@ export function messageStatusBody(row: MessageRow): Record<string, unknown> {
       };
     case 'removing':
     case 'removed':
-      return { ...base, message: toApiMessage(row), reason: 'balance_insufficient' };
+      return {
+        ...base,
+        message: toApiMessage(row),
+        reason: removal?.reason ?? 'balance_insufficient',
+        ...(removal ? { removing_at: removal.removing_at, ...(removal.removed_at !== null ? { removed_at: removal.removed_at } : {}) } : {}),
+      };
     default:
       return { ...base, message: toApiMessage(row) };
   }
@@ -134,7 +160,8 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const hash = hashParam((request.params as { hash: string }).hash);
     const row = await ctx.stores.messages.get(hash);
     if (!row) throw CCN_ERRORS.error('MESSAGE_NOT_FOUND', `no message ${hash}`);
-    return messageStatusBody(row);
+    const removal = row.status === 'removing' || row.status === 'removed' ? await ctx.stores.payments.removal(hash) : undefined;
+    return messageStatusBody(row, removal);
   });
 
   app.get('/api/v0/messages/:hash/status', async (request) => {

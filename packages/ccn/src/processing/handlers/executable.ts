@@ -16,6 +16,7 @@ import {
   type ProgramContent,
   type Volume,
 } from '@aleph-nodes/protocol';
+import { checkPayment, dropPayment, recordPayment } from '../../payments/admission.ts';
 import type { Repos } from '../../stores.ts';
 import { isUnsettled, OK, onChange, reject, retry, type Outcome } from '../outcome.ts';
 import { forgetHashesOf, forgottenBefore, storedContent } from '../forgotten.ts';
@@ -102,8 +103,10 @@ async function check(ctx: HandlerContext): Promise<Outcome> {
   const replaces = ctx.content.replaces;
   const outcome = typeof replaces === 'string' ? await checkReplaces(ctx, replaces) : OK;
   const first = wrongForgets[0];
+  if (outcome.kind !== 'ok') return outcome;
+  // Paid last, once everything else holds (pyaleph checks the balance after the content rules).
+  if (!first) return checkPayment(ctx, type);
   // Only a message valid in every other respect takes precedence over the FORGETs.
-  if (outcome.kind !== 'ok' || !first) return outcome;
   return retry(
     first.ref.code,
     `${first.ref.what} ref ${first.ref.ref} was forgotten by FORGETs that come after this message; they are evaluated again`,
@@ -114,13 +117,13 @@ async function check(ctx: HandlerContext): Promise<Outcome> {
 
 export const executableHandler: TypeHandler = {
   check,
-  apply() {
-    // Nothing beyond the message itself (its STORE refs are indexed with it): CRNs read
-    // executables from the message API.
-    return Promise.resolve();
+  async apply(ctx) {
+    // Beyond the message itself (its STORE refs are indexed with it; CRNs read executables from
+    // the message API): its cost, for locked amounts, credit consumption and the payment job.
+    await recordPayment(ctx, ctx.message.type as 'PROGRAM' | 'INSTANCE');
   },
-  undo() {
+  async undo(ctx) {
     // Forgetting an executable stops it on CRNs, which watch FORGET messages.
-    return Promise.resolve();
+    await dropPayment(ctx);
   },
 };

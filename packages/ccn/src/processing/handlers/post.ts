@@ -6,14 +6,15 @@
  * decided by the hash (pyaleph replaces `latest_amend` only when the amend's time is later than
  * the post's `last_updated`, so which of two equal-time amends wins depends on arrival).
  * An amend of a forgotten post is forgotten on arrival by the FORGETs that forgot the post: the
- * same end state as when it arrived before them. Whitelisted indexers' `balances-update` posts
- * set balances (db/balances-repo.ts).
+ * same end state as when it arrived before them. Oracle posts (balances, credits, flows) from
+ * the configured oracles apply their effects (payments/oracle-posts.ts).
  */
 import { ALEPH_ERROR, type PostContent } from '@aleph-nodes/protocol';
+import { applyOraclePost, oracleTypeOf, readOraclePost, withdrawOraclePost } from '../../payments/oracle-posts.ts';
 import type { Repos } from '../../stores.ts';
 import { isUnsettled, OK, onChange, reject, retry } from '../outcome.ts';
 import { checkActOn } from '../permissions.ts';
-import { sameAddress, type TypeHandler } from './context.ts';
+import type { TypeHandler } from './context.ts';
 
 export function postRefHash(ref: PostContent['ref']): string | undefined {
   if (ref === undefined) return undefined;
@@ -26,16 +27,15 @@ export async function refreshPostLatest(repos: Repos, originalHash: string): Pro
   await repos.messages.setPostLatest(originalHash, latest?.item_hash ?? null, latest?.time ?? null);
 }
 
-interface BalancesUpdate {
-  chain?: unknown;
-  main_height?: unknown;
-  dapp?: unknown;
-  balances?: unknown;
-}
-
 export const postHandler: TypeHandler = {
   async check(ctx) {
     const content = ctx.content as PostContent;
+    const oracle = oracleTypeOf(content.type, ctx.message.sender, ctx.config);
+    if (oracle) {
+      // An oracle's post that does not fit its schema is refused with the reason (nothing of it applies).
+      const read = readOraclePost(oracle, content.content);
+      return read.ok ? OK : reject(ALEPH_ERROR.INVALID_FORMAT, read.reason);
+    }
     if (content.type !== 'amend') return OK;
     const targetHash = postRefHash(content.ref);
     if (!targetHash) return reject(ALEPH_ERROR.AMEND_WITHOUT_TARGET, 'an amend needs a ref');
@@ -57,17 +57,10 @@ export const postHandler: TypeHandler = {
       if (target) await refreshPostLatest(ctx.repos, target);
       return;
     }
-    if (content.type === 'balances-update' && ctx.config.balanceIndexers.some((a) => sameAddress(a, ctx.message.sender))) {
-      const update = (content.content ?? {}) as BalancesUpdate;
-      if (typeof update.chain !== 'string' || typeof update.balances !== 'object' || update.balances === null) return;
-      const balances: Record<string, number> = {};
-      for (const [addr, amount] of Object.entries(update.balances as Record<string, unknown>)) {
-        const n = typeof amount === 'number' ? amount : Number(amount);
-        if (Number.isFinite(n)) balances[addr] = n;
-      }
-      const height = typeof update.main_height === 'number' && Number.isFinite(update.main_height) ? Math.floor(update.main_height) : 0;
-      const dapp = typeof update.dapp === 'string' ? update.dapp : '';
-      await ctx.repos.balances.apply(ctx.message.item_hash, content.time, update.chain, dapp, height, balances);
+    const oracle = oracleTypeOf(content.type, ctx.message.sender, ctx.config);
+    if (oracle) {
+      const read = readOraclePost(oracle, content.content);
+      if (read.ok) await applyOraclePost(ctx.repos, ctx.message.item_hash, content.time, read.post);
     }
   },
   async undo({ row, repos }) {
@@ -75,7 +68,7 @@ export const postHandler: TypeHandler = {
       if (row.content_ref) await refreshPostLatest(repos, row.content_ref);
       return;
     }
-    if (row.content_type === 'balances-update') await repos.balances.withdraw(row.item_hash);
+    await withdrawOraclePost(repos, row.item_hash, row.content_type);
     await repos.messages.setPostLatest(row.item_hash, null, null);
   },
   async cascade({ row, repos, forgetHash }) {

@@ -16,6 +16,7 @@
  * (processing/forgotten.ts).
  */
 import { ALEPH_ERROR, type StoreContent } from '@aleph-nodes/protocol';
+import { checkPayment, dropPayment, recordPayment } from '../../payments/admission.ts';
 import { isUnsettled, OK, onChange, reject, retry, type Outcome } from '../outcome.ts';
 import { forgottenBefore } from '../forgotten.ts';
 import { checkActOn, positionOfMessage, storeRefTarget } from '../permissions.ts';
@@ -52,13 +53,15 @@ export const storeHandler: TypeHandler = {
     // Node-filled fields (reference §4 STORE): what the node found, never what the client claims.
     ctx.content.size = file.size;
     ctx.content.content_type = 'file';
-    return OK;
+    return checkPayment(ctx, 'STORE');
   },
   async apply(ctx) {
     const content = ctx.content as unknown as StoreContent;
     await ctx.repos.files.pin(content.item_hash, ctx.message.item_hash);
+    await recordPayment(ctx, 'STORE');
   },
   async undo({ row, repos, released }) {
+    await dropPayment({ row, repos });
     if (!row.content_item_hash) return;
     await repos.files.unpin(row.content_item_hash, row.item_hash);
     released.push(row.content_item_hash);

@@ -9,6 +9,6 @@ export interface BenchContext {
   logger: Logger;
   /** The microVM scenarios: programs started through the CRN (0: skip them) and bare boots. */
   microVm: { programs: number; bareBoots: number };
-  /** Scenario groups to run (ccn-ingest, ccn-files, ccn-network, crn-warm-path, cache, microvm); all when undefined. */
+  /** Scenario groups to run (ccn-ingest, ccn-files, ccn-network, crn-warm-path, crn-payments, cache, microvm); all when undefined. */
   only?: string[] | undefined;
 }

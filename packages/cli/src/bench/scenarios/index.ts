@@ -7,6 +7,7 @@ import { benchCcnIngest } from './ccn-ingest.ts';
 import { benchCcnNetwork } from './ccn-network.ts';
 import type { BenchContext } from './context.ts';
 import { benchCache } from './cache.ts';
+import { benchCrnPayments } from './crn-payments.ts';
 import { benchCrnWarmPath } from './crn-warm-path.ts';
 import { benchMicroVm } from './microvm.ts';
 import { firewallTableGuard } from '../../common/firewall-table.ts';
@@ -72,6 +73,7 @@ export async function runScenarios(ctx: BenchContext): Promise<{ figures: Figure
   await attempt('ccn-files', () => benchCcnFiles(ctx));
   await attempt('ccn-network', () => benchCcnNetwork(ctx));
   await attempt('crn-warm-path', () => benchCrnWarmPath(ctx));
+  await attempt('crn-payments', () => benchCrnPayments(ctx));
   await attempt('cache-process', () => benchCache(ctx));
   let accelerator = 'none (no microVM scenario ran)';
   const noVm = ctx.only && !ctx.only.includes('microvm') ? 'not selected (--only)' : ctx.microVm.programs === 0 ? 'disabled (--vms 0)' : microVmUnavailable();

@@ -37,7 +37,8 @@ export async function startNetwork(ctx: BenchContext, dir: string, executor: str
   const crnLog = join(dir, 'crn.log');
   // One owner publishes every copy and the VMs must stay warm for the whole run: the per-owner caps
   // and the short idle of unpaid on-demand programs (a fair share for strangers) are lifted here.
-  const benchOwner = { unpaidIdleTimeoutSeconds: 3600, ownerOnDemandVcpusShare: 1, ownerOnDemandMemoryShare: 1, ownerOnDemandMaxExecutions: 100_000 };
+  // The bench owner holds no tokens: payments are not enforced (their cost is the payments scenario's).
+  const benchOwner = { unpaidIdleTimeoutSeconds: 3600, ownerOnDemandVcpusShare: 1, ownerOnDemandMemoryShare: 1, ownerOnDemandMaxExecutions: 100_000, enforcePayments: false };
   writeFileSync(crnConfig, JSON.stringify({ host: '127.0.0.1', port: 0, dataDir: crnDataDir, ccn: ccn.url, executor, logLevel: 'info', idleTimeoutSeconds: 3600, ...benchOwner, ...crnSettings }));
   try {
     // microvm: the guest images are found in their cache, and the accelerator probed (a boot).

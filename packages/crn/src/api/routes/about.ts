@@ -7,6 +7,7 @@ import { HttpError } from '@aleph-nodes/service';
 import { CRN_ERRORS } from '../../errors.ts';
 import { freeDiskMib } from '../../execution/admission.ts';
 import type { Execution } from '../../execution/execution.ts';
+import { paymentView } from '../../payments/node-payments.ts';
 import type { ApiContext } from '../context.ts';
 import { isNodeHost } from '../node-host.ts';
 import { NODE_COOKIE } from '../program-headers.ts';
@@ -121,6 +122,9 @@ export async function aboutRoutes(app: FastifyInstance, ctx: ApiContext): Promis
         state: exec?.state ?? rec.state,
         awaiting_confidential_init: false,
         vm_type: rec.vmType,
+        // Not in the reference: the payment check's last verdict, and why the node stopped it.
+        ...paymentView(ctx.payments, exec),
+        ...(!exec && rec.lastError?.startsWith('payment_lapsed') ? { stop_reason: 'payment_lapsed', last_error: rec.lastError } : {}),
       };
     }
     return out;
@@ -141,6 +145,7 @@ export async function aboutRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       time_defined: r.definedAt,
       time_started: r.startedAt,
       time_stopped: r.stoppedAt,
+      last_error: r.lastError,
       message: JSON.parse(r.message).message as unknown,
     })),
   );

@@ -17,6 +17,8 @@ import { DEFAULT_ALLOCATION_SIGNER } from '../../config.ts';
 import type { AuthState } from '../../db/auth-state.ts';
 import { CRN_ERRORS } from '../../errors.ts';
 import type { Execution } from '../../execution/execution.ts';
+import { paygPlacementFailure, type PaymentFields } from '../../payments/decisions.ts';
+import { paymentReceiver, workloadOfExecution, workloadOfMessage } from '../../payments/node-payments.ts';
 import type { ApiContext } from '../context.ts';
 
 /** Owner of the network `settings` aggregate. */
@@ -43,10 +45,7 @@ function errorText(err: unknown): string {
   return err instanceof HttpError ? `${err.code}: ${err.message}` : (err as Error).message;
 }
 
-interface NotifiableContent {
-  payment?: { type?: unknown } | null;
-  requirements?: { node?: { node_hash?: unknown } | null } | null;
-}
+type NotifiableContent = PaymentFields;
 
 /** Paid by the user (stream or credits) rather than by a hold the scheduler accounts for. */
 function userPaid(content: NotifiableContent): boolean {
@@ -61,12 +60,15 @@ function userPaid(content: NotifiableContent): boolean {
  * reference, an instance that names no node is refused too: notify is unauthenticated, so
  * without it anyone could place any instance on any node.
  */
-export function checkNotifiable(content: NotifiableContent, ownNodeHash: string): void {
+export function checkNotifiable(content: NotifiableContent, ownNodeHash: string, receiver: string): void {
   const wanted = content.requirements?.node?.node_hash;
   if (typeof wanted !== 'string' || wanted === '') throw CRN_ERRORS.error('WRONG_NODE', 'The instance does not name this node (requirements.node.node_hash)');
   if (ownNodeHash === '') throw CRN_ERRORS.error('NODE_HASH_UNKNOWN');
   if (wanted.toLowerCase() !== ownNodeHash.toLowerCase()) throw CRN_ERRORS.error('WRONG_NODE');
   if (!userPaid(content)) throw CRN_ERRORS.error('INVALID_PAYMENT_METHOD', 'Invalid payment method: notify starts instances paid by stream (superfluid) or credits');
+  // aleph-vm: a stream to another receiver is "not for this instance" (400).
+  const placement = paygPlacementFailure(content, { nodeHash: ownNodeHash, receiver });
+  if (placement) throw CRN_ERRORS.error(placement.code, placement.message);
 }
 
 /** Executions a push may stop: persistent ones the scheduler placed, not the user-paid ones notify started (reference §3.5). */
@@ -208,13 +210,22 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
     });
     if (!raw) throw CRN_ERRORS.error('UNKNOWN_REF', `No message ${ref} on the CCN`);
     if (raw.message.type !== 'INSTANCE') throw CRN_ERRORS.error('NOT_EXECUTABLE', `Message ${ref} is not an INSTANCE`);
-    checkNotifiable(raw.content as NotifiableContent, ctx.config.nodeHash);
+    checkNotifiable(raw.content as NotifiableContent, ctx.config.nodeHash, paymentReceiver(ctx.config, ctx.address));
+    // aleph-vm's 402s (stream or credits short), before anything is prepared; notify must decide:
+    // a CCN that cannot tell is a 502 here, not a start.
+    await ctx.payments.beforeStart(
+      workloadOfMessage(ref, raw, new Date().toISOString()),
+      ctx.supervisor.liveExecutions().map(workloadOfExecution),
+      { strict: true },
+    );
     const message = await ctx.supervisor.message(ref);
     // The supervisor's admission decides capacity (and whatever per-owner limits it enforces).
     try {
       await ctx.supervisor.ensurePersistent(ref, message);
       return { success: true, successful: true, failing: [], errors: {} };
     } catch (err) {
+      // The gate runs again at the start: a refusal there (paid no longer, wrong node) keeps its status.
+      if (err instanceof HttpError && ['PAYMENT_REQUIRED', 'WRONG_NODE', 'WRONG_RECEIVER'].includes(err.code)) throw err;
       return reply.status(503).send({ success: false, successful: false, failing: [ref], errors: { [ref]: errorText(err) } });
     }
   });

@@ -2,6 +2,7 @@
 import { lookup } from 'node:dns/promises';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { paymentReceiver } from '../../payments/node-payments.ts';
 import type { ApiContext } from '../context.ts';
 import { ccnUrls } from '../../config.ts';
 
@@ -51,7 +52,11 @@ export async function statusRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       security: { USE_JAILER: isolation.jailed, PRINT_SYSTEM_LOGS: false, WATCH_FOR_UPDATES: ctx.config.messageWatch, ALLOW_VM_NETWORKING: true, USE_DEVELOPER_SSH_KEYS: false },
       networking: { IPV6_ADDRESS_POOL: null, IPV6_ALLOCATION_POLICY: 'static', IPV6_SUBNET_PREFIX: 124, IPV6_FORWARDING_ENABLED: false, USE_NDP_PROXY: false },
       debug: { SENTRY_DSN_CONFIGURED: false, DEBUG_ASYNCIO: false, EXECUTION_LOG_ENABLED: true },
-      payment: { PAYMENT_RECEIVER_ADDRESS: ctx.config.paymentReceiverAddress || null, PAYMENT_MONITOR_INTERVAL: 60, AVAILABLE_PAYMENTS: {} },
+      payment: {
+        PAYMENT_RECEIVER_ADDRESS: paymentReceiver(ctx.config, ctx.address),
+        PAYMENT_MONITOR_INTERVAL: ctx.config.enforcePayments ? ctx.config.paymentMonitorIntervalSeconds : 0,
+        AVAILABLE_PAYMENTS: {},
+      },
       computing: {
         ENABLE_QEMU_SUPPORT: ctx.config.executor === 'microvm',
         INSTANCE_DEFAULT_HYPERVISOR: ctx.config.executor === 'microvm' ? 'qemu' : 'none',

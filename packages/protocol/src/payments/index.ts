@@ -1,0 +1,2 @@
+/** Payment wire contracts: the oracle posts (oracle.ts). Costs live in ../cost/. */
+export * from './oracle.ts';
