@@ -1,8 +1,10 @@
 /**
- * `ccn oracle balance` against a real CCN process whose balanceIndexers is the oracle's key:
+ * `ccn oracle` against real CCN processes. `balance` with a CCN whose balanceIndexers is the oracle's key:
  * the post is published, processed and in effect (the balance route reports it), exit 0; the
  * same post signed by another key is processed as a plain post and the command says it is not in
- * effect, exit 1; bad arguments exit 2 naming the argument; an unreachable CCN exits 1.
+ * effect, exit 1; bad arguments exit 2 naming the argument; an unreachable CCN exits 1. `credits`
+ * and `flow` with a CCN whose creditOracles and flowOracles are the oracle: credits given (and
+ * refused from another key), a flow set and ended.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,5 +105,42 @@ describe('ccn oracle balance', () => {
     const r = await oracleCmd(['--help']);
     assert.equal(r.code, 0);
     for (const sub of ['balance', 'credits', 'flow']) assert.match(r.stdout, new RegExp(sub));
+  });
+});
+
+describe('ccn oracle credits and flow (a CCN whose creditOracles and flowOracles are the oracle)', () => {
+  let payCcn: CcnProcess;
+  const payer = EthAccount.generate().address;
+  const crn = EthAccount.generate().address;
+  before(async () => {
+    payCcn = await startCcnProcess({ balanceIndexers: [oracle.address], creditOracles: [oracle.address], flowOracles: [oracle.address] });
+  });
+  after(async () => {
+    await payCcn?.stop();
+  });
+
+  it('gives credits (the credit history lists the distribution) and refuses another key', async () => {
+    const r = await oracleCmd(['credits', payer, '1000', '--key-file', oracleKey, '--ccn', payCcn.url, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { item_hash: string; in_effect: boolean; post_type: string };
+    assert.equal(out.in_effect, true);
+    assert.equal(out.post_type, 'aleph_credit_distribution');
+    const balance = (await (await fetch(`${payCcn.url}/api/v0/addresses/${payer}/balance`)).json()) as { credit_balance: number };
+    assert.equal(balance.credit_balance, 1000);
+    const stranger = await oracleCmd(['credits', payer, '5', '--key-file', strangerKey, '--ccn', payCcn.url]);
+    assert.equal(stranger.code, 1, stranger.stdout + stranger.stderr);
+    assert.match(stranger.stderr, /not in effect/);
+  });
+
+  it('sets a flow and ends it with 0', async () => {
+    const set = await oracleCmd(['flow', payer, crn, '2.5', '--key-file', oracleKey, '--ccn', payCcn.url, '--json']);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal((JSON.parse(set.stdout) as { in_effect: boolean }).in_effect, true);
+    const flows = (await (await fetch(`${payCcn.url}/api/v0/addresses/${payer}/flows`)).json()) as { outgoing: { receiver: string; rate_per_hour: string }[] };
+    assert.deepEqual(flows.outgoing.map((f) => [f.receiver.toLowerCase(), Number(f.rate_per_hour)]), [[crn.toLowerCase(), 2.5]]);
+    const cut = await oracleCmd(['flow', payer, crn, '0', '--key-file', oracleKey, '--ccn', payCcn.url]);
+    assert.equal(cut.code, 0, cut.stderr);
+    const after = (await (await fetch(`${payCcn.url}/api/v0/addresses/${payer}/flows`)).json()) as { outgoing: { rate_per_hour: string }[] };
+    assert.ok(after.outgoing.every((f) => Number(f.rate_per_hour) === 0));
   });
 });

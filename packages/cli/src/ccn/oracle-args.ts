@@ -8,18 +8,18 @@
  * rate is written as a decimal string (the flows contract), so only its size is bounded; credits
  * are integers (pyaleph's `aleph_credit_distribution` refuses anything else) and at least 1.
  */
-import { isEthAddress, toChecksumAddress } from '@aleph-nodes/protocol';
+import { isEthAddress, MAX_CREDIT_AMOUNT, MAX_FLOW_RATE_PER_HOUR as CCN_MAX_FLOW_RATE, MAX_TOKEN_AMOUNT as CCN_MAX_TOKEN_AMOUNT, toChecksumAddress } from '@aleph-nodes/protocol';
 
-/** Larger than the ALEPH supply by orders of magnitude: anything above is a typo. */
-export const MAX_TOKEN_AMOUNT = 1_000_000_000_000;
+/** The CCN's bound on a token amount (oracle schemas): far above the ALEPH supply. */
+export const MAX_TOKEN_AMOUNT = CCN_MAX_TOKEN_AMOUNT;
 /** ALEPH has 18 decimals. */
 export const MAX_DECIMALS = 18;
 /** A double keeps any decimal of 15 significant digits exactly. */
 export const MAX_SIGNIFICANT_DIGITS = 15;
 /** The CCN's bound on one credit entry (integers, exact in a double). */
-export const MAX_CREDITS = 1_000_000_000_000_000;
+export const MAX_CREDITS = MAX_CREDIT_AMOUNT;
 /** The CCN's bound on a flow rate, ALEPH per hour. */
-export const MAX_FLOW_RATE_PER_HOUR = 1_000_000_000;
+export const MAX_FLOW_RATE_PER_HOUR = CCN_MAX_FLOW_RATE;
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 

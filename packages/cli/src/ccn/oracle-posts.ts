@@ -8,20 +8,23 @@
  *   (src/aleph/schemas/credit_transfer.py); `expiration` in unix milliseconds as pyaleph reads it.
  * - `aleph-flows-update` (ours): `{chain, flows: [{sender, receiver, rate_per_hour}]}`, the rate a
  *   decimal string; "0" ends the flow.
- * Built in this one place so that the CLI follows the CCN's schemas when they change.
+ * The types and schemas are the CCN's (packages/protocol/src/payments/oracle.ts): every post is
+ * checked against its schema before it is signed, so that the CLI never publishes a post the CCN
+ * would read differently.
  */
+import { ALEPH_CREDIT_CHANNEL, BALANCES_UPDATE_TYPE, CREDIT_DISTRIBUTION_TYPE, FLOWS_UPDATE_TYPE, parseOraclePost, type OraclePostType } from '@aleph-nodes/protocol';
 import type { OracleRequest } from './oracle-args.ts';
 
 export const ORACLE_CHAIN = 'ETH';
-export const CREDIT_CHANNEL = 'ALEPH_CREDIT';
+export const CREDIT_CHANNEL = ALEPH_CREDIT_CHANNEL;
 /** Channel of balance and flow posts (pyaleph's indexer does not care; any channel is accepted). */
 export const ORACLE_CHANNEL = 'ALEPH';
 
 export const POST_TYPES = {
-  balance: 'balances-update',
-  credits: 'aleph_credit_distribution',
-  flow: 'aleph-flows-update',
-} as const;
+  balance: BALANCES_UPDATE_TYPE,
+  credits: CREDIT_DISTRIBUTION_TYPE,
+  flow: FLOWS_UPDATE_TYPE,
+} as const satisfies Record<OracleRequest['kind'], OraclePostType>;
 
 export interface OraclePost {
   channel: string;
@@ -29,7 +32,15 @@ export interface OraclePost {
   content: { type: string; content: Record<string, unknown> };
 }
 
+/** The post for a checked request; throws when it does not fit the CCN's schema (a bug here, not bad input). */
 export function oraclePost(req: OracleRequest, opts: { nowMs: number }): OraclePost {
+  const post = buildPost(req, opts);
+  const parsed = parseOraclePost(post.content.type as OraclePostType, post.content.content);
+  if (!parsed.ok) throw new Error(`ccn oracle built a ${post.content.type} post the CCN would refuse: ${parsed.reason}`);
+  return post;
+}
+
+function buildPost(req: OracleRequest, opts: { nowMs: number }): OraclePost {
   switch (req.kind) {
     case 'balance':
       return {
