@@ -140,6 +140,7 @@ describe('payments end to end (SDK, devnet, ccn oracle)', { timeout: 600_000 }, 
       buildInlineMessage(oracle, 'POST', { type: 'aleph_credit_expense', content: { expense: { credits: [{ address: user.address, amount: expense, ref: hash }] } } }, { channel: 'ALEPH_CREDIT' }),
     );
     await eventually('the credit program to stop on the CRN', LAPSE_MS, async () => !(await net.running()).includes(hash), () => net.running());
+    assert.equal((await net.execution(hash))?.stop_reason, 'payment_lapsed', 'the execution list says the payment lapsed');
     const status = await net.status(hash);
     assert.ok(['removing', 'removed'].includes(status.status), `status ${status.status}`);
     assert.equal(status.reason, 'credit_insufficient');
@@ -158,8 +159,10 @@ describe('payments end to end (SDK, devnet, ccn oracle)', { timeout: 600_000 }, 
     const cut = await net.oracle('flow', user.address, receiver, '0');
     assert.equal(cut.code, 0, cut.stdout + cut.stderr);
     await eventually('the pay-as-you-go program to stop on the CRN', LAPSE_MS, async () => !(await net.running()).includes(hash), () => net.running());
+    // The CRN's execution list says why it stopped it.
     const execution = await net.execution(hash);
-    if (execution) assert.match(JSON.stringify(execution), /flow_insufficient|payment_lapsed/, 'the execution list says why it stopped');
+    assert.equal(execution?.stop_reason, 'payment_lapsed', JSON.stringify(execution));
+    assert.match(String(execution?.last_error), /flow_insufficient/);
     await otherUntouched();
   });
 });
