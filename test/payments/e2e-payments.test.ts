@@ -162,7 +162,8 @@ describe('payments end to end (SDK, devnet, ccn oracle)', { timeout: 600_000 }, 
     // The CRN's execution list says why it stopped it.
     const execution = await net.execution(hash);
     assert.equal(execution?.stop_reason, 'payment_lapsed', JSON.stringify(execution));
-    assert.match(String(execution?.last_error), /flow_insufficient/);
+    // `stop_detail` while the CRN still holds the execution, `last_error` once only its record is left.
+    assert.match(String(execution?.stop_detail ?? execution?.last_error), /flow_insufficient/, JSON.stringify(execution));
     await otherUntouched();
   });
 });
