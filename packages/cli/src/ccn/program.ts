@@ -5,6 +5,7 @@ import { printSettings } from '../common/config-command.ts';
 import { EXIT } from '../common/exit-codes.ts';
 import { runStartCommand } from '../common/start-command.ts';
 import { runLink } from './link.ts';
+import { addOracleCommands } from './oracle-command.ts';
 import { runRewards } from './rewards.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -73,6 +74,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...(opts.key ? { key: opts.key } : {}),
       });
     });
+
+  addOracleCommands(program, result);
 
   return runProgram(program, argv, result);
 }

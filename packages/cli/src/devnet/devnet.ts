@@ -28,6 +28,7 @@ function banner(state: DevnetState, stateFile: string): string {
     ...state.ccns.map((c, i) => `  CCN ${i + 1} ${c.url}${c.peer_id ? `  peer ${c.peer_id}` : ''}`),
     ...state.crns.map((c, i) => `  CRN ${i + 1} ${c.url}  (linked to CCN ${ccnIndex(c.ccn)})`),
     `  state ${stateFile}`,
+    `  oracle ${state.oracle.address}: npx ccn oracle balance|credits|flow ... --key-file ${state.oracle.key_file} --ccn ${state.ccn.url}`,
     `  Node.js runtime ${state.runtimes.node}`,
     ...(state.rootfs.debian ? [`  Debian instance image ${state.rootfs.debian} (rootfs.parent.ref of an INSTANCE)`] : []),
     '',

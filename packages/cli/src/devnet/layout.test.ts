@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { devnetCrnOwners, planLayout } from './layout.ts';
+import { devnetCrnOwners, devnetOracle, planLayout } from './layout.ts';
 import { pickFreePort } from './ports.ts';
 
 describe('devnet layout', () => {
@@ -41,5 +41,15 @@ describe('devnet layout', () => {
     assert.deepEqual([again.ccns[0]?.port, again.ccns[0]?.p2pPort, again.crns[0]?.port], [ccn.port, ccn.p2pPort, crn.port]);
     assert.equal(again.ccns[0]?.owner.address, ccn.owner.address);
     assert.equal(again.crns[0]?.owner.address, crn.owner.address);
+  });
+
+  it('makes one oracle key in the data dir, private to its owner (0600), and keeps it across runs', () => {
+    const data = join(dir, 'd');
+    const first = devnetOracle(data);
+    assert.equal(first.keyFile, join(data, 'keys', 'oracle.key'));
+    assert.equal(statSync(first.keyFile).mode & 0o777, 0o600);
+    assert.equal(devnetOracle(data).account.address, first.account.address);
+    // Not a CRN key: a previous run's CRNs are found by their key names only.
+    assert.deepEqual(devnetCrnOwners(data), []);
   });
 });

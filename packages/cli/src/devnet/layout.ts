@@ -121,6 +121,15 @@ export async function planLayout(opts: LayoutOptions): Promise<{ ccns: CcnLayout
 }
 
 /**
+ * The devnet's oracle: one key (`keys/oracle.key`, mode 0600, made on the first run and kept) that
+ * every CCN honours for balances, credits and flows, as the chain indexer would be.
+ */
+export function devnetOracle(dataDir: string): { account: EthAccount; keyFile: string } {
+  const keyFile = join(dataDir, 'keys', 'oracle.key');
+  return { account: loadOrCreateKeyFile(keyFile).account, keyFile };
+}
+
+/**
  * Addresses of every CRN key the devnet ever made in this data dir (`keys/crn-<n>.key`), including
  * those of CRNs a previous run had and this one has not: their links are the devnet's to undo.
  */

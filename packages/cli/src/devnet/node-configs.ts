@@ -58,43 +58,70 @@ export interface CcnNetwork {
   bootstrap: string[];
 }
 
-export function writeCcnConfig(ccn: CcnLayout, net: CcnNetwork): void {
+/** 2100-01-01: a payment cutoff the devnet never reaches. */
+export const FAR_FUTURE = 4_102_444_800;
+
+/**
+ * Payments on a devnet (issue 14): one oracle key plays the chain indexer for balances, credits
+ * and flows; checks run every few seconds and a lapsed holding stays `removing` for 20 s, so that
+ * a lapse shows within a minute. Today is after pyaleph's cutoffs for hold and pay-as-you-go
+ * instances (and, later, for anything not paid in credits): the devnet moves them far away so
+ * that every payment type can be tried. Written only where the CCN has the setting.
+ */
+export function ccnPaymentSettings(oracleAddress: string): Record<string, unknown> {
+  return {
+    creditOracles: [oracleAddress],
+    flowOracles: [oracleAddress],
+    paymentCheckIntervalSeconds: 5,
+    removingGraceSeconds: 20,
+    holdAndStreamRefusedFromTime: FAR_FUTURE,
+    creditOnlyFromTime: FAR_FUTURE,
+  };
+}
+
+/** The CRN side: its monitor looks every 5 s and stops a workload after two bad answers in a row. */
+export const CRN_PAYMENT_SETTINGS: Readonly<Record<string, unknown>> = {
+  paymentMonitorIntervalSeconds: 5,
+  paymentConfirmations: 2,
+};
+
+export function ccnConfig(ccn: CcnLayout, net: CcnNetwork): Record<string, unknown> {
   const others = net.all.filter((c) => c.index !== ccn.index);
-  write(
-    CcnConfigSchema,
-    ccn.dir,
-    ccn.configFile,
-    {
-      host: ccn.host,
-      port: ccn.port,
-      dataDir: ccn.dir,
-      keyFile: ccn.keyFile,
-      registryTag: REGISTRY_TAG,
-      // One registry for the whole network, served by every CCN under the same address.
-      registryAddress: net.registryAddress,
-      // A development network has no token balances: anyone may run a node or stake.
-      ccnOwnerMinBalance: 0,
-      stakerMinBalance: 0,
-      ccnActivationStake: 0,
-      maxLinkedCrns: 3,
-      // The Debian instance image is published as one file of a few hundred MiB.
-      maxSignedUploadBytes: 2 * 1024 * 1024 * 1024,
-      // There is no chain indexer: the devnet's oracle key is the balance oracle. Every CCN honours
-      // every CCN's score posts, so that the registry's scores are the same on all of them.
-      balanceIndexers: [net.oracleAddress],
-      scoresSenders: net.all.map((c) => c.owner.address),
-      // Metrics and scores come often enough that `ccn rewards` for the last hour has a dozen periods.
-      metricsPublishIntervalSeconds: 60,
-      scorePeriodSeconds: 300,
-      ...knownSettings(CcnConfigSchema, {
-        p2pHost: ccn.host,
-        p2pPort: ccn.p2pPort,
-        p2pBootstrap: net.bootstrap,
-        syncPeers: others.map((c) => c.url),
-      }),
-    },
-    `${ccn.label}`,
-  );
+  return {
+    host: ccn.host,
+    port: ccn.port,
+    dataDir: ccn.dir,
+    keyFile: ccn.keyFile,
+    registryTag: REGISTRY_TAG,
+    // One registry for the whole network, served by every CCN under the same address.
+    registryAddress: net.registryAddress,
+    // A development network has no token balances: anyone may run a node or stake.
+    ccnOwnerMinBalance: 0,
+    stakerMinBalance: 0,
+    ccnActivationStake: 0,
+    maxLinkedCrns: 3,
+    // The Debian instance image is published as one file of a few hundred MiB.
+    maxSignedUploadBytes: 2 * 1024 * 1024 * 1024,
+    // There is no chain indexer: the devnet's oracle key (keys/oracle.key, `ccn oracle ...`) sets
+    // balances, and credits and flows where the CCN has those oracles. Every CCN honours
+    // every CCN's score posts, so that the registry's scores are the same on all of them.
+    balanceIndexers: [net.oracleAddress],
+    scoresSenders: net.all.map((c) => c.owner.address),
+    // Metrics and scores come often enough that `ccn rewards` for the last hour has a dozen periods.
+    metricsPublishIntervalSeconds: 60,
+    scorePeriodSeconds: 300,
+    ...knownSettings(CcnConfigSchema, {
+      p2pHost: ccn.host,
+      p2pPort: ccn.p2pPort,
+      p2pBootstrap: net.bootstrap,
+      syncPeers: others.map((c) => c.url),
+      ...ccnPaymentSettings(net.oracleAddress),
+    }),
+  };
+}
+
+export function writeCcnConfig(ccn: CcnLayout, net: CcnNetwork): void {
+  write(CcnConfigSchema, ccn.dir, ccn.configFile, ccnConfig(ccn, net), ccn.label);
 }
 
 export interface CrnSettings {
@@ -113,30 +140,29 @@ export function crnCcnSetting(urls: string[]): string | string[] {
   return urls.length > 1 && field.safeParse(urls).success ? urls : (urls[0] as string);
 }
 
+export function crnConfig(crn: CrnLayout, s: CrnSettings): Record<string, unknown> {
+  return {
+    host: crn.host,
+    port: crn.port,
+    dataDir: crn.dir,
+    keyFile: crn.keyFile,
+    ccn: crnCcnSetting(s.ccnUrls),
+    domain: crn.host,
+    nodeHash: s.nodeHash,
+    executor: s.executor,
+    ...(s.accelerator ? { accelerator: s.accelerator } : {}),
+    // Under software emulation a guest takes tens of seconds to boot (more on a loaded machine).
+    ...(s.accelerator === 'tcg' ? { startTimeoutSeconds: 240 } : {}),
+    // The CRNs share this host's ports: each forwards instance ports from its own range.
+    portForwardStart: 24_000 + crn.index * 1000,
+    portForwardEnd: 24_999 + crn.index * 1000,
+    // Stopping the devnet must leave no VM behind; production nodes keep them across restarts.
+    stopWorkloadsOnExit: true,
+    authorizedAllocationSigners: [s.ccnAddress],
+    ...knownSettings(CrnConfigSchema, CRN_PAYMENT_SETTINGS),
+  };
+}
+
 export function writeCrnConfig(crn: CrnLayout, s: CrnSettings): void {
-  write(
-    CrnConfigSchema,
-    crn.dir,
-    crn.configFile,
-    {
-      host: crn.host,
-      port: crn.port,
-      dataDir: crn.dir,
-      keyFile: crn.keyFile,
-      ccn: crnCcnSetting(s.ccnUrls),
-      domain: crn.host,
-      nodeHash: s.nodeHash,
-      executor: s.executor,
-      ...(s.accelerator ? { accelerator: s.accelerator } : {}),
-      // Under software emulation a guest takes tens of seconds to boot (more on a loaded machine).
-      ...(s.accelerator === 'tcg' ? { startTimeoutSeconds: 240 } : {}),
-      // The CRNs share this host's ports: each forwards instance ports from its own range.
-      portForwardStart: 24_000 + crn.index * 1000,
-      portForwardEnd: 24_999 + crn.index * 1000,
-      // Stopping the devnet must leave no VM behind; production nodes keep them across restarts.
-      stopWorkloadsOnExit: true,
-      authorizedAllocationSigners: [s.ccnAddress],
-    },
-    crn.label,
-  );
+  write(CrnConfigSchema, crn.dir, crn.configFile, crnConfig(crn, s), crn.label);
 }

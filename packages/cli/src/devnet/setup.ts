@@ -5,10 +5,12 @@
  * through the NodeGroup, so that a stop request at any point reaches it.
  */
 import { join } from 'node:path';
-import type { EthAccount } from '@aleph-nodes/protocol';
-import { loadOrCreateKeyFile, type Logger } from '@aleph-nodes/service';
+import { buildInlineMessage, type EthAccount } from '@aleph-nodes/protocol';
+import type { Logger } from '@aleph-nodes/service';
 import type { ChildNode } from '../common/child-node.ts';
-import { devnetCrnOwners, planLayout, type CcnLayout, type CrnLayout } from './layout.ts';
+import { publishMessage } from '../common/ccn-client.ts';
+import { oraclePost } from '../ccn/oracle-posts.ts';
+import { devnetCrnOwners, devnetOracle, planLayout, type CcnLayout, type CrnLayout } from './layout.ts';
 import { microVmPreflight } from './microvm-preflight.ts';
 import { ccnKnows, multiaddressOf, writeCcnConfig, writeCrnConfig } from './node-configs.ts';
 import type { NodeGroup } from './node-group.ts';
@@ -86,6 +88,20 @@ async function startCrns(opts: DevnetOptions, layouts: CrnLayout[], ccns: Starte
   return nodes;
 }
 
+/** ALEPH the devnet's oracle gives the devnet user, who publishes the runtime and the sample program. */
+export const OWNER_BALANCE = '1000000';
+
+/**
+ * The devnet user pays for what it publishes like anyone (hold): the oracle gives it a balance
+ * first, on the CCN it publishes to (the post replicates to the others like any message).
+ */
+async function fundOwner(ccnUrl: string, oracle: EthAccount, owner: EthAccount, logger: Logger): Promise<void> {
+  const nowMs = Date.now();
+  const post = oraclePost({ kind: 'balance', address: owner.address, amount: OWNER_BALANCE }, { nowMs });
+  await publishMessage(ccnUrl, buildInlineMessage(oracle, 'POST', post.content, { channel: post.channel, time: nowMs / 1000 }));
+  logger.info({ owner: owner.address, balance: OWNER_BALANCE }, 'the oracle funded the devnet user');
+}
+
 async function callSample(url: string): Promise<unknown> {
   const res = await fetch(url);
   const text = await res.text();
@@ -97,8 +113,8 @@ export async function setUpDevnet(opts: DevnetOptions, group: NodeGroup): Promis
   // Ports first: a busy one is reported before the slow checks.
   const layout = await planLayout(opts);
   const accelerator = opts.executor === 'microvm' ? (await microVmPreflight('host', opts.logger)).accelerator : undefined;
-  const oracleKeyFile = join(opts.dataDir, 'keys', 'oracle.key');
-  const oracle = loadOrCreateKeyFile(oracleKeyFile).account.address;
+  const { account: oracleAccount, keyFile: oracleKeyFile } = devnetOracle(opts.dataDir);
+  const oracle = oracleAccount.address;
 
   const ccns = await startCcns(opts, layout.ccns, group, oracle);
   await waitForMesh(ccns.map((c) => ({ url: c.node.url, peerId: c.peerId })), MESH_WAIT_MS, opts.logger);
@@ -113,6 +129,7 @@ export async function setUpDevnet(opts: DevnetOptions, group: NodeGroup): Promis
 
   // Published on the first CCN; CRN 1 is linked to it and reads from it first.
   const first = ccns[0] as StartedCcn;
+  await fundOwner(first.node.url, oracleAccount, opts.owner, opts.logger);
   const runtime = await publishRuntime(first.node.url, opts.owner, opts.executor, CHANNEL, opts.logger);
   const debian = opts.executor === 'microvm' ? await publishInstanceImage(first.node.url, opts.owner, CHANNEL, opts.logger) : undefined;
   const code = await storeFile(first.node.url, opts.owner, await buildSampleZip(), CHANNEL);
