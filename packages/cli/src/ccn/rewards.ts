@@ -132,7 +132,7 @@ export interface IncomeLine {
 }
 
 /**
- * Payment income beside the score rewards (issue 14, item 7): flows received by a CRN's reward
+ * Payment income beside the score rewards: flows received by a CRN's reward
  * address (or owner) and credits consumed by the workloads placed on it. Flows to an address that
  * is no CRN's are listed with that address alone; credits of unplaced work under `unattributed`.
  */

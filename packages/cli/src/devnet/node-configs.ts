@@ -62,7 +62,7 @@ export interface CcnNetwork {
 export const FAR_FUTURE = 4_102_444_800;
 
 /**
- * Payments on a devnet (issue 14): one oracle key plays the chain indexer for balances, credits
+ * Payments on a devnet: one oracle key plays the chain indexer for balances, credits
  * and flows; checks run every few seconds and a lapsed holding stays `removing` for 20 s, so that
  * a lapse shows within a minute. Today is after pyaleph's cutoffs for hold and pay-as-you-go
  * instances (and, later, for anything not paid in credits): the devnet moves them far away so

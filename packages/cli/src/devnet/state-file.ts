@@ -1,6 +1,6 @@
 /**
  * The devnet's state file, read by the network's tools: written atomically once everything is
- * ready, removed on stop. Its shape is fixed (issue 13): `ccn` is the first of `ccns`, `crns[i].ccn`
+ * ready, removed on stop. Its shape is fixed: `ccn` is the first of `ccns`, `crns[i].ccn`
  * the URL of the CCN CRN i is linked to, `oracle` the balance/credit oracle key.
  */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';

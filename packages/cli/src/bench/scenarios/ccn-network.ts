@@ -1,5 +1,5 @@
 /**
- * The CCN network (issue 13): two real CCN processes on loopback, B peering with A (libp2p
+ * The CCN network: two real CCN processes on loopback, B peering with A (libp2p
  * bootstrap) and pulling from it (HTTP anti-entropy), every setting at its default.
  *
  *  1. A alone: submit-to-processed latency (POST to A → A's message WebSocket pushes it), one at
