@@ -20,6 +20,7 @@
 import type { MessageType } from '@aleph-nodes/protocol';
 import type { CcnConfig } from '../config.ts';
 import type { MessageRow } from '../db/messages-repo.ts';
+import { toEnvelope } from '../db/message-views.ts';
 import type { Repos } from '../stores.ts';
 import type { TypeHandler } from './handlers/context.ts';
 import { aggregateTarget, positionOf, precedes, securityTarget, type Position } from './order.ts';
@@ -100,7 +101,7 @@ export class Convergence {
         wrong.push(forget.item_hash);
         continue;
       }
-      const message = { ...toEnvelopeLike(forget) };
+      const message = toEnvelope(forget);
       const content = JSON.parse(forget.content ?? '{}') as Record<string, unknown>;
       const permission = await checkActOn({ message, content, aggregates: repos.aggregates }, row, 'forget');
       if (permission.kind === 'ok') forgetters.push(forget.item_hash);
@@ -216,19 +217,4 @@ export class Convergence {
 async function touchUsers(repos: Repos, row: MessageRow, fx: Effects): Promise<void> {
   if (row.type !== 'PROGRAM' && row.type !== 'INSTANCE') return;
   for (const ref of await repos.state.refsOf(row.item_hash)) fx.settled.add(usersKey(ref));
-}
-
-/** The envelope fields a permission check reads, from a stored row. */
-function toEnvelopeLike(row: MessageRow) {
-  return {
-    chain: row.chain,
-    sender: row.sender,
-    type: row.type,
-    channel: row.channel,
-    time: row.time,
-    item_type: row.item_type,
-    item_content: row.item_content,
-    item_hash: row.item_hash,
-    signature: row.signature,
-  };
 }
