@@ -110,7 +110,7 @@ describe('INSTANCE on the microvm CRN: SSH through the forwarded port', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'instance-test', '-f', key]);
 
     // The base image is larger than the default signed upload limit (100 MiB).
-    ccn = await startCcn(ccnConfig({ dataDir: ccnDir, port: 0, p2pPort: 0, logLevel: 'silent', maxSignedUploadBytes: 4 * 1024 ** 3 }), { logger: silentLogger() });
+    ccn = await startCcn(ccnConfig({ dataDir: ccnDir, port: 0, p2pPort: 0, logLevel: 'silent', paymentChecks: false, maxSignedUploadBytes: 4 * 1024 ** 3 }), { logger: silentLogger() });
     crn = await startCrn(crnConfig(), { logger: silentLogger() });
     client = new AuthenticatedAlephHttpClient(importAccountFromPrivateKey(OWNER_KEY), ccn.url);
     const store = await client.createStore({ fileObject: new Blob([readFileSync(baseImage)]), storageEngine: ItemType.storage, channel: 'TEST', sync: true });

@@ -86,6 +86,7 @@ describe('scores and rewards with three CRNs, one of them down for a while', { t
     ccn = await startCcn(
       ccnConfig({
         dataDir: join(root, 'ccn'),
+        paymentChecks: false, // the test's users hold no tokens; payments are tested in test/payments
         keyFile: ccnKeyFile,
         port: 0,
         p2pPort: 0,

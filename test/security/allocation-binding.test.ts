@@ -113,6 +113,7 @@ describe('allocation pushes are bound to their CRN and cannot be replayed', { ti
     ccn = await startCcn(
       ccnConfig({
         dataDir: join(root, 'ccn'),
+        paymentChecks: false, // the test's users hold no tokens; payments are tested in test/payments
         keyFile: ccnKeyFile,
         port: 0,
         p2pPort: 0,
