@@ -55,6 +55,7 @@ interface State {
   runtimes: { node: string };
   rootfs: { debian?: string };
   registry: { address: string };
+  oracle: { address: string; key_file: string };
   sample: { program: string; url: string };
 }
 
@@ -168,7 +169,11 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
   });
 
   it('runs a persistent program and an instance published with the official SDK on exactly one CRN each', async () => {
-    const client = new AuthenticatedAlephHttpClient(importAccountFromPrivateKey(EthAccount.generate().exportPrivateKey().replace(/^0x/, '')), state.ccn.url);
+    const user = EthAccount.generate();
+    // The devnet enforces payments: the user holds ALEPH for what it publishes (the devnet's oracle).
+    const funded = await run(process.execPath, ['packages/cli/bin/ccn.js', 'oracle', 'balance', user.address, '100000', '--key-file', state.oracle.key_file, '--ccn', state.ccn.url, '--json']);
+    assert.equal(funded.code, 0, `ccn oracle balance: ${funded.stdout}${funded.stderr}`);
+    const client = new AuthenticatedAlephHttpClient(importAccountFromPrivateKey(user.exportPrivateKey().replace(/^0x/, '')), state.ccn.url);
     const zip = await buildZip({
       'main.mjs': "import http from 'node:http'; import os from 'node:os';\nhttp.createServer((q, s) => s.end(JSON.stringify({ persistent: true, release: os.release() }))).listen(8080, '0.0.0.0');\n",
     });
