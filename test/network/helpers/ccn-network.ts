@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildInlineMessage, sha256Hex, type AlephMessage, type EthAccount } from '@aleph-nodes/protocol';
+import { ProcessExecutor } from '@aleph-nodes/vmm';
 import { publishMessage, uploadStoredFile } from '../../../packages/cli/src/common/ccn-client.ts';
 import { buildSampleZip } from '../../../packages/cli/src/devnet/sample-program.ts';
 import { rankByRendezvous } from '../../../packages/ccn/src/scheduler/rendezvous.ts';
@@ -200,4 +201,10 @@ export async function answers(crn: CrnNodeProc, hash: string, greeting: string):
 /** Stops a CRN process (SIGTERM; with stopWorkloadsOnExit its workloads stop too). */
 export async function stopCrn(crn: CrnNodeProc): Promise<void> {
   await crn.proc?.stop('SIGTERM');
+  // A CRN killed with -9 earlier may have left workloads its restart did not re-adopt (the
+  // scheduler had moved them): whatever still runs under its data dir goes too, as the CRN's own
+  // start-up would do (cleanupOrphans), so that no sandbox, netns or veth outlives the test.
+  const executor = new ProcessExecutor({ stateDir: join(crn.dir, 'executions') });
+  await executor.cleanupOrphans(new Set());
+  await executor.close();
 }
