@@ -220,7 +220,7 @@ describe('INSTANCE on the microvm CRN: SSH through the forwarded port', () => {
       const res = await fetch(`${processCrn.url}/control/allocation/notify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instance: instance.item_hash }) });
       const body = await res.text();
       assert.equal(res.status, 400, body);
-      assert.match(body, /microvm/);
+      assert.match(body, /UNSUPPORTED_WORKLOAD.*lacks the instances capability/);
     } finally {
       await processCrn.close({ stopPersistent: true });
     }
