@@ -13,6 +13,21 @@ export const MESSAGE_STATUSES: readonly MessageStatus[] = ['pending', 'processed
 
 export type MessageRow = Selectable<MessagesTable>;
 
+/**
+ * The filtering columns of a message not (or no longer) processed: what an insert starts with and
+ * what a message sent back to pending loses (they are derived again when it is processed).
+ */
+export const NO_DERIVED_COLUMNS = {
+  size: null,
+  owner_lc: null,
+  content_type: null,
+  content_ref: null,
+  content_key: null,
+  content_item_hash: null,
+  payment_type: null,
+  tags: '[]',
+} as const;
+
 /** Columns derived from a parsed content, for filtering. */
 export interface DerivedColumns {
   content: string;
@@ -117,14 +132,7 @@ export class MessagesRepo {
         signature: msg.signature,
         content: null,
         content_time: null,
-        size: null,
-        owner_lc: null,
-        content_type: null,
-        content_ref: null,
-        content_key: null,
-        content_item_hash: null,
-        payment_type: null,
-        tags: '[]',
+        ...NO_DERIVED_COLUMNS,
         reception_time: receptionTime,
         raw: JSON.stringify(raw),
         error_code: null,

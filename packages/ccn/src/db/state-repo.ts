@@ -5,7 +5,7 @@
  */
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import { sql } from './database.ts';
-import type { MessageRow } from './messages-repo.ts';
+import { NO_DERIVED_COLUMNS, type MessageRow } from './messages-repo.ts';
 import type { Tables } from './schema.ts';
 
 /** A position in the total order (processing/order.ts). */
@@ -225,14 +225,7 @@ export class StateRepo {
         item_content: itemContent,
         content: null,
         // Derived columns are derived again if it is processed again (a rejected message has none).
-        size: null,
-        owner_lc: null,
-        content_type: null,
-        content_ref: null,
-        content_key: null,
-        content_item_hash: null,
-        payment_type: null,
-        tags: '[]',
+        ...NO_DERIVED_COLUMNS,
         post_last_amend: null,
         post_last_updated: null,
         forgotten_by: null,
