@@ -7,7 +7,7 @@
  * The body is kept raw: the signature covers its SHA-256.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AllocationNotifySchema, AllocationRequestSchema, isProtocolError, verifyAllocationRequest, type AllocationAnswer } from '@aleph-nodes/protocol';
+import { AllocationNotifySchema, AllocationRequestSchema, PRICING_AGGREGATE_OWNER, SETTINGS_AGGREGATE_KEY, isProtocolError, verifyAllocationRequest, type AllocationAnswer } from '@aleph-nodes/protocol';
 import { HttpError } from '@aleph-nodes/service';
 import type { Logger } from '@aleph-nodes/service';
 import { CcnError } from '../../ccn/ccn-client.ts';
@@ -19,12 +19,6 @@ import type { Execution } from '../../execution/execution.ts';
 import { paygPlacementFailure, type PaymentFields } from '../../payments/decisions.ts';
 import { paymentReceiver, workloadOfExecution, workloadOfMessage } from '../../payments/node-payments.ts';
 import type { ApiContext } from '../context.ts';
-
-/** Owner of the network `settings` aggregate. */
-const SETTINGS_AGGREGATE_OWNER = '0xFba561a84A537fCaa567bb7A2257e7142701ae2A';
-
-const AllocationBody = AllocationRequestSchema;
-const NotifyBody = AllocationNotifySchema;
 
 function parseJson(buf: Buffer): unknown {
   try {
@@ -86,7 +80,7 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
   let networkSigners: { at: number; list: string[] } | undefined;
   const unlinkedSigners = async (): Promise<string[]> => {
     if (!networkSigners || Date.now() - networkSigners.at > 60_000) {
-      const settings = await ctx.ccn.getAggregate(SETTINGS_AGGREGATE_OWNER, 'settings').catch(() => undefined);
+      const settings = await ctx.ccn.getAggregate(PRICING_AGGREGATE_OWNER, SETTINGS_AGGREGATE_KEY).catch(() => undefined);
       const list = Array.isArray(settings?.authorized_allocation_signers) ? settings.authorized_allocation_signers.filter((a): a is string => typeof a === 'string') : [];
       networkSigners = { at: Date.now(), list };
     }
@@ -157,7 +151,7 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
       }
       throw err;
     }
-    const parsed = AllocationBody.safeParse(parseJson(body));
+    const parsed = AllocationRequestSchema.safeParse(parseJson(body));
     if (!parsed.success) throw CRN_ERRORS.error('INVALID_BODY', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const wanted = new Set([...parsed.data.persistent_vms, ...parsed.data.instances]);
     if (parsed.data.on_demand_vms || parsed.data.jobs) request.log.warn('on_demand_vms and jobs are ignored');
@@ -200,7 +194,7 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
 
   app.post('/control/allocation/notify', async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const parsed = NotifyBody.safeParse(parseJson(body));
+    const parsed = AllocationNotifySchema.safeParse(parseJson(body));
     if (!parsed.success) throw CRN_ERRORS.error('INVALID_BODY', 'Body must be {"instance": "<item hash>"}');
     const ref = parsed.data.instance;
     // The notify checks come first, on the message as the CCN has it: whatever this node could
