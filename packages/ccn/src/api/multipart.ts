@@ -14,7 +14,14 @@ import { HttpError } from '@aleph-nodes/service';
 import type { FastifyRequest } from 'fastify';
 import { CCN_ERRORS } from '../errors.ts';
 import { FileTooLargeError, type StagedFile } from '../storage/file-store.ts';
-import type { ApiContext } from './context.ts';
+import type { CcnConfig } from '../config.ts';
+import type { Stores } from '../stores.ts';
+
+/** What reading an upload uses: the file store (staging) and the metadata cap. */
+export interface UploadDeps {
+  stores: Pick<Stores, 'fileStore'>;
+  config: Pick<CcnConfig, 'maxMetadataBytes'>;
+}
 
 /** The parts an upload route takes: `file` and `metadata`. */
 const MAX_PARTS = 2;
@@ -57,7 +64,7 @@ function codeOf(err: unknown): string | undefined {
  * over `maxFileBytes` or a field over the metadata cap 413; a staged file is discarded on any
  * failure. A refused body is not drained: the connection closes after the answer (server.ts).
  */
-export async function readUpload(request: FastifyRequest, ctx: ApiContext, maxFileBytes: number): Promise<Upload> {
+export async function readUpload(request: FastifyRequest, ctx: UploadDeps, maxFileBytes: number): Promise<Upload> {
   const maxFieldBytes = ctx.config.maxMetadataBytes;
   const upload: Upload = { file: undefined, metadata: undefined };
   try {

@@ -10,15 +10,26 @@ import type { FastifyReply } from 'fastify';
 import { CCN_ERRORS } from '../errors.ts';
 import type { MessageStatus } from '../db/messages-repo.ts';
 import { publicationStatus, type PublicationStatus } from '../p2p/publication.ts';
+import type { CcnConfig } from '../config.ts';
+import type { MessageProcessor } from '../processing/processor.ts';
+import type { Stores } from '../stores.ts';
 import type { ApiContext } from './context.ts';
 
-export async function submitAndReply(ctx: ApiContext, reply: FastifyReply, rawMessage: unknown, sync: boolean): Promise<FastifyReply> {
+/** What submitting a message uses: the processor, the rejected message's row, peering's publication. */
+export interface SubmissionDeps {
+  stores: Pick<Stores, 'messages'>;
+  processor: Pick<MessageProcessor, 'submit' | 'waitFor'>;
+  config: Pick<CcnConfig, 'syncTimeoutMs'>;
+  p2p: ApiContext['p2p'];
+}
+
+export async function submitAndReply(ctx: SubmissionDeps, reply: FastifyReply, rawMessage: unknown, sync: boolean): Promise<FastifyReply> {
   const { itemHash, status, publication } = await submitMessage(ctx, rawMessage, sync);
   return replyWithStatus(ctx, reply, itemHash, status, await publication);
 }
 
 /** The publication of a message just submitted; p2p failed when peering is off. */
-export function publicationOf(ctx: ApiContext, itemHash: string): Promise<PublicationStatus> {
+export function publicationOf(ctx: SubmissionDeps, itemHash: string): Promise<PublicationStatus> {
   const peering = ctx.p2p?.();
   return peering ? peering.publicationOf(itemHash) : Promise.resolve(publicationStatus(['p2p']));
 }
@@ -28,7 +39,7 @@ export function publicationOf(ctx: ApiContext, itemHash: string): Promise<Public
  * publication runs meanwhile (pyaleph publishes before it processes).
  */
 export async function submitMessage(
-  ctx: ApiContext,
+  ctx: SubmissionDeps,
   rawMessage: unknown,
   sync: boolean,
 ): Promise<{ itemHash: string; status: MessageStatus; publication: Promise<PublicationStatus> }> {
@@ -58,7 +69,7 @@ const HTTP_STATUS_OF: Record<MessageStatus, number> = {
 };
 
 export async function replyWithStatus(
-  ctx: ApiContext,
+  ctx: SubmissionDeps,
   reply: FastifyReply,
   itemHash: string,
   status: MessageStatus,

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../api/context.ts';
 
-export function p2pRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export async function p2pRoutes(app: FastifyInstance, ctx: Pick<ApiContext, 'p2p'>): Promise<void> {
   app.get('/api/v0/p2p/peers', async () => {
     const peering = ctx.p2p?.();
     if (!peering) return { enabled: false, peer_id: null, listen: [], connected: [], known: [], peers: [], banned: [], verdicts: {} };

@@ -8,6 +8,8 @@
 import { itemTypeOfHash } from '@aleph-nodes/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../api/context.ts';
+import type { CcnConfig } from '../config.ts';
+import type { Stores } from '../stores.ts';
 import { CCN_ERRORS } from '../errors.ts';
 import { envelopeOf, SERVED_STATUSES, SyncRepo } from './repo.ts';
 import { SYNC_BATCH_PATH, SYNC_PAGE_PATH, SYNC_STATUS_PATH, type SyncBatch, type SyncPage } from './wire.ts';
@@ -18,7 +20,14 @@ function intParam(value: unknown, name: string, fallback: number): number {
   return Number(value);
 }
 
-export function syncRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** What the sync routes read: the message log, the page and batch bounds, and the puller's status. */
+export interface SyncRouteDeps {
+  stores: Pick<Stores, 'db'>;
+  config: Pick<CcnConfig, 'syncPageSize' | 'syncBatchSize' | 'syncMaxBatchBytes'>;
+  sync: ApiContext['sync'];
+}
+
+export async function syncRoutes(app: FastifyInstance, ctx: SyncRouteDeps): Promise<void> {
   const repo = new SyncRepo(ctx.stores.db);
   const { syncPageSize, syncBatchSize, syncMaxBatchBytes } = ctx.config;
 

@@ -6,7 +6,8 @@
 import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import { AccountsRepo, STAT_COLUMNS, type AddressStatsRow, type StatColumn } from '../../db/accounts-repo.ts';
-import type { ApiContext } from '../context.ts';
+import type { Stores } from '../../stores.ts';
+import type { CcnConfig } from '../../config.ts';
 import { cursorPageSizeParam, intParam, listParam, MAX_PAGE, pageSizeParam, param, sortOrderParam, type RawQuery } from '../query.ts';
 
 function isoTime(seconds: number): string {
@@ -44,8 +45,14 @@ function statsDict(rows: readonly AddressStatsRow[]): Record<string, Record<stri
   );
 }
 
-export function addressesRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const repo = (): AccountsRepo => new AccountsRepo(ctx.stores.db);
+/** What the address routes read: the accounts tables and the page cap. */
+export interface AddressesDeps {
+  stores: Pick<Stores, 'db'>;
+  config: Pick<CcnConfig, 'maxPagination'>;
+}
+
+export async function addressesRoutes(app: FastifyInstance, deps: AddressesDeps): Promise<void> {
+  const repo = (): AccountsRepo => new AccountsRepo(deps.stores.db);
 
   app.get('/api/v0/addresses/:address/files', async (request) => {
     const address = addressParam((request.params as { address: string }).address);
@@ -56,7 +63,7 @@ export function addressesRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const accounts = repo();
     const cursor = param(query, 'cursor');
     if (cursor !== undefined) {
-      const perPage = cursorPageSizeParam(query, 100, ctx.config.maxPagination);
+      const perPage = cursorPageSizeParam(query, 100, deps.config.maxPagination);
       const after = cursor === '' ? undefined : decodeCursor(cursor);
       const rows = await accounts.files(address, { sortOrder, limit: perPage + 1, after: after && { time: after[0], hash: after[1] }, fileHash });
       const hasMore = rows.length > perPage;
@@ -72,7 +79,7 @@ export function addressesRoutes(app: FastifyInstance, ctx: ApiContext): void {
       };
     }
     // pyaleph: 100 by default, 0 = no limit (served maxPagination here, and said so).
-    const perPage = pageSizeParam(query, 100, ctx.config.maxPagination);
+    const perPage = pageSizeParam(query, 100, deps.config.maxPagination);
     const page = intParam(query, 'page', 1, 1, MAX_PAGE);
     const rows = await accounts.files(address, { sortOrder, limit: perPage, offset: (page - 1) * perPage, fileHash });
     if (rows.length === 0) throw CCN_ERRORS.error('FILE_NOT_FOUND', `no file for ${address}`);
@@ -106,8 +113,8 @@ export function addressesRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v0/addresses/stats.json', async (request) => {
     const query = request.query as RawQuery;
     const addresses = listParam(query, 'addresses[]', 'addresses');
-    if (addresses && addresses.length > ctx.config.maxPagination) throw CCN_ERRORS.error('INVALID_PARAMETER', `at most ${ctx.config.maxPagination} addresses`);
-    const rows = await repo().stats({ addresses, sortBy: 'total', sortOrder: -1, limit: ctx.config.maxPagination });
+    if (addresses && addresses.length > deps.config.maxPagination) throw CCN_ERRORS.error('INVALID_PARAMETER', `at most ${deps.config.maxPagination} addresses`);
+    const rows = await repo().stats({ addresses, sortBy: 'total', sortOrder: -1, limit: deps.config.maxPagination });
     return { data: statsDict(rows) };
   });
 
@@ -122,7 +129,7 @@ export function addressesRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const accounts = repo();
     const cursor = param(query, 'cursor');
     if (cursor !== undefined) {
-      const perPage = cursorPageSizeParam(query, 20, ctx.config.maxPagination);
+      const perPage = cursorPageSizeParam(query, 20, deps.config.maxPagination);
       const after = cursor === '' ? undefined : decodeCursor(cursor);
       const rows = await accounts.stats({ addressContains, sortBy, sortOrder, limit: perPage + 1, after: after && { value: after[0], address: after[1] } });
       const hasMore = rows.length > perPage;
@@ -134,7 +141,7 @@ export function addressesRoutes(app: FastifyInstance, ctx: ApiContext): void {
         next_cursor: hasMore && last ? encodeCursor(last[sortBy], last.address) : null,
       };
     }
-    const perPage = pageSizeParam(query, 20, ctx.config.maxPagination);
+    const perPage = pageSizeParam(query, 20, deps.config.maxPagination);
     const page = intParam(query, 'page', 1, 1, MAX_PAGE);
     const rows = await accounts.stats({ addressContains, sortBy, sortOrder, limit: perPage, offset: (page - 1) * perPage });
     return {

@@ -6,7 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import type { AggregateValue } from '../../db/aggregates-repo.ts';
 import { AggregatePairs } from '../../db/aggregate-pairs.ts';
-import type { ApiContext } from '../context.ts';
+import type { Stores } from '../../stores.ts';
+import type { CcnConfig } from '../../config.ts';
+import type { RegistryService } from '../../registry/registry-service.ts';
 import { boolParam, intParam, listParam, MAX_PAGE, param, sortOrderParam, type RawQuery } from '../query.ts';
 
 const REGISTRY_KEY = 'corechannel';
@@ -15,11 +17,18 @@ function isoTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString();
 }
 
-export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const registryAddress = (): string => ctx.registry.address.toLowerCase();
+/** What the aggregate routes read: the aggregates, the node registry (served as `corechannel`) and the read caps. */
+export interface AggregatesDeps {
+  stores: Pick<Stores, 'aggregates' | 'db'>;
+  registry: Pick<RegistryService, 'address' | 'snapshot'>;
+  config: Pick<CcnConfig, 'maxAggregateKeysPerRead' | 'maxPagination'>;
+}
+
+export async function aggregatesRoutes(app: FastifyInstance, deps: AggregatesDeps): Promise<void> {
+  const registryAddress = (): string => deps.registry.address.toLowerCase();
   /** The registry's own value stands for the `corechannel` key of the registry address. */
   const withRegistry = async (values: AggregateValue[]): Promise<AggregateValue[]> => {
-    const registry = await ctx.registry.snapshot();
+    const registry = await deps.registry.snapshot();
     const rest = values.filter((v) => v.key !== REGISTRY_KEY);
     rest.push({
       key: REGISTRY_KEY,
@@ -40,10 +49,10 @@ export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const query = request.query as RawQuery;
     const keys = listParam(query, 'keys') ?? [];
     // pyaleph's `limit` (default 1000) has no upper bound; reads merge at most the configured keys.
-    const limit = Math.min(intParam(query, 'limit', 1000, 1, Number.MAX_SAFE_INTEGER), ctx.config.maxAggregateKeysPerRead);
+    const limit = Math.min(intParam(query, 'limit', 1000, 1, Number.MAX_SAFE_INTEGER), deps.config.maxAggregateKeysPerRead);
     const withInfo = boolParam(query, 'withInfo', false);
     const valueOnly = boolParam(query, 'valueOnly', false);
-    let values = await ctx.stores.aggregates.values(address, keys, limit);
+    let values = await deps.stores.aggregates.values(address, keys, limit);
     if (wantsRegistry(keys) && address.toLowerCase() === registryAddress()) values = (await withRegistry(values)).slice(0, limit);
     if (values.length === 0) throw CCN_ERRORS.error('AGGREGATE_NOT_FOUND', `no aggregate for ${address}`);
     if (valueOnly && keys.length === 1) return reply.send(values[0]?.value);
@@ -72,12 +81,12 @@ export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const keys = listParam(query, 'keys') ?? [];
     const addresses = listParam(query, 'addresses')?.map((a) => a.toLowerCase());
     // pyaleph: default 20 (DEFAULT_MESSAGES_PER_PAGE), at most 500.
-    const maxPerPage = Math.min(500, ctx.config.maxPagination);
+    const maxPerPage = Math.min(500, deps.config.maxPagination);
     const perPage = intParam(query, 'pagination', Math.min(20, maxPerPage), 1, maxPerPage);
     const page = intParam(query, 'page', 1, 1, MAX_PAGE);
     const sortOrder = sortOrderParam(query);
     const registry = registryAddress();
-    const pairs = new AggregatePairs(ctx.stores.db);
+    const pairs = new AggregatePairs(deps.stores.db);
     // The registry's `corechannel` is computed, not stored: it is placed at its rank among the pairs.
     const registryShown = wantsRegistry(keys) && (!addresses || addresses.includes(registry));
     const filter = { keys, addresses, exclude: registryShown ? { owner: registry, key: REGISTRY_KEY } : undefined };
@@ -85,14 +94,14 @@ export function aggregatesRoutes(app: FastifyInstance, ctx: ApiContext): void {
     let registryEntry: { owner: string; key: string; value: unknown; created: number; lastUpdated: number } | undefined;
     let registryRank = -1;
     if (registryShown) {
-      const snapshot = await ctx.registry.snapshot();
+      const snapshot = await deps.registry.snapshot();
       registryEntry = { owner: registry, key: REGISTRY_KEY, value: snapshot.value, created: snapshot.created, lastUpdated: snapshot.lastUpdated };
       registryRank = await pairs.countBefore(filter, registryEntry, sortOrder);
     }
     const inPage = registryRank >= start && registryRank < start + perPage;
     const sqlOffset = registryRank >= 0 && registryRank < start ? start - 1 : start;
     const positions = await pairs.page(filter, sortOrder, sqlOffset, inPage ? perPage - 1 : perPage);
-    const values = await ctx.stores.aggregates.valuesOfOwners(
+    const values = await deps.stores.aggregates.valuesOfOwners(
       [...new Set(positions.map((p) => p.owner))],
       [...new Set(positions.map((p) => p.key))],
     );

@@ -8,6 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CCN_ERRORS } from '../../errors.ts';
 import { livenessRoutes } from '../../network/liveness-routes.ts';
+import type { Stores } from '../../stores.ts';
+import type { CcnConfig } from '../../config.ts';
+import type { RegistryService } from '../../registry/registry-service.ts';
 import type { ApiContext } from '../context.ts';
 
 const ProbesQuery = z.strictObject({
@@ -17,11 +20,20 @@ const ProbesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
-export function allocationsRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  if (ctx.network?.liveness) livenessRoutes(app, { liveness: ctx.network.liveness, scheduler: ctx.network.scheduler, registry: ctx.registry, clock: () => ctx.clock() });
+/** What the allocation routes read: the scheduler's decisions, the probes, and the network parts when they run. */
+export interface AllocationsDeps {
+  stores: Pick<Stores, 'allocations' | 'probes'>;
+  registry: RegistryService;
+  config: Pick<CcnConfig, 'schedulerEnabled'>;
+  network: ApiContext['network'];
+  clock(): number;
+}
+
+export async function allocationsRoutes(app: FastifyInstance, deps: AllocationsDeps): Promise<void> {
+  if (deps.network?.liveness) livenessRoutes(app, { liveness: deps.network.liveness, scheduler: deps.network.scheduler, registry: deps.registry, clock: () => deps.clock() });
   app.get('/api/v0/allocations', async () => {
-    const network = ctx.network;
-    const rows = await ctx.stores.allocations.list();
+    const network = deps.network;
+    const rows = await deps.stores.allocations.list();
     const crns = (network?.scheduler.crns() ?? []).map((c) => {
       const health = network?.monitor.status(c.hash);
       return {
@@ -59,7 +71,7 @@ export function allocationsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       };
     });
     return {
-      scheduler_enabled: ctx.config.schedulerEnabled,
+      scheduler_enabled: deps.config.schedulerEnabled,
       node_hash: network?.scheduler.nodeHash ?? null,
       allocations: rows.map((r) => ({
         item_hash: r.item_hash,
@@ -78,7 +90,7 @@ export function allocationsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const parsed = ProbesQuery.safeParse(request.query);
     if (!parsed.success) throw CCN_ERRORS.error('INVALID_PARAMETER', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const q = parsed.data;
-    const rows = await ctx.stores.probes.list({
+    const rows = await deps.stores.probes.list({
       ...(q.node_hash ? { nodeHash: q.node_hash } : {}),
       ...(q.from !== undefined ? { from: q.from } : {}),
       ...(q.to !== undefined ? { to: q.to } : {}),

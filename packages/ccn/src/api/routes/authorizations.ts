@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import { AccountsRepo } from '../../db/accounts-repo.ts';
-import type { ApiContext } from '../context.ts';
+import type { Stores } from '../../stores.ts';
 import { intParam, listParam, MAX_PAGE, param, type RawQuery } from '../query.ts';
 
 type Entry = Record<string, unknown>;
@@ -89,11 +89,16 @@ function groupByAddress(entries: Entry[]): Grouped {
   return grouped;
 }
 
-export function authorizationsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** What the authorization routes read: the `security` aggregates. */
+export interface AuthorizationsDeps {
+  stores: Pick<Stores, 'aggregates' | 'db'>;
+}
+
+export async function authorizationsRoutes(app: FastifyInstance, deps: AuthorizationsDeps): Promise<void> {
   app.get('/api/v0/authorizations/granted/:file', async (request) => {
     const address = addressOf((request.params as { file: string }).file);
     const query = request.query as RawQuery;
-    const [security] = await ctx.stores.aggregates.values(address, ['security']);
+    const [security] = await deps.stores.aggregates.values(address, ['security']);
     let grouped = groupByAddress(authorizationsOf(security?.value));
     const grantee = param(query, 'grantee');
     if (grantee) grouped = new Map([...grouped].filter(([a]) => a.toLowerCase() === grantee.toLowerCase()));
@@ -103,8 +108,8 @@ export function authorizationsRoutes(app: FastifyInstance, ctx: ApiContext): voi
   app.get('/api/v0/authorizations/received/:file', async (request) => {
     const address = addressOf((request.params as { file: string }).file);
     const query = request.query as RawQuery;
-    const owners = await new AccountsRepo(ctx.stores.db).securityOwnersMentioning(address, MAX_GRANTERS);
-    const values = await ctx.stores.aggregates.valuesOfOwners(owners, ['security']);
+    const owners = await new AccountsRepo(deps.stores.db).securityOwnersMentioning(address, MAX_GRANTERS);
+    const values = await deps.stores.aggregates.valuesOfOwners(owners, ['security']);
     const granter = param(query, 'granter')?.toLowerCase();
     const grouped: Grouped = new Map();
     for (const owner of owners) {

@@ -1,15 +1,25 @@
 /** Node information: version, public multiaddresses, metrics (reference §7.9), storage limits. */
 import type { FastifyInstance } from 'fastify';
+import type { Stores } from '../../stores.ts';
+import type { CcnConfig } from '../../config.ts';
 import type { ApiContext } from '../context.ts';
 
-export function infoRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const version = { version: ctx.version };
+/** What the information routes read: counts, pins, peering status and the advertised limits. */
+export interface InfoDeps {
+  stores: Pick<Stores, 'messages' | 'files'>;
+  config: Pick<CcnConfig, 'multiaddress' | 'websocketMaxConnections' | 'maxSignedUploadBytes' | 'maxAnonymousUploadBytes'>;
+  version: string;
+  p2p: ApiContext['p2p'];
+}
+
+export async function infoRoutes(app: FastifyInstance, deps: InfoDeps): Promise<void> {
+  const version = { version: deps.version };
   app.get('/api/v0/version', async () => version);
   app.get('/version', async () => version);
 
-  app.get('/api/v0/info/public.json', async () => ({ node_multi_addresses: ctx.config.multiaddress ? [ctx.config.multiaddress] : [] }));
+  app.get('/api/v0/info/public.json', async () => ({ node_multi_addresses: deps.config.multiaddress ? [deps.config.multiaddress] : [] }));
 
-  const counts = (): Promise<Record<string, number>> => ctx.stores.messages.countByStatus();
+  const counts = (): Promise<Record<string, number>> => deps.stores.messages.countByStatus();
 
   /**
    * pyaleph's `Metrics` dataclass, every field: what this node does not track (chain sync, the
@@ -18,12 +28,12 @@ export function infoRoutes(app: FastifyInstance, ctx: ApiContext): void {
    */
   app.get('/metrics.json', async () => {
     const c = await counts();
-    const peers = ctx.p2p?.()?.status().connected;
+    const peers = deps.p2p?.()?.status().connected;
     return {
-      pyaleph_build_info: { python_version: process.versions.node, version: ctx.version },
+      pyaleph_build_info: { python_version: process.versions.node, version: deps.version },
       pyaleph_status_peers_total: Array.isArray(peers) ? peers.length : 0,
       pyaleph_status_sync_messages_total: c.processed ?? 0,
-      pyaleph_status_sync_permanent_files_total: await ctx.stores.files.totalPins(),
+      pyaleph_status_sync_permanent_files_total: await deps.stores.files.totalPins(),
       pyaleph_status_sync_pending_messages_total: c.pending ?? 0,
       pyaleph_status_sync_pending_txs_total: 0,
       pyaleph_status_chain_eth_last_committed_height: null,
@@ -40,7 +50,7 @@ export function infoRoutes(app: FastifyInstance, ctx: ApiContext): void {
       pyaleph_status_chain_eth_height_reference_total: null,
       pyaleph_status_chain_eth_height_remaining_total: null,
       pyaleph_ws_messages_connections_active: 0,
-      pyaleph_ws_messages_connections_max: ctx.config.websocketMaxConnections,
+      pyaleph_ws_messages_connections_max: deps.config.websocketMaxConnections,
       pyaleph_ws_status_connections_active: 0,
       pyaleph_ws_status_connections_max: 0,
       pyaleph_ws_messages_broadcast_total: 0,
@@ -63,11 +73,11 @@ export function infoRoutes(app: FastifyInstance, ctx: ApiContext): void {
    * here take the anonymous limit whether signed or not, and no CAR uploads (0).
    */
   app.get('/api/v0/storage/limits.json', async () => ({
-    storage: { max_file_size: ctx.config.maxSignedUploadBytes, max_unauthenticated_upload_file_size: ctx.config.maxAnonymousUploadBytes },
+    storage: { max_file_size: deps.config.maxSignedUploadBytes, max_unauthenticated_upload_file_size: deps.config.maxAnonymousUploadBytes },
     ipfs: {
-      max_upload_file_size: ctx.config.maxAnonymousUploadBytes,
+      max_upload_file_size: deps.config.maxAnonymousUploadBytes,
       max_upload_car_size: 0,
-      max_unauthenticated_upload_file_size: ctx.config.maxAnonymousUploadBytes,
+      max_unauthenticated_upload_file_size: deps.config.maxAnonymousUploadBytes,
     },
   }));
 
@@ -76,7 +86,7 @@ export function infoRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const lines = [
       '# HELP pyaleph_build_info Version of the node software',
       '# TYPE pyaleph_build_info gauge',
-      `pyaleph_build_info{version="${ctx.version}"} 1`,
+      `pyaleph_build_info{version="${deps.version}"} 1`,
       '# HELP pyaleph_status_sync_messages_total Messages by status',
       '# TYPE pyaleph_status_sync_messages_total gauge',
       ...Object.entries(c).map(([status, n]) => `pyaleph_status_sync_messages_total{status="${status}"} ${n}`),

@@ -8,38 +8,50 @@ import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import { cidV0 } from '../../ipfs/cid-v0.ts';
 import type { StagedFile } from '../../storage/file-store.ts';
-import type { ApiContext } from '../context.ts';
+import type { Stores } from '../../stores.ts';
+import type { CcnConfig } from '../../config.ts';
+import type { MessageProcessor } from '../../processing/processor.ts';
 import { readUpload } from '../multipart.ts';
 import { rawJsonRoute } from './raw-json-route.ts';
 
-export function ipfsUploadRoutes(app: FastifyInstance, ctx: ApiContext, gate: onRequestHookHandler): void {
+/** What the IPFS upload routes use: the file store and its table, the processor (waiting messages), the upload gate. */
+export interface IpfsUploadDeps {
+  stores: Pick<Stores, 'files' | 'fileStore'>;
+  processor: Pick<MessageProcessor, 'dependencyAvailable'>;
+  config: Pick<CcnConfig, 'maxAnonymousUploadBytes' | 'maxMetadataBytes' | 'unpinnedFileTtlSeconds'>;
+  clock(): number;
+  /** The in-flight limit of uploads (in-flight.ts), shared with the storage upload routes. */
+  gate: onRequestHookHandler;
+}
+
+export async function ipfsUploadRoutes(app: FastifyInstance, deps: IpfsUploadDeps): Promise<void> {
   const keep = async (staged: StagedFile): Promise<string> => {
     // Bounded by the anonymous upload limit, so reading the staged file back is acceptable.
-    const cid = cidV0(ctx.stores.fileStore.readStaged(staged));
-    const now = ctx.clock();
-    ctx.stores.fileStore.commit(staged, cid);
-    await ctx.stores.files.upsert(cid, 'ipfs', staged.size, now, now + ctx.config.unpinnedFileTtlSeconds);
-    await ctx.processor.dependencyAvailable();
+    const cid = cidV0(deps.stores.fileStore.readStaged(staged));
+    const now = deps.clock();
+    deps.stores.fileStore.commit(staged, cid);
+    await deps.stores.files.upsert(cid, 'ipfs', staged.size, now, now + deps.config.unpinnedFileTtlSeconds);
+    await deps.processor.dependencyAvailable();
     return cid;
   };
 
-  app.post('/api/v0/ipfs/add_file', { onRequest: gate }, async (request) => {
+  app.post('/api/v0/ipfs/add_file', { onRequest: deps.gate }, async (request) => {
     if (!request.isMultipart()) throw CCN_ERRORS.error('INVALID_BODY', 'expected multipart/form-data with a file part');
-    const upload = await readUpload(request, ctx, ctx.config.maxAnonymousUploadBytes);
+    const upload = await readUpload(request, deps, deps.config.maxAnonymousUploadBytes);
     if (!upload.file) throw CCN_ERRORS.error('MISSING_FILE');
     try {
       return { status: 'success', hash: await keep(upload.file), name: 'blob', size: upload.file.size };
     } finally {
-      ctx.stores.fileStore.discard(upload.file);
+      deps.stores.fileStore.discard(upload.file);
     }
   });
 
-  rawJsonRoute(app, '/api/v0/ipfs/add_json', ctx.config.maxAnonymousUploadBytes, gate, async (bytes) => {
-    const staged = await ctx.stores.fileStore.stageBytes(bytes);
+  rawJsonRoute(app, '/api/v0/ipfs/add_json', deps.config.maxAnonymousUploadBytes, deps.gate, async (bytes) => {
+    const staged = await deps.stores.fileStore.stageBytes(bytes);
     try {
       return { status: 'success', hash: await keep(staged) };
     } finally {
-      ctx.stores.fileStore.discard(staged);
+      deps.stores.fileStore.discard(staged);
     }
   });
 }

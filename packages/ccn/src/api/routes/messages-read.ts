@@ -8,7 +8,8 @@ import { CCN_ERRORS } from '../../errors.ts';
 import type { MessageRow } from '../../db/messages-repo.ts';
 import { toApiMessage } from '../../db/message-views.ts';
 import type { MessageRemovalsTable } from '../../db/schema.ts';
-import type { ApiContext } from '../context.ts';
+import type { Stores } from '../../stores.ts';
+import type { CcnConfig } from '../../config.ts';
 import { boolParam, cursorPageSizeParam, intParam, MAX_PAGE, pageFromPath, listParam, messageFilterOf, pageSizeParam, param, sortOrderParam, type RawQuery } from '../query.ts';
 
 function isoTime(seconds: number): string {
@@ -124,7 +125,13 @@ function hashParam(raw: string): string {
   return raw;
 }
 
-export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** What the message read routes read: messages and removals. */
+export interface MessagesReadDeps {
+  stores: Pick<Stores, 'messages' | 'payments'>;
+  config: Pick<CcnConfig, 'maxPagination'>;
+}
+
+export async function messagesReadRoutes(app: FastifyInstance, deps: MessagesReadDeps): Promise<void> {
   const list = async (query: RawQuery, pageFromPath: number | undefined): Promise<Record<string, unknown>> => {
     const filter = messageFilterOf(query, ['processed', 'removing']);
     const sortOrder = sortOrderParam(query);
@@ -135,8 +142,8 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const cursor = param(query, 'cursor');
     if (cursor !== undefined) {
       if (sortBy === 'tx-time') throw CCN_ERRORS.error('INVALID_PARAMETER', 'cursor paging cannot sort by tx-time');
-      const perPage = cursorPageSizeParam(query, 20, ctx.config.maxPagination);
-      const rows = await ctx.stores.messages.listAfter(filter, perPage + 1, sortOrder, cursor === '' ? undefined : decodeCursor(cursor));
+      const perPage = cursorPageSizeParam(query, 20, deps.config.maxPagination);
+      const rows = await deps.stores.messages.listAfter(filter, perPage + 1, sortOrder, cursor === '' ? undefined : decodeCursor(cursor));
       const hasMore = rows.length > perPage;
       const page = rows.slice(0, perPage);
       const last = page[page.length - 1];
@@ -147,14 +154,14 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
         next_cursor: hasMore && last ? encodeCursor(last) : null,
       };
     }
-    const perPage = pageSizeParam(query, 20, ctx.config.maxPagination);
+    const perPage = pageSizeParam(query, 20, deps.config.maxPagination);
     const page = pageFromPath ?? intParam(query, 'page', 1, 1, MAX_PAGE);
-    const rows = await ctx.stores.messages.list(filter, { perPage, page, sortOrder });
+    const rows = await deps.stores.messages.list(filter, { perPage, page, sortOrder });
     return {
       messages: rows.map((r) => formatMessage(r, format)),
       pagination_per_page: perPage,
       pagination_page: page,
-      pagination_total: await ctx.stores.messages.count(filter),
+      pagination_total: await deps.stores.messages.count(filter),
       pagination_item: 'messages',
     };
   };
@@ -169,37 +176,37 @@ export function messagesReadRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const query = request.query as RawQuery;
     const statuses = listParam(query, 'status', 'msgStatuses');
     const filter = messageFilterOf({ ...query, msgStatuses: statuses?.join(',') }, ['processed', 'removing']);
-    const perPage = pageSizeParam(query, 20, ctx.config.maxPagination);
+    const perPage = pageSizeParam(query, 20, deps.config.maxPagination);
     const page = intParam(query, 'page', 1, 1, MAX_PAGE);
-    const rows = await ctx.stores.messages.list(filter, { perPage, page, sortOrder: sortOrderParam(query) });
+    const rows = await deps.stores.messages.list(filter, { perPage, page, sortOrder: sortOrderParam(query) });
     const hashOnly = boolParam(query, 'hashOnly', true);
     return {
       hashes: rows.map((r) => (hashOnly ? r.item_hash : { item_hash: r.item_hash, status: r.status })),
       pagination_per_page: perPage,
       pagination_page: page,
-      pagination_total: await ctx.stores.messages.count(filter),
+      pagination_total: await deps.stores.messages.count(filter),
       pagination_item: 'hashes',
     };
   });
 
   app.get('/api/v0/messages/:hash', async (request) => {
     const hash = hashParam((request.params as { hash: string }).hash);
-    const row = await ctx.stores.messages.get(hash);
+    const row = await deps.stores.messages.get(hash);
     if (!row) throw CCN_ERRORS.error('MESSAGE_NOT_FOUND', `no message ${hash}`);
-    const removal = row.status === 'removing' || row.status === 'removed' ? await ctx.stores.payments.removal(hash) : undefined;
+    const removal = row.status === 'removing' || row.status === 'removed' ? await deps.stores.payments.removal(hash) : undefined;
     return messageStatusBody(row, removal);
   });
 
   app.get('/api/v0/messages/:hash/status', async (request) => {
     const hash = hashParam((request.params as { hash: string }).hash);
-    const row = await ctx.stores.messages.get(hash);
+    const row = await deps.stores.messages.get(hash);
     if (!row) throw CCN_ERRORS.error('MESSAGE_NOT_FOUND', `no message ${hash}`);
     return { status: row.status, item_hash: row.item_hash, reception_time: isoTime(row.reception_time) };
   });
 
   app.get('/api/v0/messages/:hash/content', async (request, reply) => {
     const hash = hashParam((request.params as { hash: string }).hash);
-    const row = await ctx.stores.messages.get(hash);
+    const row = await deps.stores.messages.get(hash);
     if (!row) throw CCN_ERRORS.error('MESSAGE_NOT_FOUND', `no message ${hash}`);
     if (row.status !== 'processed' || row.content === null) throw CCN_ERRORS.error('MESSAGE_NOT_PROCESSED', `message ${hash} is not processed (status: ${row.status})`);
     // pyaleph: the content of any type; a POST's user payload is its content.content.

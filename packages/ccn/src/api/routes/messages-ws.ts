@@ -8,7 +8,9 @@ import type { WebSocket } from 'ws';
 import { matchesFilter } from '../../db/message-filter-match.ts';
 import type { MessageFilter, MessageRow } from '../../db/messages-repo.ts';
 import { toApiMessage } from '../../db/message-views.ts';
-import type { ApiContext } from '../context.ts';
+import type { Stores } from '../../stores.ts';
+import type { CcnConfig } from '../../config.ts';
+import type { MessageProcessor } from '../../processing/processor.ts';
 import { InFlightLimiter } from '../in-flight.ts';
 import { intParam, messageFilterOf, type RawQuery } from '../query.ts';
 import { contentFormatOf } from './messages-read.ts';
@@ -20,10 +22,17 @@ const TRY_AGAIN_LATER = 1013;
 const POLICY_VIOLATION = 1008;
 const INTERNAL_ERROR = 1011;
 
-export function messagesWsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** What the message WebSocket uses: the processor's events (live pushes), the history, the connection caps. */
+export interface MessagesWsDeps {
+  stores: Pick<Stores, 'messages'>;
+  processor: Pick<MessageProcessor, 'events'>;
+  config: Pick<CcnConfig, 'websocketMaxConnections' | 'websocketMaxConnectionsPerIp' | 'websocketHistoryDefault'>;
+}
+
+export async function messagesWsRoutes(app: FastifyInstance, deps: MessagesWsDeps): Promise<void> {
   const sockets = new Set<WebSocket>();
   /** Open sockets per client address: one address cannot take the whole budget. */
-  const perIp = new InFlightLimiter(ctx.config.websocketMaxConnections, ctx.config.websocketMaxConnectionsPerIp);
+  const perIp = new InFlightLimiter(deps.config.websocketMaxConnections, deps.config.websocketMaxConnectionsPerIp);
 
   app.get('/api/ws0/messages', { websocket: true }, async (socket, request) => {
     const ip = request.ip;
@@ -50,7 +59,7 @@ export function messagesWsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       // pyaleph: the dates select the history only; every new matching message is pushed.
       const { startDate: _start, endDate: _end, ...live } = filter;
       liveFilter = live;
-      history = intParam(query, 'history', ctx.config.websocketHistoryDefault, 0, 199);
+      history = intParam(query, 'history', deps.config.websocketHistoryDefault, 0, 199);
       // pyaleph: content or none (`headers` is served as none on the socket).
       withContent = contentFormatOf(query) === 'full';
     } catch (err) {
@@ -77,7 +86,7 @@ export function messagesWsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const cleanup = (): void => {
       release();
       clearInterval(ping);
-      ctx.processor.events.off('processed', onProcessed);
+      deps.processor.events.off('processed', onProcessed);
       sockets.delete(socket);
     };
     socket.on('close', cleanup);
@@ -85,10 +94,10 @@ export function messagesWsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     socket.on('message', () => {
       // Client frames carry nothing for us.
     });
-    ctx.processor.events.on('processed', onProcessed);
+    deps.processor.events.on('processed', onProcessed);
     if (!replaying) return;
     try {
-      const past = (await ctx.stores.messages.list(filter, { perPage: history, page: 1, sortOrder: -1 })).reverse();
+      const past = (await deps.stores.messages.list(filter, { perPage: history, page: 1, sortOrder: -1 })).reverse();
       const sent = new Set(past.map((r) => r.item_hash));
       for (const row of past) send(row);
       for (const row of held) if (!sent.has(row.item_hash)) send(row);

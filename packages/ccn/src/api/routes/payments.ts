@@ -16,7 +16,8 @@
 import { isItemHash } from '@aleph-nodes/protocol';
 import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
-import type { ApiContext } from '../context.ts';
+import type { Stores } from '../../stores.ts';
+import type { CcnConfig } from '../../config.ts';
 import { MAX_PAGE, boolParam, intParam, numberParam, pageSizeParam, type RawQuery } from '../query.ts';
 import { incomeBetween } from '../../payments/income.ts';
 import { addressParam } from './balances.ts';
@@ -25,16 +26,23 @@ function isoOf(seconds: number | null): string | null {
   return seconds === null ? null : new Date(seconds * 1000).toISOString();
 }
 
-export function paymentsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** What the payment routes read: credits, flows, consumption and the flow reports (income), at the node's clock. */
+export interface PaymentsDeps {
+  stores: Stores;
+  config: Pick<CcnConfig, 'maxPagination'>;
+  clock(): number;
+}
+
+export async function paymentsRoutes(app: FastifyInstance, deps: PaymentsDeps): Promise<void> {
   app.get('/api/v0/credit_balances', async (request) => {
     const query = request.query as RawQuery;
-    const perPage = pageSizeParam(query, 100, ctx.config.maxPagination);
+    const perPage = pageSizeParam(query, 100, deps.config.maxPagination);
     const page = intParam(query, 'page', 1, 1, MAX_PAGE);
     const min = numberParam(query, 'min_balance') ?? 0;
-    const now = ctx.clock();
+    const now = deps.clock();
     const all: { address: string; credits: number }[] = [];
-    for (const address of await ctx.stores.payments.creditAddresses()) {
-      const credits = await ctx.stores.payments.creditBalance(address, now);
+    for (const address of await deps.stores.payments.creditAddresses()) {
+      const credits = await deps.stores.payments.creditBalance(address, now);
       if (credits >= min) all.push({ address, credits });
     }
     all.sort((a, b) => b.credits - a.credits || (a.address < b.address ? -1 : 1));
@@ -45,9 +53,9 @@ export function paymentsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v0/addresses/:address/credit_history', async (request) => {
     const address = addressParam((request.params as { address: string }).address);
     const query = request.query as RawQuery;
-    const perPage = pageSizeParam(query, 100, ctx.config.maxPagination);
+    const perPage = pageSizeParam(query, 100, deps.config.maxPagination);
     const page = intParam(query, 'page', 1, 1, MAX_PAGE);
-    const events = (await ctx.stores.payments.creditEventRows(address)).map((e) => {
+    const events = (await deps.stores.payments.creditEventRows(address)).map((e) => {
       const d = JSON.parse(e.details) as Record<string, unknown>;
       const negative = e.kind === 'expense' || e.kind === 'transfer_out';
       return {
@@ -68,7 +76,7 @@ export function paymentsRoutes(app: FastifyInstance, ctx: ApiContext): void {
         t: e.time,
       };
     });
-    const consumed = (await ctx.stores.payments.consumptionRows(address)).map((c) => ({
+    const consumed = (await deps.stores.payments.consumptionRows(address)).map((c) => ({
       amount: -c.amount,
       price: null,
       bonus_amount: null,
@@ -93,8 +101,8 @@ export function paymentsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v0/addresses/:address/flows', async (request) => {
     const address = addressParam((request.params as { address: string }).address);
     const a = address.toLowerCase();
-    const flows = await ctx.stores.payments.currentFlows(address);
-    const history = boolParam(request.query as RawQuery, 'history', false) ? await ctx.stores.payments.flowHistory(address) : undefined;
+    const flows = await deps.stores.payments.currentFlows(address);
+    const history = boolParam(request.query as RawQuery, 'history', false) ? await deps.stores.payments.flowHistory(address) : undefined;
     return {
       address,
       ...(history ? { history } : {}),
@@ -106,7 +114,7 @@ export function paymentsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v0/messages/:hash/consumed_credits', async (request) => {
     const hash = (request.params as { hash: string }).hash;
     if (!isItemHash(hash)) throw CCN_ERRORS.error('INVALID_HASH', `${String(hash).slice(0, 80)} is not an item hash`);
-    const last = await ctx.stores.payments.lastConsumption(hash);
+    const last = await deps.stores.payments.lastConsumption(hash);
     return { item_hash: hash, consumed_credits: last?.cumulative ?? 0 };
   });
 
@@ -117,6 +125,6 @@ export function paymentsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     if (from === undefined || to === undefined || !(to > from) || from < 0 || to > 1e11) {
       throw CCN_ERRORS.error('INVALID_PARAMETER', 'from and to (unix seconds, to after from) are required');
     }
-    return incomeBetween(ctx.stores, from, to);
+    return incomeBetween(deps.stores, from, to);
   });
 }

@@ -4,7 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { MessageFilter, MessageRow } from '../../db/messages-repo.ts';
-import type { ApiContext } from '../context.ts';
+import type { Stores } from '../../stores.ts';
+import type { CcnConfig } from '../../config.ts';
 import { CCN_ERRORS } from '../../errors.ts';
 import { MAX_PAGE, cursorPageSizeParam, intParam, listParam, numberParam, pageFromPath, pageSizeParam, param, sortOrderParam, type RawQuery } from '../query.ts';
 
@@ -63,7 +64,13 @@ interface PostsPage {
   nextCursor?: string | null;
 }
 
-export function postsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** What the post routes read: the posts and their amends. */
+export interface PostsDeps {
+  stores: Pick<Stores, 'messages'>;
+  config: Pick<CcnConfig, 'maxPagination'>;
+}
+
+export async function postsRoutes(app: FastifyInstance, deps: PostsDeps): Promise<void> {
   const query = async (raw: RawQuery, defaultPerPage: number): Promise<PostsPage> => {
     // pyaleph: time or tx-time; without chain confirmations tx-time is the message time here.
     const sortBy = param(raw, 'sortBy') ?? 'time';
@@ -73,15 +80,15 @@ export function postsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       Promise.all(
         rows.map(async (original) => ({
           original,
-          latest: (original.post_last_amend ? await ctx.stores.messages.get(original.post_last_amend) : undefined) ?? original,
+          latest: (original.post_last_amend ? await deps.stores.messages.get(original.post_last_amend) : undefined) ?? original,
         })),
       );
     const cursor = param(raw, 'cursor');
     if (cursor !== undefined) {
       if (sortBy === 'tx-time') throw CCN_ERRORS.error('INVALID_PARAMETER', 'cursor paging cannot sort by tx-time');
-      const perPage = cursorPageSizeParam(raw, defaultPerPage, ctx.config.maxPagination);
+      const perPage = cursorPageSizeParam(raw, defaultPerPage, deps.config.maxPagination);
       const after = cursor === '' ? null : decodeCursor(cursor);
-      const { rows } = await ctx.stores.messages.listPosts(postFilterOf(raw), { perPage: perPage + 1, page: 1, sortOrder, after });
+      const { rows } = await deps.stores.messages.listPosts(postFilterOf(raw), { perPage: perPage + 1, page: 1, sortOrder, after });
       const kept = rows.slice(0, perPage);
       const last = kept[kept.length - 1];
       return {
@@ -90,9 +97,9 @@ export function postsRoutes(app: FastifyInstance, ctx: ApiContext): void {
         nextCursor: rows.length > perPage && last ? encodeCursor(last.post_last_updated ?? last.time, last.item_hash) : null,
       };
     }
-    const perPage = pageSizeParam(raw, defaultPerPage, ctx.config.maxPagination);
+    const perPage = pageSizeParam(raw, defaultPerPage, deps.config.maxPagination);
     const page = intParam(raw, 'page', 1, 1, MAX_PAGE);
-    const { rows, total } = await ctx.stores.messages.listPosts(postFilterOf(raw), { perPage, page, sortOrder });
+    const { rows, total } = await deps.stores.messages.listPosts(postFilterOf(raw), { perPage, page, sortOrder });
     return { rows: await withLatest(rows), perPage, page: { number: page, total } };
   };
   const paging = (p: PostsPage): Record<string, unknown> =>

@@ -24,7 +24,7 @@ import { z } from 'zod';
 import type { MessageRow } from '../../db/messages-repo.ts';
 import { CCN_ERRORS } from '../../errors.ts';
 import { costOfContent, loadPricing } from '../../pricing.ts';
-import type { ApiContext } from '../context.ts';
+import type { Stores } from '../../stores.ts';
 import { withoutEstimates } from './price-estimates.ts';
 
 const EstimateBody = z.object({
@@ -38,12 +38,18 @@ const EstimateBody = z.object({
 /** Largest stored content document an estimate reads from the file store. */
 const MAX_STORED_CONTENT_BYTES = 4 * 1024 * 1024;
 
-export function priceRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** What the price routes read: the pricing aggregate, the messages and files a cost depends on. */
+export interface PriceDeps {
+  stores: Pick<Stores, 'aggregates' | 'messages' | 'files' | 'fileStore'>;
+  config: Parameters<typeof loadPricing>[1];
+}
+
+export async function priceRoutes(app: FastifyInstance, deps: PriceDeps): Promise<void> {
   /** Prices a content with the node's current pricing; bad content and unpriceable GPUs are 422. */
   const price = async (type: CostMessageType, content: unknown, itemHash: string, chargedAddress: string | undefined, includeSize: boolean): Promise<PriceResponse> => {
     try {
-      const pricing = await loadPricing(ctx.stores, ctx.config);
-      const cost = await costOfContent(ctx.stores, pricing, type, content, itemHash);
+      const pricing = await loadPricing(deps.stores, deps.config);
+      const cost = await costOfContent(deps.stores, pricing, type, content, itemHash);
       const address = chargedAddress ?? (content as { address: string }).address;
       return priceResponse(cost, address, includeSize);
     } catch (err) {
@@ -78,7 +84,7 @@ export function priceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const hash = (request.params as { hash: string }).hash;
     if (!isItemHash(hash)) throw CCN_ERRORS.error('INVALID_HASH');
     const includeSize = String((request.query as { include_size?: unknown }).include_size ?? 'false').toLowerCase() === 'true';
-    const row = await ctx.stores.messages.get(hash);
+    const row = await deps.stores.messages.get(hash);
     if (!row) throw CCN_ERRORS.error('MESSAGE_NOT_FOUND', `Message not found with hash: ${hash}`);
     if (row.status === 'pending') {
       return reply.code(102).header('connection', 'close').send(`Message still pending: ${hash}`);
@@ -103,8 +109,8 @@ export function priceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       text = message.item_content;
     } else {
       if (message.item_content != null) throw CCN_ERRORS.error('INVALID_BODY', `${itemType} messages cannot define item_content`);
-      const size = ctx.stores.fileStore.size(message.item_hash);
-      const bytes = size !== undefined && size <= MAX_STORED_CONTENT_BYTES ? ctx.stores.fileStore.read(message.item_hash) : undefined;
+      const size = deps.stores.fileStore.size(message.item_hash);
+      const bytes = size !== undefined && size <= MAX_STORED_CONTENT_BYTES ? deps.stores.fileStore.read(message.item_hash) : undefined;
       if (!bytes) throw CCN_ERRORS.error('INVALID_BODY', `the content ${message.item_hash} is not held by this node`);
       text = bytes.toString('utf8');
     }

@@ -3,16 +3,21 @@
  * programs that subscribe to messages (`on.message`), with their subscriptions only.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ApiContext } from '../context.ts';
+import type { Stores } from '../../stores.ts';
 import { sortOrderParam, type RawQuery } from '../query.ts';
 
 /** Programs read per request (pyaleph lists them all; a node holds few message-triggered ones). */
 const MAX_PROGRAMS = 10_000;
 
-export function programsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** What the program routes read: the processed PROGRAM messages. */
+export interface ProgramsDeps {
+  stores: Pick<Stores, 'db'>;
+}
+
+export async function programsRoutes(app: FastifyInstance, deps: ProgramsDeps): Promise<void> {
   app.get('/api/v0/programs/on/message', async (request) => {
     const dir = sortOrderParam(request.query as RawQuery) === 1 ? 'asc' : 'desc';
-    const rows = await ctx.stores.db
+    const rows = await deps.stores.db
       .selectFrom('messages')
       .select(['item_hash', 'content'])
       .where('type', '=', 'PROGRAM')

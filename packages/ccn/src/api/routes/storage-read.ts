@@ -3,6 +3,7 @@ import { isItemHash } from '@aleph-nodes/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import type { MessageRow } from '../../db/messages-repo.ts';
+import type { Stores } from '../../stores.ts';
 import type { ApiContext } from '../context.ts';
 
 function hashParam(raw: string): string {
@@ -38,13 +39,19 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-export function storageReadRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** What the storage read routes read: files and their STORE messages, and the peers' copies when sync runs. */
+export interface StorageReadDeps {
+  stores: Pick<Stores, 'files' | 'fileStore' | 'messages'>;
+  sync: ApiContext['sync'];
+}
+
+export async function storageReadRoutes(app: FastifyInstance, deps: StorageReadDeps): Promise<void> {
   const fileOf = async (hash: string, needBytes = true): Promise<{ size: number; engine: string }> => {
     // A known file whose bytes are not here (evicted on a `filesKept: referenced` node, or not
     // fetched yet) is fetched from peers first, checked against its hash.
-    if (ctx.sync && needBytes) await ctx.sync.ensureFile(hash);
-    const row = await ctx.stores.files.get(hash);
-    const size = row ? (ctx.stores.fileStore.size(hash) ?? (needBytes ? undefined : row.size)) : undefined;
+    if (deps.sync && needBytes) await deps.sync.ensureFile(hash);
+    const row = await deps.stores.files.get(hash);
+    const size = row ? (deps.stores.fileStore.size(hash) ?? (needBytes ? undefined : row.size)) : undefined;
     if (!row || size === undefined) throw CCN_ERRORS.error('FILE_NOT_FOUND', `no file ${hash}`);
     return { size, engine: row.engine };
   };
@@ -66,7 +73,7 @@ export function storageReadRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   const latestByRef = async (ref: string, owner: string | undefined): Promise<MessageRow | undefined> =>
     (
-      await ctx.stores.messages.list(
+      await deps.stores.messages.list(
         { types: ['STORE'], statuses: ['processed'], refs: [ref], ...(owner ? { owners: [owner] } : {}) },
         { perPage: 1, page: 1, sortOrder: -1 },
       )
@@ -78,18 +85,18 @@ export function storageReadRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const { size } = await fileOf(hash);
     const range = parseRange(request.headers.range, size);
     void reply.header('accept-ranges', 'bytes').type('application/octet-stream');
-    if (!range) return reply.header('content-length', size).send(ctx.stores.fileStore.stream(hash));
+    if (!range) return reply.header('content-length', size).send(deps.stores.fileStore.stream(hash));
     return reply
       .status(206)
       .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
       .header('content-length', range.end - range.start + 1)
-      .send(ctx.stores.fileStore.stream(hash, range));
+      .send(deps.stores.fileStore.stream(hash, range));
   });
 
   app.get('/api/v0/storage/:hash', async (request) => {
     const hash = hashParam((request.params as { hash: string }).hash);
     const { engine } = await fileOf(hash);
-    const bytes = ctx.stores.fileStore.read(hash);
+    const bytes = deps.stores.fileStore.read(hash);
     if (!bytes) throw CCN_ERRORS.error('FILE_NOT_FOUND', `no file ${hash}`);
     return { status: 'success', hash, engine, content: bytes.toString('base64') };
   });
@@ -102,12 +109,12 @@ export function storageReadRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get('/api/v0/storage/count/:hash', async (request) => {
     const hash = hashParam((request.params as { hash: string }).hash);
-    return ctx.stores.files.pinCount(hash);
+    return deps.stores.files.pinCount(hash);
   });
 
   app.get('/api/v0/storage/by-message-hash/:hash', async (request) => {
     const hash = hashParam((request.params as { hash: string }).hash);
-    return storeInfo(request, await ctx.stores.messages.get(hash));
+    return storeInfo(request, await deps.stores.messages.get(hash));
   });
 
   app.get('/api/v0/storage/by-ref/:ref', async (request) => {
