@@ -2,7 +2,8 @@
  * The structural checks of the production code (issue 18's "Done means"): no import cycle, no
  * production file over 400 lines (scripts/check-structure.mjs), and no repeated block of
  * production code (jscpd, settings in .jscpd.json: 10 lines / 80 tokens or more). Each failure
- * names the files.
+ * names the files. Every section citation of the code and docs resolves in docs/reference/
+ * (scripts/check-citations.ts).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { checkCitations, checkText, loadReference } from '../scripts/check-citations.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -31,5 +33,20 @@ describe('code health', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+
+  it('cites only sections of docs/reference/ documents', () => {
+    assert.deepEqual(checkCitations(root).map((f) => `${f.file}:${f.line}: ${f.message}`), []);
+  });
+
+  it('reports a citation without a document, an unknown document or section, and a label the section lacks', () => {
+    const S = '\u00a7';
+    const docs = loadReference(root);
+    const messages = (text: string): string[] => checkText('x.ts', text, docs).map((f) => f.message);
+    assert.deepEqual(messages(`(crn-api.md ${S}3.5, ${S}3.6; aleph-protocol.md ${S}4.1–${S}4.3; network-payments-runtime.md ${S}1 "Missing file")`), []);
+    assert.deepEqual(messages(`(reference ${S}7.2)`), [`${S} without a document: cite it as <document>.md ${S}N (docs/reference/)`]);
+    assert.deepEqual(messages(`(nowhere.md ${S}1)`), ['nowhere.md is not a document of docs/reference/']);
+    assert.deepEqual(messages(`(crn-api.md ${S}3.5, ${S}3.99)`), [`crn-api.md has no section ${S}3.99`]);
+    assert.deepEqual(messages(`(crn-api.md ${S}3.5 "no such words here")`), [`crn-api.md ${S}3.5 does not mention "no such words here"`]);
   });
 });

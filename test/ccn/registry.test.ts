@@ -1,5 +1,5 @@
 /**
- * The corechannel node registry served by a real CCN process (reference §8.3): node operations
+ * The corechannel node registry served by a real CCN process (aleph-protocol.md §8.3): node operations
  * posted as messages, balances from a whitelisted indexer, the aggregate JSON shape, and how a
  * CRN finds its own hash.
  */

@@ -30,7 +30,7 @@ for (const engine of ['sqlite', 'postgres'] as const) describe(`SDK against the 
   });
 
   it('pushes a message created with the SDK to a WebSocket subscriber', async () => {
-    // The SDK's watchMessages stays on a public host (reference §7.4), so subscribe directly.
+    // The SDK's watchMessages stays on a public host (aleph-protocol.md §7.4), so subscribe directly.
     const socket = new WebSocket(`${ccn.url.replace(/^http/, 'ws')}/api/ws0/messages?history=0&addresses=${TEST_ADDRESS}&contentTypes=ws-test`);
     try {
       await new Promise<void>((resolve, reject) => {

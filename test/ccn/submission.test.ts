@@ -1,5 +1,5 @@
 /**
- * Submission semantics against a real CCN process, with the reference test vectors (§10):
+ * Submission semantics against a real CCN process, with the reference test vectors (aleph-protocol.md §10):
  * status codes, tampering, idempotent re-submission, dependencies that arrive late or never,
  * the legacy pubsub route and the per-status message bodies.
  */

@@ -1,4 +1,4 @@
-/** The message WebSocket (reference §7.4) of a real CCN process: history first, then live pushes. */
+/** The message WebSocket (aleph-protocol.md §7.4) of a real CCN process: history first, then live pushes. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';

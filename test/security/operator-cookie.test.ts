@@ -76,7 +76,7 @@ describe('operator cookie and operator pages stay away from programs', { timeout
     assert.equal(config.headers['access-control-allow-credentials'], undefined);
     assert.equal((await send(nodes.crn.url, '/about/config', {})).status, 401);
     assert.equal((await send(nodes.crn.url, '/about/config', { cookie: 'token=guess' })).status, 401);
-    // Public /about routes keep their CORS (reference §1).
+    // Public /about routes keep their CORS (crn-api.md §1).
     const usage = await send(nodes.crn.url, '/about/usage/system', { origin: 'https://console.example' });
     assert.equal(usage.headers['access-control-allow-origin'], 'https://console.example');
   });

@@ -9,7 +9,7 @@ import { loadConfig, type LoadConfigOptions } from '@aleph-nodes/service';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an 0x Ethereum address');
 
-/** The scheduler key aleph-vm trusts when no signer is configured (CRN reference §2.1). */
+/** The scheduler key aleph-vm trusts when no signer is configured (crn-api.md §2.1). */
 export const DEFAULT_ALLOCATION_SIGNER = '0x2937f62e5F81A88e921f883f8fE56ceCf4A4A44A';
 
 export const CrnConfigSchema = z.object({
@@ -77,7 +77,7 @@ export const CrnConfigSchema = z.object({
       'ad67c6857d6319486794ec2a3d14b584ac7e6c27593f3172148e486dbd1e0e21',
       '67705389842a0a1b95eaa408b009741027964edc805997475e95c505d642edd8',
     ])
-    .describe('Program hashes the network monitor calls (reference crn-api §5): exempt from the per-owner caps and the unpaid idle timeout'),
+    .describe('Program hashes the network monitor calls (crn-api.md §5): exempt from the per-owner caps and the unpaid idle timeout'),
   statusPollSeconds: z.number().min(0).default(60).describe('How often live executions\' message status is checked (0 = never) when enforcePayments is off (with it on, the payment monitor does this every paymentMonitorIntervalSeconds); 3 terminal answers stop one'),
   restartBackoffMaxSeconds: z.number().min(1).default(30).describe('Longest wait before restarting a crashed persistent program'),
   nodeHash: z.string().default('').describe('This node\'s hash in the registry (shown in /status/config; checked by notify)'),

@@ -139,7 +139,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
   const triggers = config.messageWatch ? new MessageTriggers(supervisor, logger.child({ component: 'triggers' })) : undefined;
   metrics.bind(supervisor, cache);
 
-  // Operator login token (reference §2.3): new at each start, readable only by root.
+  // Operator login token (crn-api.md §2.3): new at each start, readable only by root.
   const loginToken = randomBytes(24).toString('hex');
   const tokenPath = join(config.dataDir, 'login.token');
   rmSync(tokenPath, { force: true });

@@ -2,7 +2,7 @@
  * The host ↔ guest control protocol of our microVMs.
  *
  * The reference speaks msgpack over vsock (guest-and-network.md §4). This machine has no
- * vhost-vsock (§9), so the carrier is a virtio-serial port named `CONTROL_PORT_NAME`, backed on
+ * vhost-vsock (guest-and-network.md §9), so the carrier is a virtio-serial port named `CONTROL_PORT_NAME`, backed on
  * the host by a Unix socket. A serial port is one byte stream in each direction with no
  * connection per request, so messages are framed as JSON, one object per line (`\n`-terminated;
  * JSON.stringify never emits a raw newline). Bytes (a code zip) travel as base64.

@@ -1,4 +1,4 @@
-/** The signed message envelope (reference §1) and the verification buffer its signature covers. */
+/** The signed message envelope (aleph-protocol.md §1) and the verification buffer its signature covers. */
 import { z } from 'zod';
 import { CHAINS } from './chains.ts';
 import type { MessageType } from './content/common.ts';
@@ -35,7 +35,7 @@ export interface AlephMessage {
   signature: string;
 }
 
-/** `chain\nsender\ntype\nitem_hash`: the only fields the signature covers (reference §3). */
+/** `chain\nsender\ntype\nitem_hash`: the only fields the signature covers (aleph-protocol.md §3). */
 export function verificationBuffer(m: Pick<AlephMessage, 'chain' | 'sender' | 'type' | 'item_hash'>): string {
   return `${m.chain}\n${m.sender}\n${m.type}\n${m.item_hash}`;
 }

@@ -3,7 +3,7 @@
  * so the HTTP surfaces map them to statuses without inspecting message strings.
  */
 
-/** Numeric error codes of the Aleph processing pipeline (reference §6), kept for wire compatibility. */
+/** Numeric error codes of the Aleph processing pipeline (aleph-protocol.md §6), kept for wire compatibility. */
 export const ALEPH_ERROR = {
   INTERNAL: -1,
   INVALID_FORMAT: 0,

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { sha256Hex } from './crypto/sha256.ts';
 import { hashToHostLabel, hostLabelToHash, programHostname } from './hostname.ts';
 
-// The example of the CRN reference §4.
+// The example of the crn-api.md §4.
 const HASH = 'd2b74aa29898457bde0560e47f7cdd4e77287e9f1f7a1456161d2fd7d5c855d7';
 const LABEL = '2k3uviuytbcxxxqfmdsh67g5jz3sq7u7d55bivqwdux5pvoikxlq';
 

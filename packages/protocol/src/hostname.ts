@@ -1,5 +1,5 @@
 /**
- * Host routing for programs (CRN reference §4): the first DNS label is the lowercase, unpadded
+ * Host routing for programs (crn-api.md §4): the first DNS label is the lowercase, unpadded
  * RFC 4648 base32 of the 32 raw bytes of the item hash (52 characters).
  */
 import { base32nopad } from '@scure/base';

@@ -1,5 +1,5 @@
 /**
- * item_hash shapes (reference §2): the shape of a hash says where its bytes live.
+ * item_hash shapes (aleph-protocol.md §2): the shape of a hash says where its bytes live.
  * 64 lowercase hex → storage; `Qm` + base58 (44–46 chars) or `bafy` + base32 (59 chars) → ipfs.
  */
 import { ProtocolError } from './errors.ts';

@@ -1,4 +1,4 @@
-/** Hard limits of the protocol (reference §4–§5). */
+/** Hard limits of the protocol (aleph-protocol.md §4–§5). */
 export const LIMITS = {
   /** inline item_content, in characters ("Message too long" in the reference). */
   inlineContentChars: 200_000,

@@ -219,7 +219,7 @@ describe('SDK captures', () => {
       assert.deepEqual(content.volumes, []);
       assert.equal((content.rootfs as { parent: { use_latest: boolean } }).parent.use_latest, true);
     }
-    // The SDK's default instance pays with credits and has no requirements: valid (reference §4.2).
+    // The SDK's default instance pays with credits and has no requirements: valid (aleph-protocol.md §4.2).
     const dflt = validateMessage(captured('12-', 'INSTANCE'), { now: nowOf(captured('12-', 'INSTANCE')) }).content as Json;
     assert.deepEqual(dflt.payment, { chain: 'ETH', type: 'credit' });
     assert.equal(dflt.requirements, undefined);

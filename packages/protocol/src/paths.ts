@@ -96,7 +96,7 @@ export function checkEntrypoint(value: unknown, asgi: boolean): PathCheck {
 }
 
 /**
- * The on-disk name of a persistent volume (reference §6.4: empty → `unamed_volume_<i>`, the
+ * The on-disk name of a persistent volume (crn-api.md §6.4: empty → `unamed_volume_<i>`, the
  * reference's spelling; other characters become `_`). Always a single safe segment.
  */
 export function volumeDirName(name: unknown, index: number): string {

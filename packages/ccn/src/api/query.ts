@@ -108,7 +108,7 @@ export function sortOrderParam(query: RawQuery): 1 | -1 {
 
 const TYPES = new Set(['POST', 'AGGREGATE', 'STORE', 'PROGRAM', 'INSTANCE', 'FORGET']);
 
-/** The message filters of reference §7.2 (also used by the WebSocket). */
+/** The message filters of aleph-protocol.md §7.2 (also used by the WebSocket). */
 export function messageFilterOf(query: RawQuery, defaultStatuses: MessageStatus[] | undefined): MessageFilter {
   const types = listParam(query, 'msgTypes', 'msgType', 'messageTypes', 'type');
   for (const t of types ?? []) if (!TYPES.has(t)) throw CCN_ERRORS.error('INVALID_PARAMETER', `unknown message type ${t}`);

@@ -1,5 +1,5 @@
 /**
- * Submitting a message and answering like the reference (§7.1): invalid → 422 at once;
+ * Submitting a message and answering like the reference (aleph-protocol.md §7.1): invalid → 422 at once;
  * `sync` waits for the processing result; processed → 200, pending → 202, rejected → 422.
  * `publication_status` says whether a peer took the message (pyaleph's
  * `broadcast_and_process_message`; see p2p/publication.ts): the message accepted here is

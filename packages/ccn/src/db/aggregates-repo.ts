@@ -1,6 +1,6 @@
 /**
  * Aggregate elements. The value of (owner, key) is the shallow merge of its elements in the total
- * order (content time, then item_hash: processing/order.ts; reference §4.4); it is computed on
+ * order (content time, then item_hash: processing/order.ts; aleph-protocol.md §4.4); it is computed on
  * read, so a late element older than the newest, or a forgotten one, changes the value at once:
  * the fold is recomputed, never patched.
  *

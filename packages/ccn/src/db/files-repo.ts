@@ -1,6 +1,6 @@
 /**
  * File bookkeeping: which files the node holds, which messages pin them, and until when an
- * unpinned upload is kept (reference §5: 24 h without a STORE message).
+ * unpinned upload is kept (aleph-protocol.md §5: 24 h without a STORE message).
  */
 import type { Kysely, Selectable } from 'kysely';
 import { countOf } from './database.ts';

@@ -5,7 +5,7 @@
 import type { AlephMessage, MessageType } from '@aleph-nodes/protocol';
 import type { MessageRow } from './messages-repo.ts';
 
-/** The message object of the API (reference §7.2). */
+/** The message object of the API (aleph-protocol.md §7.2). */
 export interface ApiMessage {
   chain: string;
   sender: string;

@@ -1,5 +1,5 @@
 /**
- * One probe round of a CRN, as the network's monitors make it (CRN reference §5):
+ * One probe round of a CRN, as the network's monitors make it (crn-api.md §5):
  * - `version`: the `Server` header of `GET /` must be `<product>/<semver>` (aleph-vm/1.14.0);
  * - `login`: `GET /about/login` without a token must answer 401 (the base latency probe);
  * - `status`: `GET /status/check/version?reference=<v>` (200 = up to date) when a reference

@@ -1,6 +1,6 @@
 /**
  * Ownership and delegation: the one place that decides who may write as an address and who may
- * act on a stored message (reference §3; pyaleph `aleph/permissions.py`).
+ * act on a stored message (aleph-protocol.md §3; pyaleph `aleph/permissions.py`).
  *
  * - Writing as `content.address`: the sender is that address, or the address's `security`
  *   aggregate lists the sender in `authorizations[]` with filters (chain, channels, types,

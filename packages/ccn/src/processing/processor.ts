@@ -1,5 +1,5 @@
 /**
- * The message pipeline (reference §6): a submitted message is validated synchronously (format,
+ * The message pipeline (aleph-protocol.md §6): a submitted message is validated synchronously (format,
  * hash, content schema, signature), stored as `pending` (committed before the answer), then
  * processed by a single worker: fetch content → permissions → type rules and dependencies → one
  * transaction that marks it processed and applies its effects. Missing dependencies are retried

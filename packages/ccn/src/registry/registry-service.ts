@@ -1,5 +1,5 @@
 /**
- * Serves the corechannel registry (reference §8.3): replays the processed node operations,
+ * Serves the corechannel registry (aleph-protocol.md §8.3): replays the processed node operations,
  * node amends, balance reports and score posts, and caches the result until a relevant
  * message is processed or forgotten.
  */

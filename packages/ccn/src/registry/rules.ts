@@ -1,5 +1,5 @@
 /**
- * The corechannel rules (reference §8.1) as a pure function of the ordered events: node
+ * The corechannel rules (aleph-protocol.md §8.1) as a pure function of the ordered events: node
  * operations, amends of node posts, indexer balance reports and score posts. Nothing here reads
  * the clock, so every node replaying the same messages reaches the same registry.
  */

@@ -1,4 +1,4 @@
-/** The corechannel registry state, with the exact JSON shape of the reference aggregate (§8.2). */
+/** The corechannel registry state, with the exact JSON shape of the reference aggregate (aleph-protocol.md §8.2). */
 
 export interface CcnEntry {
   hash: string;
@@ -60,7 +60,7 @@ export interface CorechannelValue {
   resource_nodes: CrnEntry[];
 }
 
-/** Settings of the rules (reference §8.3: all of them are settings). */
+/** Settings of the rules (aleph-protocol.md §8.3: all of them are settings). */
 export interface RegistrySettings {
   /** Tag an operation must carry; empty = any. */
   tag: string;

@@ -1,7 +1,7 @@
 /**
  * The two CRN calls of the scheduler, over plain HTTP as aleph-vm's scheduler makes them:
  * `GET /about/usage/system` (capacity) and `POST /control/allocations` (the CRN's full desired
- * set, signed `Aleph-EIP191-V1` with the CCN key; CRN reference §2.1, §3.1, §3.5).
+ * set, signed `Aleph-EIP191-V1` with the CCN key; crn-api.md §2.1, §3.1, §3.5).
  */
 import { ALLOCATIONS_PATH, AllocationAnswerSchema, signAllocationRequest, UsageSystemSchema, type AllocationAnswer, type EthAccount } from '@aleph-nodes/protocol';
 import type { CrnCapacity } from './placement.ts';

@@ -1,5 +1,5 @@
 /**
- * The content of an `aleph-network-metrics` post (reference §8.4) built from recorded probe rows:
+ * The content of an `aleph-network-metrics` post (aleph-protocol.md §8.4) built from recorded probe rows:
  * `{version: "1.0", tags, period, metrics: {server, server_asn, server_as_name, ccn: [...], crn: [...]}}`.
  * One entry per probe round of a node: `node_id`, `url`, `measured_at`, the scored latencies in
  * seconds (`null` = the check failed; absent = not probed), the `version` seen, the node's network

@@ -1,5 +1,5 @@
 /**
- * Fetching one file from peers (reference §1 "Missing file"): each peer in turn, in random order,
+ * Fetching one file from peers (network-payments-runtime.md §1 "Missing file"): each peer in turn, in random order,
  * skipping those backed off; `GET <peer>/api/v0/storage/raw/<hash>` streamed to a temporary file
  * while hashed, else pyaleph's `GET <peer>/api/v0/storage/<hash>` (base64 JSON). The bytes must
  * hash to the name asked and stay within the size bound; a peer serving other bytes is scored

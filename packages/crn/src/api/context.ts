@@ -25,7 +25,7 @@ export interface ApiContext {
   logger: Logger;
   /** `aleph-vm/1.14.0` */
   serverHeader: string;
-  /** Per-start operator token (reference §2.3). */
+  /** Per-start operator token (crn-api.md §2.3). */
   loginToken: string;
   isDraining(): boolean;
 }

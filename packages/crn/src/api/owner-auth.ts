@@ -1,5 +1,5 @@
 /**
- * VM-owner authentication for `/control/machine/{ref}/*` (CRN reference §2.2): the signed
+ * VM-owner authentication for `/control/machine/{ref}/*` (crn-api.md §2.2): the signed
  * ephemeral key and the signed operation, then the signer must own the execution's message,
  * then the operation is spent: each signed operation acts once (the reference accepts it again
  * and again within its ±120 s window), over HTTP and over the log websocket alike.
@@ -47,7 +47,7 @@ export function knownExecutionOwner(ctx: ApiContext, ref: string): { owner: stri
 
 /**
  * The signer may act when it is the owner, or when the owner's `security` aggregate authorizes
- * it with no type restriction or for INSTANCE (reference §2.2.6; cached by the CCN client per call).
+ * it with no type restriction or for INSTANCE (crn-api.md §2.2 item 6; cached by the CCN client per call).
  */
 export async function assertOwner(ctx: ApiContext, signer: string, owner: string): Promise<void> {
   // One decision for owner operations and heard messages (ccn/authorizations.ts).

@@ -17,7 +17,7 @@
  *   need those use the host form `<base32 hash>.<domain>`, their own origin, which is unchanged.
  */
 
-/** The node's operator cookie name (reference §2.3). */
+/** The node's operator cookie name (crn-api.md §2.3). */
 export const NODE_COOKIE = 'token';
 
 /** The sandbox of path-form program pages: everything a page may do except keep the node's origin. */

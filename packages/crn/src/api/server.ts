@@ -1,7 +1,7 @@
 /**
  * The CRN HTTP surface. Order follows the reference: specific routes, then `/vm/{ref}{suffix}`,
  * then host routing. Every response carries `Server: <name>/<version>`; the read-only and owner
- * routes allow any origin (CORS, reference §1).
+ * routes allow any origin (CORS, crn-api.md §1).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';

@@ -1,5 +1,5 @@
 /**
- * Who may act for an owner (protocol reference §3): the owner's own address, or an address the
+ * Who may act for an owner (aleph-protocol.md §3): the owner's own address, or an address the
  * owner's `security` aggregate authorizes, with every filter of that authorization matching
  * (chain, channels, message types). One function for every place the CRN decides it: owner
  * operations on `/control/machine/*` and messages heard from the CCN that would stop, amend or
@@ -11,7 +11,7 @@ import type { CcnClient } from './ccn-client.ts';
 /** What is known about the act: its signer and, for a message, its type, chain and channel. */
 export interface Acting {
   sender: string;
-  /** Message type (`FORGET`, `STORE`...), or `INSTANCE` for owner operations (reference §2.2.6). */
+  /** Message type (`FORGET`, `STORE`...), or `INSTANCE` for owner operations (crn-api.md §2.2 item 6). */
   type?: string | undefined;
   chain?: string | undefined;
   channel?: string | null | undefined;

@@ -1,5 +1,5 @@
 /**
- * What the CRN reads from its CCN, over HTTP (protocol reference §7): messages by hash, message
+ * What the CRN reads from its CCN, over HTTP (aleph-protocol.md §7): messages by hash, message
  * status, and stored files. Messages are verified here (item hash, signature, content schema)
  * and cached by hash, bounded in bytes: a message never changes, but it can be forgotten, and
  * then `evict` drops it. Statuses are cached briefly (30 s, as the reference does).
@@ -199,7 +199,7 @@ export class CcnClient {
   }
 
   /**
-   * The newest STORE amending `ref` by `owner` (`use_latest`, CRN reference §6.1), else `ref`.
+   * The newest STORE amending `ref` by `owner` (`use_latest`, crn-api.md §6.1), else `ref`.
    * The amend counts only if it is the owner's and really references `ref`.
    */
   async latestStoreRef(ref: string, owner: string): Promise<string> {

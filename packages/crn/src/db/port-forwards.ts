@@ -1,5 +1,5 @@
 /**
- * Host ports forwarded to instances (guest reference §8.5), stored in the CRN's SQLite so that a
+ * Host ports forwarded to instances (guest-and-network.md §8.5), stored in the CRN's SQLite so that a
  * restarted instance (or CRN) keeps the ports its owner already knows. A host port is unique
  * among active rows (a partial unique index enforces it); released mappings keep their row with
  * `deleted_at` for the record and are pruned after a while.

@@ -51,7 +51,7 @@ export interface LaunchShape {
 export function launchShape(message: VerifiedMessage, persistent: boolean): LaunchShape {
   const content = message.content as unknown as ProgramContent;
   const isInstance = message.message.type === 'INSTANCE';
-  // Instances always run persistently (reference §6.3); their root disk counts as disk.
+  // Instances always run persistently (crn-api.md §6.3); their root disk counts as disk.
   if (isInstance) persistent = true;
   const vmType: VmType = isInstance ? 'instance' : persistent ? 'persistent_program' : 'microvm';
   const volumeMib = content.volumes.reduce((n, v) => n + ('size_mib' in v ? v.size_mib : 0), 0);
@@ -154,7 +154,7 @@ export async function prepareInstanceSpec(ctx: PrepareContext, exec: Execution, 
     code: { dir: prepared.codeDir, entrypoint: prepared.entrypoint },
     runtime: undefined,
     volumes: prepared.volumes,
-    // `variables` are not applied to instances (reference §6.3).
+    // `variables` are not applied to instances (crn-api.md §6.3).
     variables: {},
     resources: { vcpus: content.resources.vcpus, memoryMib: content.resources.memory },
     internet: content.environment.internet,
@@ -162,7 +162,7 @@ export async function prepareInstanceSpec(ctx: PrepareContext, exec: Execution, 
   return { spec, cacheKeys: prepared.cacheKeys, diskMib: prepared.diskMib };
 }
 
-/** The variables a guest of the reference gets (guest reference §3.3). */
+/** The variables a guest of the reference gets (guest-and-network.md §3.3). */
 export function guestVariables(ref: string, ccnUrl: string): Record<string, string> {
   return {
     ALEPH_INIT_VERSION: 'process-1',

@@ -1,5 +1,5 @@
 /**
- * From an INSTANCE message to what the microvm executor boots (CRN reference §6.3): the root
+ * From an INSTANCE message to what the microvm executor boots (crn-api.md §6.3): the root
  * disk made once from `rootfs.parent` (a STORE of a raw ext4 image, downloaded through the
  * verified, size-capped cache), the owner's SSH keys, the hostname, the volumes, and the host
  * ports forwarded to it (22/tcp always, plus the owner's `port-forwarding` aggregate).
@@ -92,7 +92,7 @@ export async function prepareInstance(ctx: InstancePrepareContext, ref: string, 
 
 /**
  * The guest ports the owner wants forwarded, from `data["port-forwarding"][<hash>].ports` =
- * `{"<port>": {"tcp": bool, "udp": bool}}` (guest reference §8.5). Entries that are not a port
+ * `{"<port>": {"tcp": bool, "udp": bool}}` (guest-and-network.md §8.5). Entries that are not a port
  * with at least one protocol are skipped. Undefined when the aggregate cannot be read: the caller
  * then keeps the current mappings.
  */

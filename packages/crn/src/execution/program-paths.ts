@@ -57,7 +57,7 @@ export function checkVolumes(volumes: unknown, reservedMounts: readonly string[]
     if ('ref' in v) fallback = `/mnt/volume${i}`;
     else if ('ephemeral' in v) fallback = `/mnt/ephemeral${i}`;
     else {
-      // The reference's rules (crn-api §6.4): empty name → unamed_volume_<i>, [A-Za-z0-9_-] kept.
+      // The reference's rules (crn-api.md §6.4): empty name → unamed_volume_<i>, [A-Za-z0-9_-] kept.
       dirName = volumeDirName(v.name, i);
       fallback = `/mnt/${dirName}`;
     }

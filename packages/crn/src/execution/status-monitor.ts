@@ -1,5 +1,5 @@
 /**
- * Message status poll (CRN reference §6.9), the fallback when the websocket missed a FORGET:
+ * Message status poll (crn-api.md §6.9), the fallback when the websocket missed a FORGET:
  * every interval the status of each live execution's message is read from the CCN; after 3
  * consecutive terminal statuses (rejected, forgotten, removed) the execution is stopped. A
  * healthy answer resets the count, and a failed request counts as nothing.

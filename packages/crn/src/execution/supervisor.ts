@@ -31,7 +31,7 @@ import type { SupervisorDeps } from './supervisor-deps.ts';
 
 export type { SupervisorDeps, SupervisorSettings } from './supervisor-deps.ts';
 
-/** CCN statuses after which a message never runs again (reference §6.9). */
+/** CCN statuses after which a message never runs again (crn-api.md §6.9). */
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['forgotten', 'rejected', 'removed']);
 
 export class Supervisor {

@@ -1,5 +1,5 @@
 /**
- * `on.message` subscriptions (CRN reference §6.2): programs published while the node follows
+ * `on.message` subscriptions (crn-api.md §6.2): programs published while the node follows
  * its CCN are remembered with their subscriptions; every later message that matches one of them
  * (each subscription key equal to the message attribute, nested objects compared key-wise) runs
  * the program. A process workload has no ASGI scope, so the event is delivered over HTTP:

@@ -1,6 +1,6 @@
 /**
  * `Authorization: Aleph-EIP191-V1 sig=0x…,payload=<hex>`: how a scheduler (here: the CCN that
- * links a CRN) signs `POST /control/allocations` (CRN reference §2.1).
+ * links a CRN) signs `POST /control/allocations` (crn-api.md §2.1).
  *
  * The reference payload is `{method, path, body_sha256, iat}`: nothing in it says which CRN a
  * push is for, so a CRN that received one could replay it to its siblings and replace their sets.

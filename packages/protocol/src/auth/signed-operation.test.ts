@@ -270,7 +270,7 @@ describe('OwnerSession', () => {
     assert.match(op.signature, /^[0-9a-f]{128}$/, 'raw 64-byte r‖s without prefix');
   });
 
-  test('the domain inside the pubkey payload is not checked (reference §2.2)', () => {
+  test('the domain inside the pubkey payload is not checked (crn-api.md §2.2)', () => {
     const session = new OwnerSession(account, 'somewhere.else');
     const op = session.signOperation({ method: 'GET', path: '/p', domain: DOMAIN });
     assert.doesNotThrow(() => verifyOwnerOperation({ signedPubKey: session.signedPubKey, signedOperation: op, method: 'GET', path: '/p', domain: DOMAIN }));

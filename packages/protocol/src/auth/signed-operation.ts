@@ -1,5 +1,5 @@
 /**
- * VM-owner authentication (CRN reference §2.2): the wallet signs an ephemeral P-256 key once
+ * VM-owner authentication (crn-api.md §2.2): the wallet signs an ephemeral P-256 key once
  * (`X-SignedPubKey`), and that key signs each request (`X-SignedOperation`).
  *
  * The reference accepts an operation as often as it is presented within its ±120 s window. Here

@@ -1,4 +1,4 @@
-/** Content schemas on their own: defaults, limits and the helpers around them (reference §4). */
+/** Content schemas on their own: defaults, limits and the helpers around them (aleph-protocol.md §4). */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ProtocolError } from '../errors.ts';

@@ -1,4 +1,4 @@
-/** Pieces shared by PROGRAM and INSTANCE contents (reference §4.1–§4.3). */
+/** Pieces shared by PROGRAM and INSTANCE contents (aleph-protocol.md §4.1–§4.3). */
 import { z } from 'zod';
 import { ItemHash } from './common.ts';
 

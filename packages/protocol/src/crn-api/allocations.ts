@@ -1,5 +1,5 @@
 /**
- * The scheduler's wire contract with a CRN (CRN reference §3.5, §3.6), defined once and used on
+ * The scheduler's wire contract with a CRN (crn-api.md §3.5, §3.6), defined once and used on
  * both sides: the CRN parses pushes and notifies with the strict request schemas and answers in
  * the AllocationAnswer shape; the CCN's scheduler parses that answer with the same schema.
  *

@@ -1,5 +1,5 @@
 /**
- * `GET /about/usage/system` (CRN reference §2.1), as a scheduler reads it: what a CRN has free.
+ * `GET /about/usage/system` (crn-api.md §3.1), as a scheduler reads it: what a CRN has free.
  * Lenient on what it does not read (aleph-vm versions differ), strict on what it does.
  */
 import { z } from 'zod';

@@ -1,6 +1,6 @@
 /**
- * Aggregates (reference §7.6). The registry address's `corechannel` key is the node registry
- * computed by this node (§8.3), served with the shape of any other aggregate.
+ * Aggregates (aleph-protocol.md §7.6). The registry address's `corechannel` key is the node registry
+ * computed by this node (aleph-protocol.md §8.3), served with the shape of any other aggregate.
  */
 import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';

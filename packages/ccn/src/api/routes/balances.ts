@@ -1,5 +1,5 @@
 /**
- * Balances (reference §7.8): token balances reported by whitelisted indexers, the
+ * Balances (aleph-protocol.md §7.8): token balances reported by whitelisted indexers, the
  * amount locked by the owner's held messages (`locked_amount`: the hold costs of its processed
  * and removing messages, as recorded at processing) and its credits (`credit_balance`: the lots
  * still valid now after every debit, payments/credits.ts). Unknown addresses are zeros, as pyaleph.

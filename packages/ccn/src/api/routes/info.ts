@@ -1,4 +1,4 @@
-/** Node information: version, public multiaddresses, metrics (reference §7.9), storage limits. */
+/** Node information: version, public multiaddresses, metrics (aleph-protocol.md §7.9), storage limits. */
 import type { FastifyInstance } from 'fastify';
 import type { Stores } from '../../stores.ts';
 import type { CcnConfig } from '../../config.ts';

@@ -1,5 +1,5 @@
 /**
- * The IPFS upload routes (reference §7.5). This node runs no IPFS daemon: it computes the CIDv0
+ * The IPFS upload routes (aleph-protocol.md §7.5). This node runs no IPFS daemon: it computes the CIDv0
  * that `ipfs add` would give, stores the bytes under it and serves them like any file, so the
  * SDK's default `ipfs` engine (createProgram, createStore) works unchanged. Uploads here carry
  * no STORE message, so the anonymous size limit applies.

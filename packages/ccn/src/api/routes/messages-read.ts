@@ -1,6 +1,6 @@
 /**
- * Reading messages: the list (§7.2, page and cursor modes), one message by hash with its status
- * (§7.3), its status alone, a POST's inner content, and the hash list.
+ * Reading messages: the list (aleph-protocol.md §7.2, page and cursor modes), one message by hash with its status
+ * (aleph-protocol.md §7.3), its status alone, a POST's inner content, and the hash list.
  */
 import { isItemHash } from '@aleph-nodes/protocol';
 import type { FastifyInstance } from 'fastify';
@@ -62,7 +62,7 @@ export function formatMessage(row: MessageRow, format: ContentFormat): Record<st
   return msg;
 }
 
-/** The body of GET /api/v0/messages/{hash} for each status (reference §7.3). */
+/** The body of GET /api/v0/messages/{hash} for each status (aleph-protocol.md §7.3). */
 /**
  * A rejection's details: pyaleph's `{errors: [...]}`; payment refusals store that object as JSON
  * (payments/admission.ts), other reasons are a sentence.

@@ -1,5 +1,5 @@
 /**
- * WebSocket GET /api/ws0/messages (reference §7.4): `history` past matching messages first
+ * WebSocket GET /api/ws0/messages (aleph-protocol.md §7.4): `history` past matching messages first
  * (oldest first), then every newly processed matching message, one JSON object per text frame.
  * Client frames are ignored; a ping every 30 s keeps intermediaries from closing the socket.
  */

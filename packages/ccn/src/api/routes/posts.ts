@@ -1,5 +1,5 @@
 /**
- * Posts (reference §7.7): original posts merged with their latest amend. v0 is what the SDK
+ * Posts (aleph-protocol.md §7.7): original posts merged with their latest amend. v0 is what the SDK
  * reads; v1 is the compact form.
  */
 import type { FastifyInstance } from 'fastify';

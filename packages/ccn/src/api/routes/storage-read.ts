@@ -1,4 +1,4 @@
-/** Reading stored files (streamed, with Range) and their STORE bookkeeping (reference §7.5 "Reads"). */
+/** Reading stored files (streamed, with Range) and their STORE bookkeeping (aleph-protocol.md §7.5 "Reads"). */
 import { isItemHash } from '@aleph-nodes/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';

@@ -1,5 +1,5 @@
 /**
- * Uploads (reference §7.5). `add_file` takes an optional signed STORE message in a `metadata`
+ * Uploads (aleph-protocol.md §7.5). `add_file` takes an optional signed STORE message in a `metadata`
  * part (before or after the `file` part; multipart.ts bounds every part). The file is streamed to
  * a temporary file while hashed, never held whole in memory; it becomes visible under its hash only once checked: with a STORE
  * message it must hash to the STORE's `item_hash`, and the message is then processed like

@@ -1,5 +1,5 @@
 /**
- * FORGET (reference §4.4, pyaleph `handlers/content/forget.py`): targets must exist (retry, then
+ * FORGET (aleph-protocol.md §4.4, pyaleph `handlers/content/forget.py`): targets must exist (retry, then
  * 501); a FORGET cannot be forgotten (502); a STORE still used by a VM cannot be (503).
  * `aggregates` names keys of `content.address` whose elements are forgotten (a key without
  * elements is a missing target, 501). Every target, message or aggregate element, is checked on

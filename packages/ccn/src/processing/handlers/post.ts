@@ -1,5 +1,5 @@
 /**
- * POST: amends must target an existing original post (reference §4.4) of the owner they write as,
+ * POST: amends must target an existing original post (aleph-protocol.md §4.4) of the owner they write as,
  * sent by that owner or by a delegate allowed to create the original (permissions.ts, as pyaleph's
  * `check_sender_authorization`). The post's current version is its amend with the greatest
  * (content time, item_hash): a late amend with an older time never wins, and equal times are

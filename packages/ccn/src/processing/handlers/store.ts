@@ -50,7 +50,7 @@ export const storeHandler: TypeHandler = {
     if (!file || !ctx.repos.fileStore.has(content.item_hash)) {
       return retry(ALEPH_ERROR.FILE_UNAVAILABLE, `file ${content.item_hash} is not available on this node`, content.item_hash);
     }
-    // Node-filled fields (reference §4 STORE): what the node found, never what the client claims.
+    // Node-filled fields (aleph-protocol.md §4 STORE): what the node found, never what the client claims.
     ctx.content.size = file.size;
     ctx.content.content_type = 'file';
     return checkPayment(ctx, 'STORE');

@@ -27,7 +27,7 @@ function networking(exec: Execution): Record<string, unknown> {
   return { ipv4: `${handle.endpoint.host}/30` };
 }
 
-/** The v2 shape (reference §3.2): where SDKs and the CLI find the SSH endpoint of an instance. */
+/** The v2 shape (crn-api.md §3.2): where SDKs and the CLI find the SSH endpoint of an instance. */
 function networkingV2(exec: Execution): Record<string, unknown> {
   const handle = exec.handle;
   if (!handle || !exec.live) return {};
@@ -43,7 +43,7 @@ function networkingV2(exec: Execution): Record<string, unknown> {
 export const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/about/login', '/about/config', '/about/executions/details']);
 
 /**
- * The operator cookie (reference §2.3) with what keeps it from programs: HttpOnly (no script
+ * The operator cookie (crn-api.md §2.3) with what keeps it from programs: HttpOnly (no script
  * reads it), Secure (HTTPS only; browsers treat http://localhost as secure), SameSite=Strict
  * (not sent on requests a page of another site, or a sandboxed path-form program page, starts),
  * Path=/about (the operator routes are all under it, so it is not sent to /vm/…; the proxy also

@@ -1,5 +1,5 @@
 /**
- * Scheduler and user placement (CRN reference §3.5, §3.6):
+ * Scheduler and user placement (crn-api.md §3.5, §3.6):
  * `POST /control/allocations` (Aleph-EIP191-V1 signed by an authorized signer, i.e. the CCN
  * the registry links this node to (ccn/linked-signers.ts), for THIS node: the signed payload names it, and its `iat` and digest
  * pass the on-disk replay state) and `POST /control/allocation/notify` (open: user-placed
@@ -46,7 +46,7 @@ function userPaid(content: NotifiableContent): boolean {
 }
 
 /**
- * What notify accepts (reference §3.6, §6.10), decided before anything starts: an instance that
+ * What notify accepts (crn-api.md §3.6, §6.10), decided before anything starts: an instance that
  * names this node (`requirements.node.node_hash`; 503 while this node does not know its hash)
  * and is paid by stream or credits (a hold instance is the scheduler's to place: 400). Unlike the
  * reference, an instance that names no node is refused too: notify is unauthenticated, so
@@ -63,7 +63,7 @@ export function checkNotifiable(content: NotifiableContent, ownNodeHash: string,
   if (placement) throw CRN_ERRORS.error(placement.code, placement.message);
 }
 
-/** Executions a push may stop: persistent ones the scheduler placed, not the user-paid ones notify started (reference §3.5). */
+/** Executions a push may stop: persistent ones the scheduler placed, not the user-paid ones notify started (crn-api.md §3.5). */
 function scheduledHere(exec: Execution): boolean {
   return exec.persistent && !userPaid(exec.message.content as NotifiableContent);
 }
@@ -75,7 +75,7 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
   // Who may push: the `authorizedAllocationSigners` setting when set (an override);
   // else the CCN the registry links this node to (its owner and manager, re-read periodically, so
   // a re-link switches them); while this node is not linked, the first non-empty source of the
-  // reference (§2.1): the network settings aggregate (cached 60 s), the reference scheduler key.
+  // reference (crn-api.md §2.1): the network settings aggregate (cached 60 s), the reference scheduler key.
   const linked = new LinkedSigners(ctx.ccn, { nodeHash: ctx.config.nodeHash, domain: ctx.config.domain }, ctx.config.allocationSignersRefreshSeconds * 1000, app.log as unknown as Logger);
   let networkSigners: { at: number; list: string[] } | undefined;
   const unlinkedSigners = async (): Promise<string[]> => {
@@ -170,7 +170,7 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
       const codes: Record<string, string> = {};
       for (const ref of [...parsed.data.persistent_vms, ...parsed.data.instances]) {
         if (ctx.supervisor.isOwnerStopped(ref)) {
-          // The owner's stop wins over the scheduler (reference §6.7 "Do").
+          // The owner's stop wins over the scheduler (crn-api.md §6.7 "Do").
           successful.push(ref);
           continue;
         }

@@ -1,5 +1,5 @@
 /**
- * Owner operations on `/control/machine/{ref}` (CRN reference §3.7): stop (final until the owner
+ * Owner operations on `/control/machine/{ref}` (crn-api.md §3.7): stop (final until the owner
  * starts it again), start, reboot, erase, expire, past logs, and live logs over a websocket
  * whose first frame carries the signatures (browsers cannot set headers). Every signed operation
  * is single-use (owner-auth.ts); live log sockets are capped (stream-slots.ts).
@@ -48,7 +48,7 @@ export async function machineRoutes(app: FastifyInstance, ctx: ApiContext, auth:
     return reply.type('text/plain').send(wasRunning ? `Stopped VM with ref ${ref}` : 'Already stopped, nothing to do');
   });
 
-  // 2.1's /start, and /reboot, which the reference only answers without starting (§3.7 "Do").
+  // 2.1's /start, and /reboot, which the reference only answers without starting (crn-api.md §3.7 "Do").
   for (const op of ['start', 'reboot'] as const) {
     app.post(`/control/machine/:ref/${op}`, async (request: RefRequest, reply) => {
       const ref = await authorize(request);

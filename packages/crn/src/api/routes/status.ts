@@ -1,4 +1,4 @@
-/** `/status/*`: public configuration and diagnostic checks (CRN reference §3.3, §3.4). */
+/** `/status/*`: public configuration and diagnostic checks (crn-api.md §3.3, §3.4). */
 import { lookup } from 'node:dns/promises';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';

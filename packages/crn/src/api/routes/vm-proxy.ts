@@ -1,5 +1,5 @@
 /**
- * Program HTTP routing (CRN reference §4): `* /vm/{ref}{suffix}` and host routing
+ * Program HTTP routing (crn-api.md §4): `* /vm/{ref}{suffix}` and host routing
  * `<base32(hash)>.<domain>`. Method, path, query, headers and body go to the workload's port
  * 8080 and the answer streams back. Request bodies stream too, except small ones with a
  * declared length (≤ 64 KiB, read whole and sent in one write); the request body is capped at
