@@ -19,7 +19,7 @@ import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { ItemType, PaymentType } from '@aleph-sdk/message';
 import { ccnConfig, startCcn, type CcnNode } from '@aleph-nodes/ccn';
 import { startCrn, type CrnConfig, type RunningCrn } from '@aleph-nodes/crn';
-import { buildImages } from '@aleph-nodes/guest';
+import { buildImages } from '@aleph-nodes/guest/build';
 import { hashToHostLabel } from '@aleph-nodes/protocol';
 import { silentLogger } from '@aleph-nodes/service';
 import { parseForwardedPorts } from '../../packages/crn/src/db/port-forwards.ts';

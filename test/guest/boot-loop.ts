@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImages } from '@aleph-nodes/guest';
+import { buildImages } from '@aleph-nodes/guest/build';
 import { bootProbeGuest, hostTscKhz } from '../../packages/vmm/src/microvm/index.ts';
 
 const count = Number(process.argv[2] ?? 50);

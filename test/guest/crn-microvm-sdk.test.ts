@@ -14,7 +14,7 @@ import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
 import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { ItemType } from '@aleph-sdk/message';
 import { startCrn, type CrnConfig, type RunningCrn } from '@aleph-nodes/crn';
-import { buildImages } from '@aleph-nodes/guest';
+import { buildImages } from '@aleph-nodes/guest/build';
 import { silentLogger } from '@aleph-nodes/service';
 import { OWNER_KEY, publishWith, startCcnForCrn } from '../crn/helpers/nodes.ts';
 import { dirEntries, qemuProcesses } from './helpers.ts';

@@ -2,8 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import yazl from 'yazl';
-import { buildImages } from '@aleph-nodes/guest';
-import type { GuestImages } from '@aleph-nodes/guest';
+import { buildImages } from '@aleph-nodes/guest/build';
+import type { GuestImages } from '@aleph-nodes/guest/build';
 
 /** Builds the images once per test file (seconds when cached). */
 export function guestImages(): Promise<GuestImages> {

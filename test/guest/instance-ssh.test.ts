@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionHandle, ExecutionSpec } from '@aleph-nodes/vmm';
-import type { GuestImages } from '@aleph-nodes/guest';
+import type { GuestImages } from '@aleph-nodes/guest/build';
 import { MicroVmExecutor } from '../../packages/vmm/src/microvm/index.ts';
 import type { MicroVmExecutorConfig } from '../../packages/vmm/src/microvm/index.ts';
 import { dirEntries, guestImages, qemuProcesses, tapNames } from './helpers.ts';

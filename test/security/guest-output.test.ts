@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { GuestImages } from '@aleph-nodes/guest';
+import type { GuestImages } from '@aleph-nodes/guest/build';
 import { Firewall, MicroVm, hostTscKhz, DEFAULT_TAP_POOL } from '../../packages/vmm/src/microvm/index.ts';
 import type { TapPoolConfig } from '../../packages/vmm/src/microvm/index.ts';
 import { ConsoleFollower, MAX_CONSOLE_LINE } from '../../packages/vmm/src/microvm/console-log.ts';

@@ -5,7 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { createLogger, loadOrCreateKeyFile, type Logger } from '@aleph-nodes/service';
-import { buildImages } from '@aleph-nodes/guest';
+import { buildImages } from '@aleph-nodes/guest/build';
 import { MicroVmExecutor, ProcessExecutor, type Executor } from '@aleph-nodes/vmm';
 import type { ProgramContent } from '@aleph-nodes/protocol';
 import { buildServer } from './api/server.ts';

@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest';
+import { ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest/protocol';
 import { buildQemuArgs, createTap, deleteTap, DEFAULT_TAP_POOL, hostTscKhz, type Accelerator, type TapPoolConfig } from '@aleph-nodes/vmm';
 import { nowMs } from './stats.ts';
 import { reserveRoutedSubnets } from './subnets.ts';

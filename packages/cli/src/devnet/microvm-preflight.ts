@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImages, type GuestImages } from '@aleph-nodes/guest';
+import { buildImages, type GuestImages } from '@aleph-nodes/guest/build';
 import { probeAccelerator, type Accelerator } from '@aleph-nodes/vmm';
 import type { Logger } from '@aleph-nodes/service';
 

@@ -5,7 +5,7 @@
  *   a small JSON descriptor naming the host runtime is published instead of 56 MiB of squashfs.
  */
 import { readFile } from 'node:fs/promises';
-import { buildImages } from '@aleph-nodes/guest';
+import { buildImages } from '@aleph-nodes/guest/build';
 import type { EthAccount } from '@aleph-nodes/protocol';
 import type { Logger } from '@aleph-nodes/service';
 import { storeFile } from './sample-program.ts';

@@ -9,7 +9,7 @@
  * the real one never sends one) end the VM through `onViolation`. Oversized lines are not
  * counted in that run: a program printing a very long line makes the real agent send one.
  */
-import type { GuestConfig } from '@aleph-nodes/guest';
+import type { GuestConfig } from '@aleph-nodes/guest/protocol';
 import type { LogLine } from '../executor.ts';
 import type { CheckedGuestMessage } from './agent-schema.ts';
 import { ControlClient } from './control-channel.ts';

@@ -10,8 +10,8 @@
  */
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { encodeMessage } from '@aleph-nodes/guest';
-import type { HostMessage } from '@aleph-nodes/guest';
+import { encodeMessage } from '@aleph-nodes/guest/protocol';
+import type { HostMessage } from '@aleph-nodes/guest/protocol';
 import { FrameDecoder, parseGuestFrame, type CheckedGuestMessage } from './agent-schema.ts';
 
 export interface ControlEvents {

@@ -17,8 +17,8 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { GuestMount } from '@aleph-nodes/guest';
-import { WORKLOAD_PORT } from '@aleph-nodes/guest';
+import type { GuestMount } from '@aleph-nodes/guest/protocol';
+import { WORKLOAD_PORT } from '@aleph-nodes/guest/protocol';
 import { ExecutorError, validateSpec } from '../executor.ts';
 import type {
   AdoptionRecord,

@@ -16,7 +16,7 @@
  * boots, and every runtime boot of the test/guest suites on their first attempt (see the report
  * of the microVM work). The watchdog in vm.ts still kills and retries a boot that stalls.
  */
-import { CONTROL_PORT_NAME, ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest';
+import { CONTROL_PORT_NAME, ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest/protocol';
 
 export type Accelerator = 'kvm' | 'tcg';
 

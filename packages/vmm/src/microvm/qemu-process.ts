@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest';
+import { ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest/protocol';
 import { instanceKernelArgs, seedDrive } from './instance-boot.ts';
 import { buildQemuArgs } from './qemu-args.ts';
 import type { QmpClient } from './qmp.ts';

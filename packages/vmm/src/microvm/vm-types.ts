@@ -4,7 +4,7 @@
  * helpers (watchdog, agent channel, QEMU process, instance parts) can share them without
  * importing the MicroVm class.
  */
-import type { GuestConfig } from '@aleph-nodes/guest';
+import type { GuestConfig } from '@aleph-nodes/guest/protocol';
 import type { PortForward } from '../executor.ts';
 import type { SeedVolume } from './seed.ts';
 import type { Accelerator, DriveArg } from './qemu-args.ts';

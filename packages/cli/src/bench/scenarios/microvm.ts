@@ -16,7 +16,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImages } from '@aleph-nodes/guest';
+import { buildImages } from '@aleph-nodes/guest/build';
 import type { Accelerator } from '@aleph-nodes/vmm';
 import { prepareBareBoot, type BareBooter, type BareBootResult } from '../bare-boot.ts';
 import { listQemu, memAvailableKiB, pssKiB, QemuSampler, qemuMemory, type QemuMemory } from '../qemu-procs.ts';

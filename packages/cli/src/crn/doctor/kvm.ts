@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImages } from '@aleph-nodes/guest';
+import { buildImages } from '@aleph-nodes/guest/build';
 import { probeAccelerator } from '@aleph-nodes/vmm';
 import type { KvmProbeResult } from './checks.ts';
 
