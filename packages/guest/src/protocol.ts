@@ -22,6 +22,39 @@ export const ROOT_DRIVE_SERIAL = 'aleph-root';
 /** Port the workload must listen on (as in the reference). */
 export const WORKLOAD_PORT = 8080;
 
+// What the guest's shell scripts (assets/) share with the host's TypeScript: the scripts cannot
+// import these, so assets.test.ts checks that each script uses exactly these strings.
+
+/** Kernel arguments the initramfs (assets/initramfs-init.sh) and the runtime init (assets/runtime-init.sh) read. */
+export const KERNEL_ARG = {
+  /** Boot the initramfs alone, print `PROBE_MARKER` and power off (the accelerator probe). */
+  probe: 'aleph.probe=1',
+  /** Boot an instance's own disk and its systemd instead of the runtime. */
+  instanceMode: 'aleph.mode=instance',
+  /** `aleph.root_serial=<serial>`: the root drive's serial (default `ROOT_DRIVE_SERIAL`). */
+  rootSerial: 'aleph.root_serial=',
+  /** `aleph.bare_init=<serial>`: the benchmark hook that runs a drive's own init instead of the agent. */
+  bareInit: 'aleph.bare_init=',
+} as const;
+
+/** The line the initramfs prints when a probe boot reached userspace. */
+export const PROBE_MARKER = 'ALEPH-PROBE-OK';
+
+/** Prefix of every console line of the initramfs; a fatal one continues with ` FATAL: <reason>`. */
+export const INITRAMFS_LOG_PREFIX = 'aleph-initramfs:';
+
+/** The runtime's init (the initramfs switches root to it) and the agent bundle it starts. */
+export const RUNTIME_INIT_PATH = '/opt/aleph/init';
+export const AGENT_BUNDLE_PATH = '/opt/aleph/agent.mjs';
+
+/** The console line of the runtime init when the benchmark hook (`KERNEL_ARG.bareInit`) takes over. */
+export const BARE_INIT_MARKER = 'aleph-init: bare init';
+
+/** virtio-blk serial of an instance's seed drive, and the two files on it aleph-instance-init reads. */
+export const SEED_DRIVE_SERIAL = 'aleph-seed';
+export const SEED_CONF_FILE = 'aleph-instance.conf';
+export const SEED_KEYS_FILE = 'aleph-authorized-keys';
+
 /** A drive the guest mounts, identified by its virtio-blk serial (device letters are not stable on microvm). */
 export interface GuestMount {
   serial: string;

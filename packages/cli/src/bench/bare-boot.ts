@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest/protocol';
+import { BARE_INIT_MARKER, KERNEL_ARG, ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest/protocol';
 import { buildQemuArgs, createTap, deleteTap, DEFAULT_TAP_POOL, hostTscKhz, type Accelerator, type TapPoolConfig } from '@aleph-nodes/vmm';
 import { nowMs } from './stats.ts';
 import { reserveRoutedSubnets } from './subnets.ts';
@@ -24,7 +24,7 @@ const run = promisify(execFile);
 
 const BARE_SERIAL = 'aleph-bare';
 /** Console line the runtime's init prints when it takes the hook: the end of the kernel + initramfs phase. */
-const INIT_MARKER = 'aleph-init: bare init';
+const INIT_MARKER = BARE_INIT_MARKER;
 
 const BARE_INIT = `#!/bin/sh
 # Bare boot (bench): the network from the kernel arguments, then the app on port 8080, nothing else.
@@ -109,7 +109,7 @@ async function bootOnce(input: BareBootSettings & { drive: string; pool: TapPool
     ],
     tap: { ifname: tap.ifname, mac: tap.mac },
     tscKhz: hostTscKhz(),
-    extraKernelArgs: [`aleph.bare_init=${BARE_SERIAL}`, `aleph.bare_ip=${tap.guestIp}/${tap.prefixLength}`],
+    extraKernelArgs: [`${KERNEL_ARG.bareInit}${BARE_SERIAL}`, `aleph.bare_ip=${tap.guestIp}/${tap.prefixLength}`],
     sandbox: false,
   });
   const started = nowMs();

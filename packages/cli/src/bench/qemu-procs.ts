@@ -9,6 +9,7 @@
  *   mapping (smaps: the anonymous mapping of the guest's memory size), so that the VMM's own
  *   overhead is RSS − touched guest RAM.
  */
+import { KERNEL_ARG } from '@aleph-nodes/guest/protocol';
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface QemuProcess {
@@ -22,7 +23,7 @@ export interface QemuProcess {
  * undefined for the accelerator probe guests (`aleph.probe=1`), which are no workload.
  */
 export function vmDirOfQemu(argv: readonly string[]): string | undefined {
-  if (argv.some((a) => a.includes('aleph.probe=1'))) return undefined;
+  if (argv.some((a) => a.includes(KERNEL_ARG.probe))) return undefined;
   const prefix = 'file,id=console,path=';
   const chardev = argv.find((a) => a.startsWith(prefix));
   if (!chardev) return undefined;

@@ -13,6 +13,7 @@
  * The watchdog only decides; the VM (through `BootTarget`) owns QEMU and the agent channel.
  */
 import { truncate } from 'node:fs/promises';
+import { INITRAMFS_LOG_PREFIX } from '@aleph-nodes/guest/protocol';
 import { diagnoseConsole, fileSize, tailLines } from './console-log.ts';
 import { tcpOpen } from '../tcp-open.ts';
 import { type BootPolicy } from './boot-policy.ts';
@@ -72,7 +73,7 @@ export async function bootWithWatchdog(target: BootTarget): Promise<void> {
         lastSize = size;
         lastProgress = Date.now();
         // The initramfs's first line ends the kernel phase (the console is small: read it all).
-        if (kernelPhase && tailLines(consolePath, 2000).some((l) => l.startsWith('aleph-initramfs:'))) kernelPhase = false;
+        if (kernelPhase && tailLines(consolePath, 2000).some((l) => l.startsWith(INITRAMFS_LOG_PREFIX))) kernelPhase = false;
       }
       if (outcome) break;
       if (target.instance) {

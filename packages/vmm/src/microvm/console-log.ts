@@ -1,5 +1,6 @@
 /** The serial console file of a VM: its growth is boot progress, its tail explains failures. */
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { INITRAMFS_LOG_PREFIX } from '@aleph-nodes/guest/protocol';
 import { cutLine } from './agent-schema.ts';
 
 export function fileSize(path: string): number {
@@ -31,11 +32,14 @@ export function tailLines(path: string, maxLines = 40): string[] {
   }
 }
 
+/** The initramfs's fatal lines (assets/initramfs-init.sh `fatal`). */
+const INITRAMFS_FATAL = `${INITRAMFS_LOG_PREFIX} FATAL: `;
+
 /** Recognisable guest failures in the console, as a short reason for the owner. */
 export function diagnoseConsole(lines: readonly string[]): string | undefined {
   for (const line of lines) {
-    const fatal = /aleph-initramfs: FATAL: (.*)/.exec(line);
-    if (fatal) return fatal[1];
+    const at = line.indexOf(INITRAMFS_FATAL);
+    if (at >= 0) return line.slice(at + INITRAMFS_FATAL.length);
   }
   for (const line of lines) {
     if (/Kernel panic/.test(line)) return line.replace(/^\[[^\]]*\]\s*/, '');

@@ -1,7 +1,7 @@
 export { MicroVm } from './vm.ts';
 export { MicroVmError, type MicroVmOptions, type MicroVmState, type MicroVmExit } from './vm-types.ts';
 export { DEFAULT_BOOT_POLICY, type BootPolicy } from './boot-policy.ts';
-export { probeAccelerator, bootProbeGuest, PROBE_MARKER } from './kvm-probe.ts';
+export { probeAccelerator, bootProbeGuest } from './kvm-probe.ts';
 export type { ProbeResult, ProbeOptions } from './kvm-probe.ts';
 export { buildQemuArgs, kernelCommandLine, MAX_VIRTIO_DEVICES } from './qemu-args.ts';
 export type { Accelerator, DriveArg, QemuArgsInput } from './qemu-args.ts';
@@ -13,7 +13,7 @@ export { MicroVmExecutor } from './executor.ts';
 export type { MicroVmExecutorConfig } from './executor.ts';
 export { Firewall, firewallRuleset, FIREWALL_TABLE } from '../net/firewall.ts';
 export type { FirewallConfig } from '../net/firewall.ts';
-export { createSeedImage, renderSeedFiles, validateSeedConfig, SEED_DRIVE_SERIAL } from './seed.ts';
+export { createSeedImage, renderSeedFiles, validateSeedConfig } from './seed.ts';
 export type { SeedConfig } from './seed.ts';
 export { hostIpv4 } from './host-address.ts';
 export { INSTANCE_SSH_PORT } from './instance-boot.ts';

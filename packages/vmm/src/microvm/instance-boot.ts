@@ -8,7 +8,8 @@
  */
 import { tcpOpen } from '../tcp-open.ts';
 import { join } from 'node:path';
-import { createSeedImage, SEED_DRIVE_SERIAL } from './seed.ts';
+import { KERNEL_ARG, SEED_DRIVE_SERIAL } from '@aleph-nodes/guest/protocol';
+import { createSeedImage } from './seed.ts';
 import type { DriveArg } from './qemu-args.ts';
 import type { TapLease } from './tap.ts';
 import { sleep } from './timing.ts';
@@ -19,7 +20,7 @@ export const INSTANCE_SSH_PORT = 22;
 
 /** Kernel arguments that make the initramfs boot the instance's systemd with `eth0` naming. */
 export function instanceKernelArgs(): string[] {
-  return ['aleph.mode=instance', 'net.ifnames=0'];
+  return [KERNEL_ARG.instanceMode, 'net.ifnames=0'];
 }
 
 /** The seed drive `prepareInstanceHost` writes into the VM directory (read-only for the guest). */

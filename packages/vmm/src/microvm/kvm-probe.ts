@@ -9,11 +9,11 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { KERNEL_ARG, PROBE_MARKER } from '@aleph-nodes/guest/protocol';
 import { buildQemuArgs } from './qemu-args.ts';
 import type { Accelerator } from './qemu-args.ts';
 import { toolPath } from './tool-paths.ts';
 
-export const PROBE_MARKER = 'ALEPH-PROBE-OK';
 
 export interface ProbeResult {
   accelerator: Accelerator;
@@ -54,7 +54,7 @@ export async function bootProbeGuest(options: ProbeOptions, accelerator: Acceler
       consolePath,
       qmpSocket: join(dir, 'qmp.sock'),
       drives: [],
-      extraKernelArgs: ['aleph.probe=1', 'quiet'],
+      extraKernelArgs: [KERNEL_ARG.probe, 'quiet'],
       sandbox: true,
     });
     // Our own probe guest only (no tenant input): run unjailed, but never found through PATH.

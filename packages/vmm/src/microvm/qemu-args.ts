@@ -16,7 +16,7 @@
  * boots, and every runtime boot of the test/guest suites on their first attempt (see the report
  * of the microVM work). The watchdog in vm.ts still kills and retries a boot that stalls.
  */
-import { CONTROL_PORT_NAME, ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest/protocol';
+import { CONTROL_PORT_NAME, KERNEL_ARG, ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest/protocol';
 
 export type Accelerator = 'kvm' | 'tcg';
 
@@ -79,7 +79,7 @@ export const BASE_KERNEL_ARGS = [
 ] as const;
 
 export function kernelCommandLine(extra: readonly string[] = []): string {
-  return [...BASE_KERNEL_ARGS, `aleph.root_serial=${ROOT_DRIVE_SERIAL}`, ...extra].join(' ');
+  return [...BASE_KERNEL_ARGS, `${KERNEL_ARG.rootSerial}${ROOT_DRIVE_SERIAL}`, ...extra].join(' ');
 }
 
 function escapeOption(value: string): string {

@@ -13,12 +13,10 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { SEED_CONF_FILE, SEED_KEYS_FILE } from '@aleph-nodes/guest/protocol';
 import { requireTool } from '../host/tools.ts';
 
 const run = promisify(execFile);
-
-/** virtio-blk serial the guest finds the seed drive by. */
-export const SEED_DRIVE_SERIAL = 'aleph-seed';
 
 export interface SeedConfig {
   /** cloud-init's instance-id (the execution id). */
@@ -112,8 +110,8 @@ export function renderSeedFiles(config: SeedConfig): Record<string, string> {
     'user-data': userData,
     'meta-data': metaData,
     'network-config': networkConfig,
-    'aleph-instance.conf': conf,
-    'aleph-authorized-keys': keys.join('\n') + '\n',
+    [SEED_CONF_FILE]: conf,
+    [SEED_KEYS_FILE]: keys.join('\n') + '\n',
   };
 }
 
