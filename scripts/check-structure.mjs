@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Structural checks of the production code (issue 18): no import cycle between the files of
+// Structural checks of the production code: no import cycle between the files of
 // packages/*/src (type-only imports included: a cycle of types is still a tangle to read), and no
 // production file over the line limit. Prints one line per finding; exit 1 when there is any.
 //   node scripts/check-structure.mjs [--json] [--max-lines N]

@@ -1,5 +1,5 @@
 /**
- * The structural checks of the production code (issue 18's "Done means"): no import cycle, no
+ * The structural checks of the production code: no import cycle, no
  * production file over 400 lines (scripts/check-structure.mjs), and no repeated block of
  * production code (jscpd, settings in .jscpd.json: 10 lines / 80 tokens or more). Each failure
  * names the files. Every section citation of the code and docs resolves in docs/reference/

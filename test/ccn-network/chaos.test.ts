@@ -1,6 +1,5 @@
 /**
- * Five CCN processes converge after random kills and partitions (issue 13 item 9, "a test with 5
- * CCN processes (no VMs) converging after random kills and partitions").
+ * Five CCN processes converge after random kills and partitions, no VMs.
  *
  * CCN i listens on 127.0.1.(i+1) for HTTP and P2P and knows the four others as bootstrap and sync
  * peers. For CHAOS_SECONDS (60) a seeded stream of valid signed messages (posts, amends,

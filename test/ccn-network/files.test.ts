@@ -1,5 +1,5 @@
 /**
- * Files between real CCN processes (issue 13 item 5, "done means" b): a STORE's file uploaded to
+ * Files between real CCN processes: a STORE's file uploaded to
  * CCN A only is served by CCN B, which never received the upload, with the same bytes; a non-inline
  * message's content reaches B the same way. A peer that serves wrong bytes for a hash (a lying
  * HTTP server that otherwise relays A's sync pages) is refused and scored down, nothing is stored

@@ -1,5 +1,5 @@
 /**
- * CCNs peering for real (issue 13, items 1–2): three `ccn` processes bootstrapped in a line
+ * CCNs peering for real: three `ccn` processes bootstrapped in a line
  * (A↔B↔C, A and C never connected) replicate every message a client submits with the official
  * SDK to any of them; `publication_status` says whether a peer took the message; the libp2p
  * identity survives a restart, and a corrupt identity file stops `ccn start` with exit 2.

@@ -1,5 +1,5 @@
 /**
- * Anti-entropy between real CCN processes (issue 13 item 3, "done means" c): a CCN frozen with
+ * Anti-entropy between real CCN processes: a CCN frozen with
  * SIGSTOP while 200 messages reach another has all of them after SIGCONT, processed with the
  * same statuses; two CCNs that each took different messages while apart (and a FORGET of one
  * they share) converge to the same set once they name each other; no message is fetched twice.

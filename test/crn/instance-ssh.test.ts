@@ -1,5 +1,5 @@
 /**
- * INSTANCE end to end (issue 5): the official SDK publishes the instance base image as a STORE and
+ * INSTANCE end to end: the official SDK publishes the instance base image as a STORE and
  * an INSTANCE (createInstance, a fresh ed25519 key) to a real CCN; a CRN with the microvm executor
  * boots it on notify; `/v2/about/executions/list` reports the forwarded SSH port, and `ssh` with
  * the owner's key through that port answers from the guest kernel. A CRN restart re-adopts the
@@ -28,7 +28,7 @@ import { eventually, OWNER_KEY } from './helpers/nodes.ts';
 const run = promisify(execFile);
 
 /**
- * Notify starts only instances that name this node and are paid by stream or credits (issue 12):
+ * Notify starts only instances that name this node and are paid by stream or credits:
  * the CRN knows its hash and the instances name it and pay by credits.
  */
 const NODE_HASH = '5a'.repeat(32);

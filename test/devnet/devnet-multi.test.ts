@@ -1,5 +1,5 @@
 /**
- * The devnet of issue 13 on the process executor (fast): `--ccns 2 --crns 3`.
+ * The multi-CCN devnet on the process executor (fast): `--ccns 2 --crns 3`.
  * - the state file has exactly the shape the network's tools read (checked with a strict schema);
  * - CRN i is linked to CCN i mod 2 in the registry (on every CCN once CCNs replicate; before that,
  *   on the CCN it registered with), and the printed curl line calls the sample program;
@@ -31,7 +31,7 @@ const hash = z.string().regex(/^[0-9a-f]{64}$/);
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
 const url = z.string().regex(/^http:\/\/127\.0\.\d+\.\d+:\d+$/);
 const ccnShape = { url, address, pid: z.number().int().positive(), key_file: z.string().min(1), hash };
-/** Issue 13, "State file (exact, the network's tools read it)". */
+/** The state file, exactly as the network's tools read it. */
 const StateSchema = z
   .object({
     ccn: z.object(ccnShape).strict(),
@@ -51,7 +51,7 @@ interface Corechannel {
   resource_nodes: { hash: string; owner: string; parent: string | null; status: string }[];
 }
 
-/** CCNs replicate messages once they have peers to sync with (issue 13): then every CCN has every link. */
+/** CCNs replicate messages once they have peers to sync with: then every CCN has every link. */
 const replicates = 'syncPeers' in CcnConfigSchema.shape || 'p2pBootstrap' in CcnConfigSchema.shape;
 
 const devnetArgs = ['packages/cli/bin/devnet.js', '--state-file', stateFile, '--data-dir', dataDir, '--executor', 'process', '--ccns', '2', '--crns', '3', '--ccn-port', '0', '--crn-port', '0'];

@@ -1,5 +1,5 @@
 /**
- * The devnet and what issue 6 promises of the network, on the default executor (QEMU microVMs;
+ * The devnet and what it promises of the network, on the default executor (QEMU microVMs;
  * software emulation on the build machines), with one CCN (`--ccns 1`: the scheduling of one CCN
  * over its three CRNs; several CCNs are tested in devnet-multi.test.ts):
  * - `npm run devnet` starts a CCN and three linked CRNs on loopback, publishes the runtime, the

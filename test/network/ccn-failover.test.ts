@@ -1,5 +1,5 @@
 /**
- * No single CCN is needed for scheduling, and CRNs outlive their CCN (issue 13, done-means (d)):
+ * No single CCN is needed for scheduling, and CRNs outlive their CCN:
  * two CCN processes (A, B) that find each other over HTTP, CRN A1 linked to A, CRNs B1 and B2
  * linked to B (real processes, `process` executor). No CRN is told who may push it allocations:
  * each reads its linked CCN's key from the registry. Each CRN reads from both CCNs, its own first.

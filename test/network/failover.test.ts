@@ -1,5 +1,5 @@
 /**
- * The network side of issue 6 end to end: one CCN (in this process) and three real CRNs (spawned
+ * Failover of the network end to end: one CCN (in this process) and three real CRNs (spawned
  * processes, `process` executor), registered and linked as the devnet does it. A persistent
  * program runs on exactly one CRN; `kill -9` of that CRN moves it to another within the CCN's
  * failover bound; the CRN that comes back does not run it any more. An INSTANCE is placed and

@@ -1,5 +1,5 @@
 /**
- * Split brain (issue 13, "a partition never makes two CCNs place the same workload twice for
+ * Split brain ("a partition never makes two CCNs place the same workload twice for
  * longer than one reconciliation round"): two CCN processes, A with CRN A1 and B with CRN B1,
  * reach each other's heartbeats only through a relay in this test, which can cut the link (the
  * connection is dropped, as a partition would). Partitioned from the start, each CCN sees itself

@@ -1,5 +1,5 @@
 /**
- * Scoring and rewards end to end (issue 8): one CCN (in this process) and three real CRNs
+ * Scoring and rewards end to end: one CCN (in this process) and three real CRNs
  * (spawned processes), registered and linked as the devnet does it, with short metrics and score
  * periods. One CRN is killed (kill -9) for part of the reward period, then comes back. The CCN
  * publishes its probes as metrics posts and scores computed from them; the real `ccn rewards`

@@ -1,5 +1,5 @@
 /**
- * Issue 14, credits on the CCN, end to end: a real CCN process, the official SDK (whose instances
+ * Credits on the CCN, end to end: a real CCN process, the official SDK (whose instances
  * pay with credits by default), an oracle key publishing pyaleph's `aleph_credit_distribution` and
  * `aleph_credit_expense` posts on ALEPH_CREDIT. Without a day of credits the instance is refused
  * (CREDIT_INSUFFICIENT, 6); with them it is processed and consumes credits per payment period

@@ -1,5 +1,5 @@
 /**
- * Issue 14 (CCN side), end to end: a real CCN process, the official SDK unchanged, an oracle key
+ * Payments, CCN side, end to end: a real CCN process, the official SDK unchanged, an oracle key
  * that sets token balances with signed `balances-update` posts. An unfunded account's program and
  * instance are refused with pyaleph's BALANCE_INSUFFICIENT (5) and its details; funded, they are
  * processed and `locked_amount` shows their hold; when the balance drops they go `removing` with
@@ -7,7 +7,7 @@
  * the grace is over they are `removed`. Another owner's program stays processed throughout, and a
  * balance post from a key that is not the oracle changes nothing.
  *
- * Before issue 14 the CCN processed every program and instance whatever the balance
+ * Before payments were enforced the CCN processed every program and instance whatever the balance
  * (`locked_amount` was always 0).
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Issue 14 (CRN side), against a real CCN process and a real CRN (process executor): the CRN
+ * Payments, CRN side, against a real CCN process and a real CRN (process executor): the CRN
  * checks payment with its CCN before starting anything and while it runs.
  * - an on-demand program of an unfunded owner: 402 with the reason (balance_insufficient);
  *   funded through the CCN's balance oracle (`balanceIndexers`): it runs;

@@ -1,5 +1,5 @@
 /**
- * Payments end to end (issue 14, "Done means"), with the official SDK against the devnet (one CCN,
+ * Payments end to end, with the official SDK against the devnet (one CCN,
  * one CRN, process executor; short payment periods: CCN checks every 5 s, 20 s grace; CRN monitor
  * every 5 s, two confirmations). The oracle is driven with `ccn oracle`:
  * - an unfunded account's program and instance are refused with the reason (pyaleph's

@@ -1,5 +1,5 @@
 /**
- * Issue 12, hole 4: allocation pushes were not bound to their target. The signed payload was
+ * Attack: allocation pushes were not bound to their target. The signed payload was
  * `{method, path, body_sha256, iat}`, so a CRN that received a push from its CCN could replay it
  * to its siblings (the same CCN key is authorized on each) and replace their sets, and the
  * replay cache lived in memory, so a restarted CRN took a push again.

@@ -1,5 +1,5 @@
 /**
- * Hole 3 (issue 12): anyone stopped anyone's execution. A STORE whose `ref` names another
+ * Attack: anyone stopped anyone's execution. A STORE whose `ref` names another
  * owner's program was accepted by the CCN, and the CRN stopped the named execution as
  * "amended" on the websocket's word. Here the victim's on-demand program runs; an attacker
  * publishes a STORE with `ref` = the victim's program, one with `ref` = the victim's code, a

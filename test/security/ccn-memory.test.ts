@@ -1,5 +1,5 @@
 /**
- * Issue 12, hole 6 and the limits class, against a real CCN process: what an outsider controls
+ * The limits class, against a real CCN process: what an outsider controls
  * (multipart fields, parts, page sizes, aggregate lists, uploads and websockets in flight) is
  * bounded.
  *

@@ -1,5 +1,5 @@
 /**
- * Issue 12, hole 3 (CCN side) and the ownership class: against a real CCN process, with the
+ * The ownership class on the CCN: against a real CCN process, with the
  * official SDK unchanged. A victim publishes a program, a post and a file; an attacker tries to
  * act on them: a STORE whose `ref` is the victim's program (which CRNs read as "this execution was
  * amended" and stop), an amend of the victim's post (as itself and as the victim), FORGETs of the

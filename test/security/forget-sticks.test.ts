@@ -1,5 +1,5 @@
 /**
- * Hole 9 (issue 12): FORGET did not stick on the CRN. Its message cache still served the
+ * Attack: FORGET did not stick on the CRN. Its message cache still served the
  * forgotten program, so the next request started it again. Here the owner forgets a running
  * program: it stops, and every later start is refused with 410 (a visitor's request, a signed
  * allocation push), also after the CRN restarts. A CRN that missed the FORGET on the websocket

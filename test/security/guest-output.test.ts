@@ -1,5 +1,5 @@
 /**
- * Issue 12, hole 7: a hostile guest fills the host. Root inside a real microVM (QEMU TCG) floods
+ * Attack: a hostile guest fills the host. Root inside a real microVM (QEMU TCG) floods
  * its serial console, writes one endless line without a newline, floods stdout with huge lines,
  * and writes malformed and oversized frames straight into the control port (it takes the agent's
  * descriptor with pidfd_getfd, as root in the guest can). On the host: the console files stay

@@ -1,5 +1,5 @@
 /**
- * Issue 12, hole 12 (microVM part): QEMU, e2fsck and resize2fs ran as root on tenant images,
+ * Attack surface of the microVM host side: QEMU, e2fsck and resize2fs ran as root on tenant images,
  * without a per-VM cgroup, and tools were run by bare name (PATH lookup) as root.
  *
  * Against the real executor (QEMU under TCG, real taps, cgroups and bubblewrap): each VM's QEMU

@@ -1,5 +1,5 @@
 /**
- * Issue 12, hole 5 (notify): `POST /control/allocation/notify` is unauthenticated, and the earlier
+ * Attack on notify: `POST /control/allocation/notify` is unauthenticated, and the earlier
  * CRN started whatever INSTANCE it was told about. Now, against a real CCN and CRN, nothing is
  * started (or even recorded) for an instance paid by hold, one that names another node or no
  * node, or a message that is not an instance; a node that does not know its hash answers 503.

@@ -1,5 +1,5 @@
 /**
- * Issue 12, hole 10: the operator's login cookie (`token`, `Path=/`) went to every program at
+ * Attack: the operator's login cookie (`token`, `Path=/`) went to every program at
  * `/vm/…` on the node's origin, and a program's page could call `/about/config` as the operator.
  * Against a real CCN and CRN (process executor) and a program that echoes the headers it gets:
  * - the login cookie is `HttpOnly; Secure; SameSite=Strict; Path=/about`;

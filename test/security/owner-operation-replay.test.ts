@@ -1,5 +1,5 @@
 /**
- * Issue 12, hole 12 (owner operations): a signed owner operation (X-SignedOperation) was accepted
+ * Attack (owner operations): a signed owner operation (X-SignedOperation) was accepted
  * as often as it was presented within its ±120 s window, so whoever saw one request (a log, a
  * proxy, a shared terminal) could stop the owner's VM again right after the owner restarted it.
  * Against a real CCN and CRN: a stop replayed verbatim is refused with 401 and the program keeps

@@ -1,5 +1,5 @@
 /**
- * Attack (issue 13, "Bad input" and done-criterion e): a hostile libp2p peer joins the message
+ * Attack: a hostile libp2p peer joins the message
  * topic of a real CCN (two `ccn` processes peering A↔B) and gossips what no client could submit:
  * a message whose content was changed after signing, a message signed by someone else, an
  * oversized message, bytes that are not JSON, garbage without end, and a flood of messages.

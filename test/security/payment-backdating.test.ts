@@ -1,5 +1,5 @@
 /**
- * Issue 14, the backdating hole: the payment cutoffs compare a message's `time`, which its sender
+ * The payment backdating hole: the payment cutoffs compare a message's `time`, which its sender
  * chooses. Since pyaleph's hold cutoff (1773187200) an INSTANCE must pay with credits; an attacker
  * who dates a hold INSTANCE before the cutoff and sends it now would escape it (judged as if sent
  * back then). Against a real CCN process with the DEFAULT cutoffs: the backdated hold instance is

@@ -1,5 +1,5 @@
 /**
- * Hole 1 (issue 12): a root file write through a `plain` entrypoint. The CRN wrote
+ * Attack: a root file write through a `plain` entrypoint. The CRN wrote
  * `join(dir, content.code.entrypoint)` before any check, so a PROGRAM whose plain code has the
  * entrypoint `../../../../tmp/x/evil.sh` wrote the attacker's file, as root, anywhere on the
  * host. Here such programs are published with the official SDK and requested at /vm/{hash}:

@@ -1,5 +1,5 @@
 /**
- * Issue 12, hole 12 (`stream_logs`): the live log websockets were uncapped; anyone could hold any
+ * Attack (`stream_logs`): the live log websockets were uncapped; anyone could hold any
  * number open (an unauthenticated one for 10 s each, an authenticated one for as long as the VM
  * runs). Against a real CCN and CRN with small caps: sockets beyond the per-address cap, beyond
  * the per-execution cap (counted once authenticated) and beyond the node's total are answered

@@ -1,5 +1,5 @@
 /**
- * Issue 13 "Bad input": a peer that lies in sync. One hostile HTTP server plays five peers (one
+ * Attack: a peer that lies in sync. One hostile HTTP server plays five peers (one
  * per path prefix), next to an honest CCN, all named in the victim CCN's `syncPeers`:
  *   tampered   relays the honest pages, serves the listed messages with their content altered,
  *              plus made-up hashes whose content does not hash to them;

@@ -1,5 +1,5 @@
 /**
- * Hole 5 (issue 12): unpaid capacity. Any on-demand program reserved vCPUs and memory for the
+ * Attack: unpaid capacity. Any on-demand program reserved vCPUs and memory for the
  * idle timeout (1 h), so one owner with a few program hashes and one GET each could fill a CRN.
  * Here one owner requests more programs than its share: beyond the per-owner caps the requests
  * are refused with 429 and the limit named, while another owner's program still starts and the

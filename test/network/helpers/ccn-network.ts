@@ -1,6 +1,6 @@
 /**
  * Several CCN processes and their CRN processes (`process` executor) on loopback, for the
- * network tests of issue 13. Messages reach every CCN because the test publishes each one to
+ * CCN network tests. Messages reach every CCN because the test publishes each one to
  * each CCN (the same signed bytes: a client may post to several CCNs; anti-entropy does it in
  * production). CCNs find each other over HTTP (`syncPeers`), so no gossip is needed.
  */
