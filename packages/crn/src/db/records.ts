@@ -14,11 +14,19 @@ export interface StoredAdoption {
   cacheKeys?: string[];
 }
 
-export type VmType = 'microvm' | 'persistent_program' | 'instance';
+/**
+ * aleph-vm's `vm_type` of an execution, kept as it is in `/about/executions/list` (crn-api.md §3.2)
+ * and in the records. Its `'microvm'` is an on-demand program whatever the executor runs it, not
+ * the microvm executor: name it `ON_DEMAND_PROGRAM`.
+ */
+export type AlephVmType = 'microvm' | 'persistent_program' | 'instance';
+
+/** aleph-vm's `vm_type` of an on-demand program (started by a request, stopped when idle). */
+export const ON_DEMAND_PROGRAM = 'microvm' satisfies AlephVmType;
 
 export interface ExecutionRecord {
   ref: string;
-  vmType: VmType;
+  vmType: AlephVmType;
   persistent: boolean;
   state: string;
   ownerStopped: boolean;
@@ -61,7 +69,7 @@ interface Row {
 function fromRow(r: Row): ExecutionRecord {
   return {
     ref: r.ref,
-    vmType: r.vm_type as VmType,
+    vmType: r.vm_type as AlephVmType,
     persistent: r.persistent === 1,
     state: r.state,
     ownerStopped: r.owner_stopped === 1,

@@ -1,7 +1,7 @@
 /** One execution of a PROGRAM (or INSTANCE) on this node, with explicit lifecycle states. */
 import type { ExecutionHandle, LogLine } from '@aleph-nodes/vmm';
 import type { VerifiedMessage } from '../ccn/ccn-client.ts';
-import type { VmType } from '../db/records.ts';
+import type { AlephVmType } from '../db/records.ts';
 import type { ResourceAmounts } from './admission.ts';
 
 /**
@@ -46,7 +46,7 @@ export class Execution {
     /** The executor's id for this execution (the hash, or its SHA-256 for IPFS CIDs). */
     readonly id: string,
     readonly message: VerifiedMessage,
-    readonly vmType: VmType,
+    readonly vmType: AlephVmType,
     readonly persistent: boolean,
     readonly resources: ResourceAmounts,
     ready: Promise<void>,

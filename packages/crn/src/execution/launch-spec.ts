@@ -7,7 +7,7 @@
 import { hashToHostLabel, isSha256Hex, sha256Hex, type InstanceContent, type ProgramContent } from '@aleph-nodes/protocol';
 import type { ExecutionSpec, Executor } from '@aleph-nodes/vmm';
 import { CcnError, type CcnClient, type VerifiedMessage } from '../ccn/ccn-client.ts';
-import type { VmType } from '../db/records.ts';
+import { ON_DEMAND_PROGRAM, type AlephVmType } from '../db/records.ts';
 import { CRN_ERRORS } from '../errors.ts';
 import { admissionFailure, type CapacitySettings, type ResourceAmounts } from './admission.ts';
 import { Execution } from './execution.ts';
@@ -43,7 +43,7 @@ export async function executableMessage(ccn: CcnClient, executor: Executor, ref:
 
 /** What a launch of `message` becomes and reserves before anything is downloaded. */
 export interface LaunchShape {
-  vmType: VmType;
+  vmType: AlephVmType;
   persistent: boolean;
   wanted: ResourceAmounts;
 }
@@ -53,7 +53,7 @@ export function launchShape(message: VerifiedMessage, persistent: boolean): Laun
   const isInstance = message.message.type === 'INSTANCE';
   // Instances always run persistently (crn-api.md §6.3); their root disk counts as disk.
   if (isInstance) persistent = true;
-  const vmType: VmType = isInstance ? 'instance' : persistent ? 'persistent_program' : 'microvm';
+  const vmType: AlephVmType = isInstance ? 'instance' : persistent ? 'persistent_program' : ON_DEMAND_PROGRAM;
   const volumeMib = content.volumes.reduce((n, v) => n + ('size_mib' in v ? v.size_mib : 0), 0);
   const rootfsMib = isInstance ? (message.content as unknown as InstanceContent).rootfs.size_mib : 0;
   const wanted: ResourceAmounts = { vcpus: content.resources.vcpus, memoryMib: content.resources.memory, diskMib: volumeMib + rootfsMib };
