@@ -18,10 +18,10 @@
 
 import { checkEntrypoint, checkMountPoint, checkRelativePath } from '@aleph-nodes/protocol';
 
-/** Lifecycle of one handle. `stopped` and `failed` are final for that handle. */
-export type ExecutionState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+/** Lifecycle of one executor handle (the CRN's `ExecutionState` adds `preparing`). `stopped` and `failed` are final for that handle. */
+export type HandleState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
-export const EXECUTION_STATES: readonly ExecutionState[] = ['starting', 'running', 'stopping', 'stopped', 'failed'];
+export const HANDLE_STATES: readonly HandleState[] = ['starting', 'running', 'stopping', 'stopped', 'failed'];
 
 /** A read-only volume: bytes prepared on the host (a directory for `process`, an image for microVMs). */
 export interface ImmutableVolumeSpec {
@@ -152,7 +152,7 @@ export interface AdoptionRecord {
 export interface ExecutionHandle {
   readonly id: string;
   readonly spec: ExecutionSpec;
-  readonly state: ExecutionState;
+  readonly state: HandleState;
   /** Where the workload's port 8080 answers, reachable from the supervisor. */
   readonly endpoint: Endpoint;
   /** The guest's addresses and forwarded ports, for backends with a VM network. */

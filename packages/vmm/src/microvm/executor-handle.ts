@@ -4,7 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { ExecutorError } from '../executor.ts';
-import type { AdoptionRecord, Endpoint, ExecutionHandle, ExecutionNetwork, ExecutionSpec, ExecutionState, ExitInfo, LogLine } from '../executor.ts';
+import type { AdoptionRecord, Endpoint, ExecutionHandle, ExecutionNetwork, ExecutionSpec, HandleState, ExitInfo, LogLine } from '../executor.ts';
 import { settlesWithin } from './timing.ts';
 import { MicroVm } from './vm.ts';
 import { MicroVmError } from './vm-types.ts';
@@ -64,7 +64,7 @@ export class MicroVmHandle implements ExecutionHandle {
     return this.spec.id;
   }
 
-  get state(): ExecutionState {
+  get state(): HandleState {
     switch (this.vm.state) {
       case 'created':
       case 'booting':

@@ -11,7 +11,7 @@ import {
   type Endpoint,
   type ExecutionHandle,
   type ExecutionSpec,
-  type ExecutionState,
+  type HandleState,
   type ExitInfo,
   type LogLine,
 } from '../executor.ts';
@@ -50,7 +50,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 export class ProcessHandle implements ExecutionHandle {
-  #state: ExecutionState;
+  #state: HandleState;
   readonly #logs = new LogBuffer();
   readonly #tails: LogTail[];
   #exitWatch: NodeJS.Timeout | undefined;
@@ -67,7 +67,7 @@ export class ProcessHandle implements ExecutionHandle {
     private readonly data: ProcessAdoptionData,
     private readonly cgroup: Cgroup,
     child: ChildProcess | undefined,
-    initialState: ExecutionState,
+    initialState: HandleState,
   ) {
     this.#state = initialState;
     this.endpoint = { host: data.net.guestIp, port: WORKLOAD_PORT };
@@ -93,7 +93,7 @@ export class ProcessHandle implements ExecutionHandle {
     return this.spec.id;
   }
 
-  get state(): ExecutionState {
+  get state(): HandleState {
     return this.#state;
   }
 
