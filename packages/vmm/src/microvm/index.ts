@@ -9,8 +9,8 @@ export { createTap, deleteTap, tapAddresses, cleanupOrphanTaps, DEFAULT_TAP_POOL
 export type { TapLease, TapPoolConfig } from './tap.ts';
 export { QmpClient, QmpError } from './qmp.ts';
 export { hostTscKhz } from './host-tsc.ts';
-export { MicroVmExecutor } from './executor.ts';
-export type { MicroVmExecutorConfig } from './executor.ts';
+export { MicroVmExecutor } from './microvm-executor.ts';
+export type { MicroVmExecutorConfig } from './microvm-executor.ts';
 export { Firewall, firewallRuleset, FIREWALL_TABLE } from '../net/firewall.ts';
 export type { FirewallConfig } from '../net/firewall.ts';
 export { createSeedImage, renderSeedFiles, validateSeedConfig } from './seed.ts';

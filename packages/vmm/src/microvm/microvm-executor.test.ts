@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExecutorError } from '../executor.ts';
 import type { ExecutionSpec } from '../executor.ts';
-import { MicroVmExecutor } from './executor.ts';
+import { MicroVmExecutor } from './microvm-executor.ts';
 
 async function setup(t: { after: (fn: () => Promise<void>) => void }) {
   const dir = await mkdtemp(join(tmpdir(), 'mvx-'));
