@@ -1,5 +1,5 @@
 /**
- * The ExecutionHandle of one microVM execution (executor.ts): the execution's view of its
+ * The ExecutionHandle of one microVM execution (microvm-executor.ts): the execution's view of its
  * MicroVm (state, readiness, logs, exit, stop, detach, adoption record).
  */
 import { rm } from 'node:fs/promises';

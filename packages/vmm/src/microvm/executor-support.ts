@@ -1,4 +1,4 @@
-/** Small pure-ish helpers of the microVM executor (executor.ts): checks, probes, views. */
+/** Small pure-ish helpers of the microVM executor (microvm-executor.ts): checks, probes, views. */
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { ExecutorError } from '../executor.ts';
