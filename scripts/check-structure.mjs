@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Structural checks of the production code: no import cycle between the files of
-// packages/*/src (type-only imports included: a cycle of types is still a tangle to read), and no
-// production file over the line limit. Prints one line per finding; exit 1 when there is any.
+// packages/*/src (type-only imports included: a cycle of types is still a tangle to read), no
+// production file over the line limit, and no import of the guest agent outside its own files,
+// the guest protocol and node builtins (the agent bundle refuses them too: agent-bundle.ts). Prints one line per finding; exit 1 when there is any.
 //   node scripts/check-structure.mjs [--json] [--max-lines N]
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -84,16 +86,32 @@ const cycles = [];
   for (const f of files) if (!idx.has(f)) visit(f);
 }
 
+// The guest agent runs inside every VM: only its own files, the guest protocol and node builtins.
+const agentDir = join(packagesDir, 'guest/src/agent');
+const guestProtocol = join(packagesDir, 'guest/src/protocol.ts');
+const agentEscapes = [];
+for (const file of files.filter((f) => f.startsWith(`${agentDir}/`))) {
+  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  for (const m of text.matchAll(SPECIFIER)) {
+    const spec = m[1] ?? m[2];
+    if (spec.startsWith('node:') || builtinModules.includes(spec)) continue;
+    const target = spec.startsWith('.') ? resolve(dirname(file), spec) : undefined;
+    if (target && (target === guestProtocol || target.startsWith(`${agentDir}/`))) continue;
+    agentEscapes.push(`${relative(root, file)} imports ${spec}`);
+  }
+}
+
 const long = files
   .map((f) => ({ file: relative(root, f), lines: readFileSync(f, 'utf8').split('\n').length - 1 }))
   .filter((f) => f.lines > maxLines)
   .sort((a, b) => b.lines - a.lines);
 
 if (json) {
-  process.stdout.write(`${JSON.stringify({ files: files.length, cycles, long, maxLines }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ files: files.length, cycles, long, maxLines, agentEscapes }, null, 2)}\n`);
 } else {
   for (const c of cycles) console.log(`import cycle: ${c.join(' ↔ ')}`);
   for (const l of long) console.log(`${l.file}: ${l.lines} lines (limit ${maxLines})`);
-  if (cycles.length === 0 && long.length === 0) console.log(`${files.length} production files: no import cycle, none over ${maxLines} lines`);
+  for (const e of agentEscapes) console.log(`guest agent boundary: ${e} (only src/agent/, src/protocol.ts and node builtins)`);
+  if (cycles.length === 0 && long.length === 0 && agentEscapes.length === 0) console.log(`${files.length} production files: no import cycle, none over ${maxLines} lines, the guest agent within its boundary`);
 }
-process.exit(cycles.length > 0 || long.length > 0 ? 1 : 0);
+process.exit(cycles.length > 0 || long.length > 0 || agentEscapes.length > 0 ? 1 : 0);

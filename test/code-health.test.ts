@@ -13,11 +13,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { checkCitations, checkText, loadReference } from '../scripts/check-citations.ts';
+import { PY_VENVS } from './compat/helpers/python.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('code health', () => {
-  it('has no import cycle and no production file over 400 lines', () => {
+  it('has no import cycle, no production file over 400 lines, no guest agent import outside its boundary', () => {
     const run = spawnSync(process.execPath, [join(root, 'scripts/check-structure.mjs')], { cwd: root, encoding: 'utf8' });
     assert.equal(run.status, 0, run.stdout + run.stderr);
   });
@@ -48,5 +49,12 @@ describe('code health', () => {
     assert.deepEqual(messages(`(nowhere.md ${S}1)`), ['nowhere.md is not a document of docs/reference/']);
     assert.deepEqual(messages(`(crn-api.md ${S}3.5, ${S}3.99)`), [`crn-api.md has no section ${S}3.99`]);
     assert.deepEqual(messages(`(crn-api.md ${S}3.5 "no such words here")`), [`crn-api.md ${S}3.5 does not mention "no such words here"`]);
+  });
+
+  it('scripts/setup-debian.sh makes the Python venvs where the compatibility tests look for them', () => {
+    const lines = readFileSync(join(root, 'scripts/setup-debian.sh'), 'utf8').split('\n');
+    assert.ok(lines.includes(`ALEPH_PY_ROOT=${PY_VENVS.root}`));
+    assert.ok(lines.some((l) => l.startsWith(`py_venv ${PY_VENVS.sdk} aleph-sdk-python==`)));
+    assert.ok(lines.some((l) => l.startsWith(`py_venv ${PY_VENVS.cli} aleph-client==`)));
   });
 });

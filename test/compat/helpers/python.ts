@@ -10,9 +10,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const ALEPH_PY_ROOT = process.env.ALEPH_PY_ROOT ?? '/opt/aleph-py';
-const SDK_PYTHON = join(ALEPH_PY_ROOT, 'sdk/bin/python');
-const CLI_ALEPH = join(ALEPH_PY_ROOT, 'cli/bin/aleph');
+/** Where scripts/setup-debian.sh makes the two venvs (test/code-health.test.ts checks that the script agrees). */
+export const PY_VENVS = { root: '/opt/aleph-py', sdk: 'sdk', cli: 'cli' } as const;
+export const ALEPH_PY_ROOT = process.env.ALEPH_PY_ROOT ?? PY_VENVS.root;
+const SDK_PYTHON = join(ALEPH_PY_ROOT, PY_VENVS.sdk, 'bin/python');
+const CLI_ALEPH = join(ALEPH_PY_ROOT, PY_VENVS.cli, 'bin/aleph');
 
 /** Why the Python tests cannot run here, or undefined when they can (for `describe(…, { skip })`). */
 export function pythonClientsSkipReason(): string | undefined {
