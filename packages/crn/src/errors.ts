@@ -19,6 +19,7 @@ export const CRN_ERRORS = defineErrorTable({
   UNAUTHORIZED_SENDER: { status: 403, message: 'Unauthorized sender' },
   UNKNOWN_REF: { status: 404, message: 'Unknown message reference' },
   UNKNOWN_EXECUTION: { status: 404, message: 'No execution with this reference on this node' },
+  CONFIDENTIAL_UNSUPPORTED: { status: 404, message: 'This node has no confidential computing (AMD SEV): no platform certificates' },
   MESSAGE_RETIRED: { status: 410, message: 'The message was forgotten, rejected or removed: it no longer runs on this node' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'Request body is too large (1 MiB at most)' },
   PROGRAM_START_FAILED: { status: 502, message: 'The program failed to start' },
