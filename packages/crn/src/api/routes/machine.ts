@@ -27,7 +27,14 @@ function journalLine(ref: string, line: LogLine): Record<string, unknown> {
   return { SYSLOG_IDENTIFIER: `vm-${ref}-${line.stream}`, MESSAGE: line.text, file: line.stream, __REALTIME_TIMESTAMP: new Date(line.time).toISOString() };
 }
 
+/** Owner operations carry no body the node reads; aleph-vm ignores what a client sends anyway. */
+const IGNORED_BODY_LIMIT = 64 * 1024;
+
 export async function machineRoutes(app: FastifyInstance, ctx: ApiContext, auth: AuthState): Promise<void> {
+  // Any content type, as aleph-vm: the Python SDK's VmClient POSTs with aiohttp's default
+  // `application/octet-stream`, which Fastify's default parsers refuse (415).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: IGNORED_BODY_LIMIT }, (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body));
   /** Checks the ref, the signatures and ownership, and spends the operation; returns the ref. */
   const authorize = async (request: RefRequest): Promise<string> => {
     const ref = request.params.ref;
