@@ -9,6 +9,7 @@ export const CRN_ERRORS = defineErrorTable({
   INVALID_IMAGE: { status: 400, message: 'The instance root filesystem is not a usable disk image' },
   UNSAFE_PATH: { status: 400, message: 'A path in the message (entrypoint, volume mount or name) is not allowed' },
   INVALID_BODY: { status: 400, message: 'Invalid request body' },
+  BACKUP_UNSUPPORTED: { status: 400, message: 'Backup and restore are only supported for QEMU qcow2 disks with a guest agent; this node keeps raw ext4 disks' },
   AUTH_MALFORMED: { status: 400, message: 'Malformed authentication headers' },
   INVALID_PAYMENT_METHOD: { status: 400, message: 'Invalid payment method' },
   WRONG_NODE: { status: 400, message: 'The instance requires another node' },

@@ -14,6 +14,8 @@ import { CRN_ERRORS } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
 import { authorizeOwnerOperation, knownExecutionOwner } from '../owner-auth.ts';
 import { StreamSlots } from '../stream-slots.ts';
+import { machineDiskRoutes } from './machine-disks.ts';
+import { machineUpdateRoutes } from './machine-update.ts';
 
 type RefRequest = FastifyRequest<{ Params: { ref: string } }>;
 
@@ -47,6 +49,7 @@ export async function machineRoutes(app: FastifyInstance, ctx: ApiContext, auth:
     );
     return ref;
   };
+  machineDiskRoutes(app, ctx, authorize);
   const streams = new StreamSlots({ perExecution: ctx.config.streamLogsMaxPerExecution, perIp: ctx.config.streamLogsMaxPerIp, total: ctx.config.streamLogsMaxTotal });
 
   app.post('/control/machine/:ref/stop', async (request: RefRequest, reply) => {
@@ -84,13 +87,7 @@ export async function machineRoutes(app: FastifyInstance, ctx: ApiContext, auth:
     return reply.type('text/plain').send(`Expiring VM with ref ${ref} in ${seconds} seconds`);
   });
 
-  // Open in the reference: it only re-reads public data (port forwards, domains), which the
-  // process executor does not have; known refs get the reference's empty answer.
-  app.post('/control/machine/:ref/update', async (request: RefRequest) => {
-    if (!isItemHash(request.params.ref)) throw CRN_ERRORS.error('INVALID_REF');
-    knownExecutionOwner(ctx, request.params.ref);
-    return {};
-  });
+  machineUpdateRoutes(app, ctx);
 
   app.get('/control/machine/:ref/logs', async (request: RefRequest) => {
     const ref = await authorize(request);
