@@ -18,6 +18,7 @@ export const ReservationRefusalSchema = z.strictObject({ status: z.literal('erro
 
 /** `POST /control/machine/{ref}/update`: `{}` once applied, this while the VM is not up yet. */
 export const UpdateAnswerSchema = z.union([z.strictObject({}), z.strictObject({ status: z.literal('ok'), msg: z.string() })]);
+export type UpdateAnswer = z.infer<typeof UpdateAnswerSchema>;
 
 /** The first frame a `stream_logs` client sends (browsers cannot set headers on websockets). */
 export const StreamLogsAuthFrameSchema = z.looseObject({

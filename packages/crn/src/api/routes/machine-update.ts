@@ -10,7 +10,7 @@
  * run (it reads the aggregate when it starts); 404 for an execution the node does not know.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isItemHash } from '@aleph-nodes/protocol';
+import { isItemHash, type UpdateAnswer } from '@aleph-nodes/protocol';
 import type { PortForward } from '@aleph-nodes/vmm';
 import { CRN_ERRORS } from '../../errors.ts';
 import { ownerPortForwards } from '../../execution/prepare-instance.ts';
@@ -25,7 +25,7 @@ function shape(forwards: Iterable<[number, { tcp: boolean; udp: boolean }]>): st
 }
 
 export function machineUpdateRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.post('/control/machine/:ref/update', async (request: FastifyRequest<{ Params: { ref: string } }>) => {
+  app.post('/control/machine/:ref/update', async (request: FastifyRequest<{ Params: { ref: string } }>): Promise<UpdateAnswer> => {
     const ref = request.params.ref;
     if (!isItemHash(ref)) throw CRN_ERRORS.error('INVALID_REF');
     const { owner, exec } = knownExecutionOwner(ctx, ref);
