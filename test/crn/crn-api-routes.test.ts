@@ -131,13 +131,21 @@ describe('CRN routes as aleph-vm 1.14 serves them', { timeout: 300_000 }, () => 
     await unsigned.arrayBuffer();
   });
 
-  it('/control/machine/{ref}/update: 404 for an unknown execution, {} for a running one', async () => {
+  it('/control/machine/{ref}/update: 404 for an unknown execution, {} for a running one, "not starting yet" for a stopped one', async () => {
     const unknown = await fetch(`${nodes.crn.url}/control/machine/${'ef'.repeat(32)}/update`, { method: 'POST' });
     assert.equal(unknown.status, 404);
     await unknown.arrayBuffer();
     const known = await fetch(`${nodes.crn.url}/control/machine/${program}/update`, { method: 'POST' });
     assert.equal(known.status, 200);
     assert.deepEqual(await known.json(), {});
+    const other = await nodes.publishProgram(ECHO_PROGRAM, { variables: { FOO: 'update' } });
+    await boot(other);
+    const stopPath = `/control/machine/${other}/stop`;
+    const stop = await fetch(`${nodes.crn.url}${stopPath}`, { method: 'POST', headers: signed('POST', stopPath) });
+    assert.equal(stop.status, 200);
+    await stop.arrayBuffer();
+    const stopped = await fetch(`${nodes.crn.url}/control/machine/${other}/update`, { method: 'POST' });
+    assert.deepEqual(await stopped.json(), { status: 'ok', msg: 'VM not starting yet' });
   });
 
   it('an allocation push stops the hold workloads it no longer lists, never a credit-paid one', async () => {
