@@ -22,6 +22,7 @@ import type { ResourceAmounts } from './admission.ts';
 import type { Execution } from './execution.ts';
 import { ExecutionTable } from './execution-table.ts';
 import { removeInstanceData } from './instance-disk.ts';
+import { reconcileAllocations, type ReconcileResult } from './allocation-policy.ts';
 import { admitLaunch, executableMessage, executorIdOf } from './launch-spec.ts';
 import { unlimitedPolicy, type OnDemandPolicy } from './owner-quota.ts';
 import { readoptRecorded } from './restore.ts';
@@ -41,6 +42,8 @@ export class Supervisor {
   /** Refs the scheduler (or a notify) wants running persistently; requests start them as such. */
   readonly #allocated = new Set<string>();
   #closed = false;
+  /** Allocation pushes in order: two must not interleave (as in aleph-vm). */
+  #reconciling: Promise<unknown> = Promise.resolve();
 
   /** What the start sequence (start-sequence.ts) changes here. */
   readonly #starter: StartContext;
@@ -280,6 +283,13 @@ export class Supervisor {
       this.#log.info({ ref: exec.ref, reason }, 'execution stopped');
     })();
     return exec.stopping;
+  }
+
+  /** An allocation push: `wanted` is the scheduler's whole set for this node (allocation-policy.ts); one at a time. */
+  reconcile(wanted: readonly string[]): Promise<ReconcileResult> {
+    const run = this.#reconciling.then(() => reconcileAllocations(this, wanted));
+    this.#reconciling = run.catch(() => undefined);
+    return run;
   }
 
   /** The scheduler no longer wants `ref` here: stop it for good. */

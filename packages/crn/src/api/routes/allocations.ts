@@ -15,7 +15,7 @@ import { LinkedSigners, type LinkState } from '../../ccn/linked-signers.ts';
 import { DEFAULT_ALLOCATION_SIGNER } from '../../config.ts';
 import type { AuthState } from '../../db/auth-state.ts';
 import { CRN_ERRORS } from '../../errors.ts';
-import type { Execution } from '../../execution/execution.ts';
+import { userPaid } from '../../execution/allocation-policy.ts';
 import { paygPlacementFailure, type PaymentFields } from '../../payments/decisions.ts';
 import { paymentReceiver, workloadOfExecution, workloadOfMessage } from '../../payments/node-payments.ts';
 import type { ApiContext } from '../context.ts';
@@ -39,12 +39,6 @@ function errorCode(err: unknown): string {
 
 type NotifiableContent = PaymentFields;
 
-/** Paid by the user (stream or credits) rather than by a hold the scheduler accounts for. */
-function userPaid(content: NotifiableContent): boolean {
-  const type = content.payment?.type;
-  return type === 'superfluid' || type === 'credit';
-}
-
 /**
  * What notify accepts (crn-api.md §3.6, §6.10), decided before anything starts: an instance that
  * names this node (`requirements.node.node_hash`; 503 while this node does not know its hash)
@@ -61,11 +55,6 @@ export function checkNotifiable(content: NotifiableContent, ownNodeHash: string,
   // aleph-vm: a stream to another receiver is "not for this instance" (400).
   const placement = paygPlacementFailure(content, { nodeHash: ownNodeHash, receiver });
   if (placement) throw CRN_ERRORS.error(placement.code, placement.message);
-}
-
-/** Executions a push may stop: persistent ones the scheduler placed, not the user-paid ones notify started (crn-api.md §3.5). */
-function scheduledHere(exec: Execution): boolean {
-  return exec.persistent && !userPaid(exec.message.content as NotifiableContent);
 }
 
 export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, auth: AuthState): Promise<void> {
@@ -103,9 +92,6 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
     if (ctx.config.authorizedAllocationSigners.length > 0) return undefined;
     return signersOf(await linked.reread()).catch(() => undefined);
   };
-  // Pushes are serialized, as in the reference: two overlapping pushes must not interleave.
-  let queue: Promise<unknown> = Promise.resolve();
-
   app.post('/control/allocations', async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const authorization = request.headers.authorization;
@@ -153,41 +139,16 @@ export async function allocationRoutes(app: FastifyInstance, ctx: ApiContext, au
     }
     const parsed = AllocationRequestSchema.safeParse(parseJson(body));
     if (!parsed.success) throw CRN_ERRORS.error('INVALID_BODY', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    const wanted = new Set([...parsed.data.persistent_vms, ...parsed.data.instances]);
     if (parsed.data.on_demand_vms || parsed.data.jobs) request.log.warn('on_demand_vms and jobs are ignored');
-
-    const run = queue.then(async () => {
-      const stopped: string[] = [];
-      for (const exec of ctx.supervisor.liveExecutions()) {
-        if (scheduledHere(exec) && !wanted.has(exec.ref)) {
-          await ctx.supervisor.deallocate(exec);
-          stopped.push(exec.ref);
-        }
-      }
-      const successful: string[] = [];
-      const failing: string[] = [];
-      const errors: Record<string, string> = {};
-      const codes: Record<string, string> = {};
-      for (const ref of [...parsed.data.persistent_vms, ...parsed.data.instances]) {
-        if (ctx.supervisor.isOwnerStopped(ref)) {
-          // The owner's stop wins over the scheduler (crn-api.md §6.7 "Do").
-          successful.push(ref);
-          continue;
-        }
-        try {
-          await ctx.supervisor.ensurePersistent(ref);
-          successful.push(ref);
-        } catch (err) {
-          failing.push(ref);
-          errors[ref] = errorText(err);
-          codes[ref] = errorCode(err);
-        }
-      }
-      const answer: AllocationAnswer = { success: failing.length === 0, successful, failing, stopped, errors, error_codes: codes };
-      return answer;
-    });
-    queue = run.catch(() => undefined);
-    const result = await run;
+    const outcome = await ctx.supervisor.reconcile([...parsed.data.persistent_vms, ...parsed.data.instances]);
+    const errors: Record<string, string> = {};
+    const codes: Record<string, string> = {};
+    for (const [ref, err] of outcome.failures) {
+      errors[ref] = errorText(err);
+      codes[ref] = errorCode(err);
+    }
+    const failing = [...outcome.failures.keys()];
+    const result: AllocationAnswer = { success: failing.length === 0, successful: outcome.successful, failing, stopped: outcome.stopped, errors, error_codes: codes };
     const status = result.failing.length === 0 ? 200 : result.successful.length === 0 ? 503 : 207;
     return reply.status(status).send(result);
   });

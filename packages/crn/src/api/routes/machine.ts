@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { isItemHash } from '@aleph-nodes/protocol';
+import { isItemHash, STREAM_LOGS_TEXT, StreamLogsAuthFrameSchema } from '@aleph-nodes/protocol';
 import type { LogLine } from '@aleph-nodes/vmm';
 import { HttpError } from '@aleph-nodes/service';
 import type { AuthState } from '../../db/auth-state.ts';
@@ -14,6 +14,8 @@ import { CRN_ERRORS } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
 import { authorizeOwnerOperation, knownExecutionOwner } from '../owner-auth.ts';
 import { StreamSlots } from '../stream-slots.ts';
+import { machineDiskRoutes } from './machine-disks.ts';
+import { machineUpdateRoutes } from './machine-update.ts';
 
 type RefRequest = FastifyRequest<{ Params: { ref: string } }>;
 
@@ -27,7 +29,14 @@ function journalLine(ref: string, line: LogLine): Record<string, unknown> {
   return { SYSLOG_IDENTIFIER: `vm-${ref}-${line.stream}`, MESSAGE: line.text, file: line.stream, __REALTIME_TIMESTAMP: new Date(line.time).toISOString() };
 }
 
+/** Owner operations carry no body the node reads; aleph-vm ignores what a client sends anyway. */
+const IGNORED_BODY_LIMIT = 64 * 1024;
+
 export async function machineRoutes(app: FastifyInstance, ctx: ApiContext, auth: AuthState): Promise<void> {
+  // Any content type, as aleph-vm: the Python SDK's VmClient POSTs with aiohttp's default
+  // `application/octet-stream`, which Fastify's default parsers refuse (415).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: IGNORED_BODY_LIMIT }, (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body));
   /** Checks the ref, the signatures and ownership, and spends the operation; returns the ref. */
   const authorize = async (request: RefRequest): Promise<string> => {
     const ref = request.params.ref;
@@ -40,6 +49,7 @@ export async function machineRoutes(app: FastifyInstance, ctx: ApiContext, auth:
     );
     return ref;
   };
+  machineDiskRoutes(app, ctx, authorize);
   const streams = new StreamSlots({ perExecution: ctx.config.streamLogsMaxPerExecution, perIp: ctx.config.streamLogsMaxPerIp, total: ctx.config.streamLogsMaxTotal });
 
   app.post('/control/machine/:ref/stop', async (request: RefRequest, reply) => {
@@ -77,13 +87,7 @@ export async function machineRoutes(app: FastifyInstance, ctx: ApiContext, auth:
     return reply.type('text/plain').send(`Expiring VM with ref ${ref} in ${seconds} seconds`);
   });
 
-  // Open in the reference: it only re-reads public data (port forwards, domains), which the
-  // process executor does not have; known refs get the reference's empty answer.
-  app.post('/control/machine/:ref/update', async (request: RefRequest) => {
-    if (!isItemHash(request.params.ref)) throw CRN_ERRORS.error('INVALID_REF');
-    knownExecutionOwner(ctx, request.params.ref);
-    return {};
-  });
+  machineUpdateRoutes(app, ctx);
 
   app.get('/control/machine/:ref/logs', async (request: RefRequest) => {
     const ref = await authorize(request);
@@ -92,7 +96,13 @@ export async function machineRoutes(app: FastifyInstance, ctx: ApiContext, auth:
     return lines.map((l) => journalLine(ref, l));
   });
 
-  app.get('/control/machine/:ref/stream_logs', { websocket: true }, (socket: WebSocket, request: RefRequest) => {
+  // aleph-vm answers over HTTP, before the upgrade, for a bad ref (400) and an execution it never
+  // had (404); everything after the upgrade is a frame.
+  const streamPreValidation = async (request: RefRequest): Promise<void> => {
+    if (!isItemHash(request.params.ref)) throw CRN_ERRORS.error('INVALID_REF');
+    knownExecutionOwner(ctx, request.params.ref);
+  };
+  app.get('/control/machine/:ref/stream_logs', { websocket: true, preValidation: streamPreValidation }, (socket: WebSocket, request: RefRequest) => {
     const ref = request.params.ref;
     const path = pathOf(request);
     let unsubscribe: (() => void) | undefined;
@@ -110,13 +120,25 @@ export async function machineRoutes(app: FastifyInstance, ctx: ApiContext, auth:
     const authTimer = setTimeout(() => fail('no authentication frame'), 10_000);
     socket.once('message', async (data) => {
       clearTimeout(authTimer);
+      // The first frame, as aleph-vm reads it: JSON, with an `auth` object holding the two headers.
+      let frame: unknown;
       try {
-        const frame = JSON.parse(String(data)) as { auth?: Record<string, unknown> } | null;
-        const creds = frame?.auth ?? {};
-        if (!isItemHash(ref)) throw CRN_ERRORS.error('INVALID_REF');
+        frame = JSON.parse(String(data));
+      } catch (err) {
+        fail((err as Error).message);
+        return;
+      }
+      const parsed = StreamLogsAuthFrameSchema.safeParse(frame);
+      if (!parsed.success) {
+        fail(STREAM_LOGS_TEXT.missingAuth);
+        return;
+      }
+      const creds = parsed.data.auth;
+      try {
         await authorizeOwnerOperation(ctx, auth, { signedPubKey: creds['X-SignedPubKey'], signedOperation: creds['X-SignedOperation'], method: 'GET', path }, ref);
       } catch (err) {
-        fail(err instanceof HttpError ? err.message : 'invalid authentication frame');
+        if (err instanceof HttpError && err.code === 'UNAUTHORIZED_SENDER') fail(STREAM_LOGS_TEXT.unauthorized);
+        else fail(err instanceof HttpError ? err.message : 'invalid authentication frame');
         return;
       }
       const full = lease.bind(ref);
@@ -129,12 +151,12 @@ export async function machineRoutes(app: FastifyInstance, ctx: ApiContext, auth:
       const exec = ctx.supervisor.find(ref);
       if (!exec || !exec.live) {
         for (const line of exec?.logs() ?? ctx.records.get(ref)?.lastLogs ?? []) socket.send(JSON.stringify({ type: line.stream, message: line.text }));
-        socket.send(JSON.stringify({ type: 'system', message: 'VM is stopped' }));
+        socket.send(JSON.stringify({ type: 'system', message: STREAM_LOGS_TEXT.pastLogsSent }));
         socket.close();
         return;
       }
       if (!exec.handle) {
-        socket.send(JSON.stringify({ type: 'system', message: 'VM is starting, try again shortly' }));
+        socket.send(JSON.stringify({ type: 'system', message: STREAM_LOGS_TEXT.starting }));
         socket.close();
         return;
       }
