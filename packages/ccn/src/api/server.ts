@@ -11,6 +11,7 @@ import { aggregatesRoutes } from './routes/aggregates.ts';
 import { allocationsRoutes } from './routes/allocations.ts';
 import { authorizationsRoutes } from './routes/authorizations.ts';
 import { balancesRoutes } from './routes/balances.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { paymentsRoutes } from './routes/payments.ts';
 import { infoRoutes } from './routes/info.ts';
 import { ipfsUploadRoutes } from './routes/ipfs-upload.ts';
@@ -75,5 +76,6 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
   infoRoutes(app, ctx);
   syncRoutes(app, ctx);
   p2pRoutes(app, ctx);
+  consoleRoutes(app);
   return app;
 }

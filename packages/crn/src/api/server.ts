@@ -11,6 +11,7 @@ import { AuthState } from '../db/auth-state.ts';
 import type { ApiContext } from './context.ts';
 import { aboutRoutes, OPERATOR_PATHS } from './routes/about.ts';
 import { allocationRoutes } from './routes/allocations.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { machineRoutes } from './routes/machine.ts';
 import { statusRoutes } from './routes/status.ts';
 import { PROGRAM_BODY_LIMIT, vmProxyRoutes } from './routes/vm-proxy.ts';
@@ -66,6 +67,7 @@ export async function buildServer(ctx: ApiContext, agent: Agent): Promise<Fastif
   await app.register(async (scope) => statusRoutes(scope, ctx));
   await app.register(async (scope) => allocationRoutes(scope, ctx, auth));
   await app.register(async (scope) => machineRoutes(scope, ctx, auth));
+  await app.register(async (scope) => consoleRoutes(scope, ctx));
   await app.register(async (scope) =>
     vmProxyRoutes(scope, {
       supervisor: ctx.supervisor,
