@@ -18,6 +18,7 @@ import { ipfsUploadRoutes } from './routes/ipfs-upload.ts';
 import { messagesReadRoutes } from './routes/messages-read.ts';
 import { messagesSubmitRoutes } from './routes/messages-submit.ts';
 import { messagesWsRoutes } from './routes/messages-ws.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { nodesRoutes } from './routes/nodes.ts';
 import { programsRoutes } from './routes/programs.ts';
 import { postsRoutes } from './routes/posts.ts';
@@ -57,6 +58,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
   const uploads = uploadGate(new InFlightLimiter(ctx.config.maxUploadsInFlight, ctx.config.maxUploadsPerIp));
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   installJsonParsers(app, ctx.config.maxJsonBodyValues);
+  metricsRoutes(app, ctx);
   messagesSubmitRoutes(app, ctx);
   messagesReadRoutes(app, ctx);
   messagesWsRoutes(app, ctx);

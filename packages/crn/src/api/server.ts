@@ -34,6 +34,7 @@ export async function buildServer(ctx: ApiContext, agent: Agent): Promise<Fastif
   // Replay state of signed control traffic, in the node's database (kept across restarts).
   const auth = new AuthState(ctx.records.database, { maxOwnerOperations: ctx.config.maxOwnerOperations });
   installErrorHandlers(app);
+  ctx.metrics.instrument(app, ctx);
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });

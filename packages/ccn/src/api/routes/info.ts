@@ -1,4 +1,4 @@
-/** Node information: version, public multiaddresses, metrics (reference §7.9), storage limits. */
+/** Node information: version, public multiaddresses, pyaleph metrics JSON (reference §7.9; Prometheus: routes/metrics.ts), storage limits. */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.ts';
 
@@ -70,18 +70,4 @@ export function infoRoutes(app: FastifyInstance, ctx: ApiContext): void {
       max_unauthenticated_upload_file_size: ctx.config.maxAnonymousUploadBytes,
     },
   }));
-
-  app.get('/metrics', async (_request, reply) => {
-    const c = await counts();
-    const lines = [
-      '# HELP pyaleph_build_info Version of the node software',
-      '# TYPE pyaleph_build_info gauge',
-      `pyaleph_build_info{version="${ctx.version}"} 1`,
-      '# HELP pyaleph_status_sync_messages_total Messages by status',
-      '# TYPE pyaleph_status_sync_messages_total gauge',
-      ...Object.entries(c).map(([status, n]) => `pyaleph_status_sync_messages_total{status="${status}"} ${n}`),
-      '',
-    ];
-    return reply.type('text/plain; version=0.0.4').send(lines.join('\n'));
-  });
 }
