@@ -20,6 +20,7 @@ import { messagesSubmitRoutes } from './routes/messages-submit.ts';
 import { messagesWsRoutes } from './routes/messages-ws.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { nodesRoutes } from './routes/nodes.ts';
+import { openapiDocRoutes } from './routes/openapi.ts';
 import { programsRoutes } from './routes/programs.ts';
 import { postsRoutes } from './routes/posts.ts';
 import { priceRoutes } from './routes/price.ts';
@@ -58,6 +59,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
   const uploads = uploadGate(new InFlightLimiter(ctx.config.maxUploadsInFlight, ctx.config.maxUploadsPerIp));
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   installJsonParsers(app, ctx.config.maxJsonBodyValues);
+  openapiDocRoutes(app, ctx);
   metricsRoutes(app, ctx);
   messagesSubmitRoutes(app, ctx);
   messagesReadRoutes(app, ctx);

@@ -13,6 +13,7 @@ import { aboutRoutes, OPERATOR_PATHS } from './routes/about.ts';
 import { allocationRoutes } from './routes/allocations.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { machineRoutes } from './routes/machine.ts';
+import { openapiDocRoutes } from './routes/openapi.ts';
 import { statusRoutes } from './routes/status.ts';
 import { PROGRAM_BODY_LIMIT, vmProxyRoutes } from './routes/vm-proxy.ts';
 
@@ -35,6 +36,7 @@ export async function buildServer(ctx: ApiContext, agent: Agent): Promise<Fastif
   const auth = new AuthState(ctx.records.database, { maxOwnerOperations: ctx.config.maxOwnerOperations });
   installErrorHandlers(app);
   ctx.metrics.instrument(app, ctx);
+  openapiDocRoutes(app, ctx);
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });

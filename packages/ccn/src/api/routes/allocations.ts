@@ -10,7 +10,7 @@ import { CCN_ERRORS } from '../../errors.ts';
 import { livenessRoutes } from '../../network/liveness-routes.ts';
 import type { ApiContext } from '../context.ts';
 
-const ProbesQuery = z.strictObject({
+export const ProbesQuery = z.strictObject({
   node_hash: z.string().max(128).optional(),
   from: z.coerce.number().optional(),
   to: z.coerce.number().optional(),

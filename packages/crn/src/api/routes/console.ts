@@ -1,15 +1,23 @@
 /**
  * The web console (packages/console) under `/console/`, and the usage history its charts draw
- * (`GET /console/api/usage`: one sample every `consoleSampleSeconds`, the last hour kept). Only on
- * the node's own host: a program's host never serves the console (404, as the operator pages).
+ * (`GET /console/api/usage`: one sample every 10 s, the last hour kept). Only on
+ * the node's own host: on a program's host these paths are the program's (host routing).
  */
 import { loadavg, freemem, totalmem } from 'node:os';
 import { consoleAnswer, loadConsole, type ConsoleBundle } from '@aleph-nodes/console';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError } from '@aleph-nodes/service';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { freeDiskMib } from '../../execution/admission.ts';
 import type { ApiContext } from '../context.ts';
-import { isNodeHost } from '../node-host.ts';
+
+/**
+ * A Fastify route constraint matching the node's own host names (node-host.ts: its domain or a
+ * loopback name, any port). A request for another host falls through to host routing (the
+ * program's own `/console/...` or `/openapi.json`).
+ */
+export function nodeHostConstraint(domain: string): { host: RegExp } {
+  const own = domain.trim().toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return { host: new RegExp(`^(?:${own}|localhost|127\\.0\\.0\\.1|\\[::1\\])(?::\\d+)?$`, 'i') };
+}
 
 export interface UsageSample {
   /** Unix seconds. */
@@ -51,21 +59,14 @@ export async function consoleRoutes(app: FastifyInstance, ctx: ApiContext, bundl
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));
 
-  const nodeHostOnly = (request: FastifyRequest): void => {
-    if (!isNodeHost(request.headers.host, ctx.config.domain)) {
-      throw new HttpError('NOT_FOUND', 404, `No route for ${request.method} ${(request.raw.url ?? '/').split('?')[0]}`);
-    }
-  };
-  const serve = (request: FastifyRequest, reply: FastifyReply, rest: string): FastifyReply => {
-    nodeHostOnly(request);
+  const constraints = nodeHostConstraint(ctx.config.domain);
+  const serve = (reply: FastifyReply, rest: string): FastifyReply => {
     const answer = consoleAnswer(bundle, 'crn', rest);
     return reply.status(answer.status).headers(answer.headers).type(answer.type).send(answer.body);
   };
-  app.get('/console', async (_request, reply) => reply.redirect('/console/', 302));
-  app.get<{ Params: { '*': string } }>('/console/*', async (request, reply) => serve(request, reply, request.params['*']));
-  // Registered after the wildcard: Fastify prefers the static route.
-  app.get('/console/api/usage', async (request, reply) => {
-    nodeHostOnly(request);
+  app.get('/console', { constraints }, async (_request, reply) => reply.redirect('/console/', 302));
+  app.get<{ Params: { '*': string } }>('/console/*', { constraints }, async (request, reply) => serve(reply, request.params['*']));
+  app.get('/console/api/usage', { constraints }, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     return { interval_seconds: SAMPLE_MS / 1000, samples: [...history, sample(ctx)] };
   });
