@@ -20,26 +20,31 @@ interface Allocations {
 interface SyncStatus { last_seq: number; peers: { url: string; active: boolean; cursor: number; peer_last_seq: number; lag: number; failures: number; banned: boolean; last_error: string | null }[] }
 interface P2p { enabled: boolean; peer_id: string | null; connected?: { peer_id?: string; id?: string; score?: number }[] }
 
+interface NetworkView { ccns: { node_hash: string; status: string; crns: { hash: string; health: string; workloads: string[] }[] }[] }
+
 const score = (n: number): string => (Number.isFinite(n) ? n.toFixed(3) : '—');
 
 async function refreshNetwork(): Promise<void> {
-  const n = await getJson<Nodes>('/api/v0/nodes');
+  const [n, view] = await Promise.all([getJson<Nodes>('/api/v0/nodes'), getJson<NetworkView>('/api/v0/network/ccns').catch(() => null)]);
   const ccnName = new Map(n.nodes.map((c) => [c.hash, c.name]));
+  // With liveness on, every CCN's view of its own CRNs (from its heartbeats); without, this node's monitor only.
+  const liveness = new Map((view?.ccns ?? []).map((c) => [c.node_hash, c.status]));
+  const remoteHealth = new Map((view?.ccns ?? []).flatMap((c) => c.crns.map((r) => [r.hash, r.health] as const)));
   fill(
     'ccns',
     table(
-      ['name', 'hash', 'status', 'score', 'performance', 'decentralization', 'staked', 'CRNs', 'reward address'],
-      n.nodes.map((c) => [c.name, short(c.hash), badge(c.status), score(c.score), score(c.performance), score(c.decentralization), c.total_staked, c.resource_nodes.length, short(c.reward)]),
+      ['name', 'hash', 'status', 'liveness', 'score', 'performance', 'decentralization', 'staked', 'CRNs', 'reward address'],
+      n.nodes.map((c) => [c.name, short(c.hash), badge(c.status), liveness.has(c.hash) ? badge(liveness.get(c.hash) as string) : '—', score(c.score), score(c.performance), score(c.decentralization), c.total_staked, c.resource_nodes.length, short(c.reward)]),
       'ccn-table',
     ),
   );
   fill(
     'crns',
     table(
-      ['name', 'hash', 'status', 'health (this CCN)', 'CCN', 'score', 'performance', 'decentralization', 'address', 'reward address'],
+      ['name', 'hash', 'status', 'health', 'CCN', 'score', 'performance', 'decentralization', 'address', 'reward address'],
       n.resource_nodes.map((c) => {
-        const health = n.resource_node_health[c.hash];
-        return [c.name, short(c.hash), badge(c.status), health ? badge(health.health) : '—', c.parent ? (ccnName.get(c.parent) ?? short(c.parent)) : '—', score(c.score), score(c.performance), score(c.decentralization), c.address, short(c.reward)];
+        const health = n.resource_node_health[c.hash]?.health ?? remoteHealth.get(c.hash);
+        return [c.name, short(c.hash), badge(c.status), health ? badge(health) : '—', c.parent ? (ccnName.get(c.parent) ?? short(c.parent)) : '—', score(c.score), score(c.performance), score(c.decentralization), c.address, short(c.reward)];
       }),
       'crn-table',
     ),

@@ -30,7 +30,7 @@ export function table(headers: string[], rows: Child[][], testId?: string): HTML
 
 /** A coloured state word: ok (green), warn (amber), bad (red), other (grey). */
 export function badge(text: string): HTMLSpanElement {
-  const kind = /^(healthy|running|active|linked|ok|pass|true|processed|delivered)$/i.test(text)
+  const kind = /^(healthy|running|active|linked|ok|pass|true|processed|delivered|live|self|connected|logged in|idle)$/i.test(text)
     ? 'ok'
     : /^(down|failed|fail|error|false|rejected|lapsed|unhealthy)/i.test(text)
       ? 'bad'
