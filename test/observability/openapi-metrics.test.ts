@@ -4,6 +4,8 @@
  * each exposes the documented series; the console and the document stay off program hosts.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { AllocationRequestSchema, CHAINS, programHostname } from '@aleph-nodes/protocol';
@@ -11,6 +13,7 @@ import { request } from 'undici';
 import { z } from 'zod';
 import { ensureConsoleBuilt } from '../console/build.ts';
 import { ECHO_PROGRAM, startNodes, type Nodes } from '../crn/helpers/nodes.ts';
+import { REPO_ROOT } from '../helpers/process.ts';
 
 type Json = Record<string, any>;
 
@@ -115,6 +118,21 @@ describe('OpenAPI documents and Prometheus metrics of both nodes', { timeout: 12
     assert.ok([...s.keys()].some((k) => k.startsWith('crn_build_info{')));
     assert.ok([...s.keys()].some((k) => k.startsWith('crn_http_requests_total{method="GET",route="/vm/:ref/*"')));
     assert.ok(s.has('nodejs_eventloop_lag_seconds'));
+  });
+
+  it('the Grafana dashboard and the READMEs name only series the nodes expose, and the READMEs every one', async () => {
+    const names = new Set<string>();
+    for (const url of [nodes.ccn.url, nodes.crn.url]) {
+      for (const line of (await (await fetch(`${url}/metrics`)).text()).split('\n')) {
+        const m = /^# TYPE (\S+) /.exec(line);
+        if (m) names.add(m[1] as string);
+      }
+    }
+    const ours = (text: string): string[] => [...new Set(text.match(/\b(?:ccn|crn)_[a-z0-9_]+/g) ?? [])].map((n) => n.replace(/_(bucket|count|sum)$/, ''));
+    const dashboard = readFileSync(join(REPO_ROOT, 'deploy/grafana/aleph-nodes.json'), 'utf8');
+    for (const n of ours(dashboard)) assert.ok(names.has(n), `the dashboard uses ${n}, which no node exposes`);
+    const readmes = ['packages/ccn/README.md', 'packages/crn/README.md'].map((p) => readFileSync(join(REPO_ROOT, p), 'utf8')).join('\n');
+    for (const n of names) if (/^(ccn|crn)_/.test(n)) assert.ok(readmes.includes(`\`${n}\``), `${n} is not documented`);
   });
 
   it("a program's own host keeps /openapi.json and /console/ (host routing), the node's host serves them", async () => {
