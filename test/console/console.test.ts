@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EthAccount } from '@aleph-nodes/protocol';
+import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { eventually } from '../helpers/eventually.ts';
 import { REPO_ROOT } from '../helpers/process.ts';
@@ -74,6 +74,10 @@ describe('web console in a browser', { timeout: 300_000 }, () => {
       crn.hash = await registryOperation([ccn.url], EthAccount.generate(), 'create-resource-node', { details: { name: crn.name, address: crn.url, type: 'compute' } });
       await registryOperation([ccn.url], ccn.key, 'link', { ref: crn.hash });
     }
+    // A published reward distribution (as `ccn rewards --publish` signs it) paying the CCN owner.
+    const now = Math.floor(Date.now() / 1000);
+    const distribution = { incentive: 'corechannel', status: 'calculation', start_height: now - 3600, end_height: now, period: { from_date: now - 3600, to_date: now }, rewards: { [ccn.key.address]: 1.5 }, tags: [] };
+    await publishTo([ccn.url], buildInlineMessage(ccn.key, 'POST', { type: 'staking-rewards-distribution', content: distribution }, { channel: 'FOUNDATION' }));
     const user = EthAccount.generate();
     const refs = await publishCode([ccn.url], user);
     const program = programMessage(user, refs, { name: 'console-persistent', persistent: true, greeting: 'hello console' });
@@ -104,7 +108,8 @@ describe('web console in a browser', { timeout: 300_000 }, () => {
     for (const crn of crns) {
       await ccnPage.locator('[data-testid="crn-table"] tr', { hasText: crn.name }).filter({ hasText: 'healthy' }).waitFor({ timeout: 60_000 });
     }
-    await ccnPage.locator('[data-testid="ccn-table"] tr', { hasText: 'console-ccn' }).waitFor();
+    await ccnPage.locator('[data-testid="ccn-table"] tr', { hasText: 'console-ccn' }).filter({ hasText: '1.500000' }).waitFor();
+    await ccnPage.locator('[data-testid="rewards-table"] tr', { hasText: '1.500000' }).waitFor();
     const alloc = ccnPage.locator('[data-testid="alloc-table"] tbody tr');
     await alloc.first().waitFor();
     assert.equal(await alloc.count(), 1);

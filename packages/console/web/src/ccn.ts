@@ -25,7 +25,11 @@ interface NetworkView { ccns: { node_hash: string; status: string; crns: { hash:
 const score = (n: number): string => (Number.isFinite(n) ? n.toFixed(3) : '—');
 
 async function refreshNetwork(): Promise<void> {
-  const [n, view] = await Promise.all([getJson<Nodes>('/api/v0/nodes'), getJson<NetworkView>('/api/v0/network/ccns').catch(() => null)]);
+  const [n, view, lastRewards] = await Promise.all([getJson<Nodes>('/api/v0/nodes'), getJson<NetworkView>('/api/v0/network/ccns').catch(() => null), refreshRewards()]);
+  const reward = (address: string): string => {
+    const v = lastRewards.get(address.toLowerCase());
+    return v === undefined ? '—' : v.toFixed(6);
+  };
   const ccnName = new Map(n.nodes.map((c) => [c.hash, c.name]));
   // With liveness on, every CCN's view of its own CRNs (from its heartbeats); without, this node's monitor only.
   const liveness = new Map((view?.ccns ?? []).map((c) => [c.node_hash, c.status]));
@@ -33,23 +37,52 @@ async function refreshNetwork(): Promise<void> {
   fill(
     'ccns',
     table(
-      ['name', 'hash', 'status', 'liveness', 'score', 'performance', 'decentralization', 'staked', 'CRNs', 'reward address'],
-      n.nodes.map((c) => [c.name, short(c.hash), badge(c.status), liveness.has(c.hash) ? badge(liveness.get(c.hash) as string) : '—', score(c.score), score(c.performance), score(c.decentralization), c.total_staked, c.resource_nodes.length, short(c.reward)]),
+      ['name', 'hash', 'status', 'liveness', 'score', 'performance', 'decentralization', 'staked', 'CRNs', 'reward address', 'last reward'],
+      n.nodes.map((c) => [c.name, short(c.hash), badge(c.status), liveness.has(c.hash) ? badge(liveness.get(c.hash) as string) : '—', score(c.score), score(c.performance), score(c.decentralization), c.total_staked, c.resource_nodes.length, short(c.reward), reward(c.reward)]),
       'ccn-table',
     ),
   );
   fill(
     'crns',
     table(
-      ['name', 'hash', 'status', 'health', 'CCN', 'score', 'performance', 'decentralization', 'address', 'reward address'],
+      ['name', 'hash', 'status', 'health', 'CCN', 'score', 'performance', 'decentralization', 'address', 'reward address', 'last reward'],
       n.resource_nodes.map((c) => {
         const health = n.resource_node_health[c.hash]?.health ?? remoteHealth.get(c.hash);
-        return [c.name, short(c.hash), badge(c.status), health ? badge(health) : '—', c.parent ? (ccnName.get(c.parent) ?? short(c.parent)) : '—', score(c.score), score(c.performance), score(c.decentralization), c.address, short(c.reward)];
+        return [c.name, short(c.hash), badge(c.status), health ? badge(health) : '—', c.parent ? (ccnName.get(c.parent) ?? short(c.parent)) : '—', score(c.score), score(c.performance), score(c.decentralization), c.address, short(c.reward), reward(c.reward)];
       }),
       'crn-table',
     ),
   );
   fill('ignored', table(['operation', 'action', 'sender', 'time', 'reason'], n.ignored_operations.slice(-20).reverse().map((o) => [short(o.item_hash), o.action, short(o.sender), when(o.time), o.reason])));
+}
+
+interface Distribution { sender: string; item_hash: string; from: number; to: number; rewards: Record<string, number> }
+
+/** The last published `staking-rewards-distribution` posts (`ccn rewards --publish`); anyone may publish one: the sender is shown. */
+async function distributions(): Promise<Distribution[]> {
+  const body = await getJson<{ posts?: { sender?: unknown; item_hash?: unknown; content?: unknown }[] }>('/api/v0/posts.json?types=staking-rewards-distribution&pagination=5&page=1');
+  const out: Distribution[] = [];
+  for (const p of body.posts ?? []) {
+    const c = p.content as { period?: { from_date?: unknown; to_date?: unknown }; rewards?: unknown } | null;
+    if (!c || typeof c.rewards !== 'object' || c.rewards === null) continue;
+    const rewards: Record<string, number> = {};
+    for (const [a, v] of Object.entries(c.rewards as Record<string, unknown>)) if (typeof v === 'number' && Number.isFinite(v)) rewards[a] = v;
+    out.push({ sender: String(p.sender), item_hash: String(p.item_hash), from: Number(c.period?.from_date), to: Number(c.period?.to_date), rewards });
+  }
+  return out;
+}
+
+async function refreshRewards(): Promise<Map<string, number>> {
+  const list = await distributions().catch(() => []);
+  fill(
+    'rewards',
+    table(
+      ['distribution', 'published by', 'period', 'addresses', 'total ALEPH'],
+      list.map((d) => [short(d.item_hash), short(d.sender), `${when(d.from)} – ${when(d.to)}`, Object.keys(d.rewards).length, Object.values(d.rewards).reduce((a, b) => a + b, 0).toFixed(6)]),
+      'rewards-table',
+    ),
+  );
+  return new Map(Object.entries(list[0]?.rewards ?? {}).map(([a, v]) => [a.toLowerCase(), v]));
 }
 
 async function refreshAllocations(): Promise<void> {
