@@ -27,18 +27,17 @@ fi
 # - dosfstools, mtools: the seed drive (vfat, NoCloud layout) of microVM instances;
 # - bubblewrap: the jail of process workloads and of the image tools run on tenant disks;
 # - openssh-client: the instance tests log in to their VM over SSH;
-# - curl: the examples the devnet prints;
+# - curl: the examples the devnet prints; chromium: the browser the console tests drive
+#   (playwright-core, test/console/);
 # - python3-venv, python3-pip, libmagic1: the Python SDK and `aleph` CLI the compatibility tests
-#   drive the nodes with (libmagic for aleph-client's python-magic);
-# - chromium: the browser the console tests drive (playwright-core, test/console/).
+#   drive the nodes with (libmagic for aleph-client's python-magic).
 APT_PACKAGES=(
   postgresql postgresql-client
   iproute2 util-linux nftables iptables
   qemu-system-x86 debootstrap squashfs-tools busybox-static zstd cpio e2fsprogs
   dosfstools mtools openssh-client bubblewrap
-  curl ca-certificates
+  curl ca-certificates chromium
   python3 python3-venv python3-pip libmagic1
-  chromium
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -71,10 +70,6 @@ su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='aleph_test
 
 step "npm ci"
 npm ci --no-audit --no-fund
-
-# The web console both nodes serve under /console/ (packages/console/dist, not committed).
-step "build the web console"
-npm run build:console
 
 # The real Python clients, from PyPI at pinned versions, for test/compat/: aleph-client pins an
 # older aleph-sdk-python than the current one, so each gets its own venv (the SDK's in sdk/, the
