@@ -129,6 +129,8 @@ describe('web console in a browser', { timeout: 300_000 }, () => {
     assert.match((await row.textContent()) ?? '', /running/);
     assert.match((await row.textContent()) ?? '', /hold/);
     await page.locator('[data-testid="checks-table"]').waitFor({ timeout: 30_000 });
+    // The process executor without a VM: no guest kernel between workload and host, shown as such.
+    await page.locator('[data-testid="isolation-table"] tr', { hasText: 'guest kernel' }).filter({ hasText: 'fail' }).waitFor();
     // Logs are the operator's: refused before login, shown after.
     await page.locator('[data-testid="exec-table"] button').first().click();
     await page.locator('#operator-view', { hasText: 'log in as the operator' }).waitFor();

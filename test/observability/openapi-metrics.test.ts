@@ -150,6 +150,30 @@ describe('OpenAPI documents and Prometheus metrics of both nodes', { timeout: 12
     }
   });
 
+  it("the console's log route is the operator's: no cookie 401, a program host 404, never CORS; with the login cookie, the lines", async () => {
+    const path = `/about/executions/logs?ref=${program}`;
+    const anonymous = await request(`${nodes.crn.url}${path}`, { headers: { origin: 'http://evil.example' } });
+    assert.equal(anonymous.statusCode, 401);
+    assert.equal(((await anonymous.body.json()) as Json).error.code, 'LOGIN_REQUIRED');
+    assert.equal(anonymous.headers['access-control-allow-origin'], undefined);
+    const token = readFileSync(join(nodes.crnDataDir, 'login.token'), 'utf8');
+    const cookie = `token=${token}`;
+    const domain = (await (await fetch(`${nodes.crn.url}/status/config`)).json() as Json).DOMAIN_NAME as string;
+    // A program's page (its own host, same site) that got the cookie sent still gets nothing.
+    const viaProgramHost = await request(`${nodes.crn.url}${path}`, { headers: { host: programHostname(program, domain), cookie, origin: `https://${programHostname(program, domain)}` } });
+    assert.notEqual(viaProgramHost.statusCode, 200);
+    assert.ok(!(await viaProgramHost.body.text()).includes('echo program starting'));
+    assert.equal(viaProgramHost.headers['access-control-allow-origin'], undefined);
+    const bad = await request(`${nodes.crn.url}/about/executions/logs?ref=../../etc`, { headers: { cookie } });
+    assert.equal(bad.statusCode, 400);
+    await bad.body.dump();
+    const ok = await request(`${nodes.crn.url}${path}`, { headers: { cookie, origin: 'http://evil.example' } });
+    assert.equal(ok.statusCode, 200);
+    assert.equal(ok.headers['access-control-allow-origin'], undefined);
+    const lines = ((await ok.body.json()) as Json).lines as { text: string }[];
+    assert.ok(lines.some((l) => l.text.includes('echo program starting')), JSON.stringify(lines).slice(0, 500));
+  });
+
   it('the console answers only its own files, with a CSP', async () => {
     const page = await fetch(`${nodes.ccn.url}/console/`);
     assert.equal(page.status, 200);

@@ -8,7 +8,7 @@ import { lineChart } from './chart.ts';
 import { badge, every, fill, getJson, h, short, table, when } from './dom.ts';
 
 interface Usage { interval_seconds: number; samples: { t: number; load1: number; memory_used_mib: number; memory_total_mib: number; committed_vcpus: number; committed_memory_mib: number; disk_free_mib: number; executions: number }[] }
-interface StatusConfig { DOMAIN_NAME: string; node_hash: string | null; version: string; executor: string; references: { API_SERVER: string }; payment: { PAYMENT_RECEIVER_ADDRESS: string } }
+interface StatusConfig { isolation?: Record<string, unknown>; DOMAIN_NAME: string; node_hash: string | null; version: string; executor: string; references: { API_SERVER: string }; payment: { PAYMENT_RECEIVER_ADDRESS: string } }
 interface ListEntry { state: string; running: boolean; vm_type: string; status: Record<string, string | null>; payment?: { status: string }; stop_reason?: string; last_error?: string }
 interface RecordEntry { vm_hash: string; vm_type: string; persistent: boolean; state: string; owner: string; vcpus: number; memory: number; disk_mib: number; time_defined: string | null; time_started: string | null; last_error: string | null; message: { payment?: { type?: string; chain?: string } } | null }
 
@@ -21,9 +21,26 @@ function paymentOf(entry: ListEntry | undefined, rec: RecordEntry): string {
 async function refreshNode(): Promise<void> {
   const c = await getJson<StatusConfig>('/status/config');
   fill('identity', c.node_hash ? h('span', {}, 'node ', short(c.node_hash)) : 'not registered');
+  fill('isolation', h('p', {}, `executor ${c.executor}`), isolationTable(c));
   fill(
     'config',
     h('dl', { class: 'kv' }, h('dt', {}, 'version'), h('dd', {}, c.version), h('dt', {}, 'domain'), h('dd', {}, c.DOMAIN_NAME), h('dt', {}, 'executor'), h('dd', {}, c.executor), h('dt', {}, 'CCN'), h('dd', {}, c.references.API_SERVER), h('dt', {}, 'payment receiver'), h('dd', {}, c.payment.PAYMENT_RECEIVER_ADDRESS)),
+  );
+}
+
+/** What the executor really enforces (the sandbox half of `crn doctor`): each guarantee, held or not. */
+function isolationTable(c: StatusConfig): HTMLTableElement {
+  const labels: Record<string, string> = {
+    jailed: 'each workload runs as its own unprivileged uid',
+    virtualized: 'a guest kernel between workload and host',
+    seccomp: 'system calls filtered',
+    cgroups: 'per-workload memory, CPU and pids limits',
+    egressFiltered: 'outbound traffic limited to public addresses',
+  };
+  return table(
+    ['guarantee', 'held'],
+    Object.entries(labels).map(([k, label]) => [label, badge(c.isolation?.[k] === true ? 'pass' : 'fail')]),
+    'isolation-table',
   );
 }
 
