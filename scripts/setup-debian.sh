@@ -27,7 +27,8 @@ fi
 # - dosfstools, mtools: the seed drive (vfat, NoCloud layout) of microVM instances;
 # - bubblewrap: the jail of process workloads and of the image tools run on tenant disks;
 # - openssh-client: the instance tests log in to their VM over SSH;
-# - curl: the examples the devnet prints;
+# - curl: the examples the devnet prints; chromium: the browser the console tests drive
+#   (playwright-core, test/console/);
 # - python3-venv, python3-pip, libmagic1: the Python SDK and `aleph` CLI the compatibility tests
 #   drive the nodes with (libmagic for aleph-client's python-magic).
 APT_PACKAGES=(
@@ -35,7 +36,7 @@ APT_PACKAGES=(
   iproute2 util-linux nftables iptables
   qemu-system-x86 debootstrap squashfs-tools busybox-static zstd cpio e2fsprogs
   dosfstools mtools openssh-client bubblewrap
-  curl ca-certificates
+  curl ca-certificates chromium
   python3 python3-venv python3-pip libmagic1
 )
 missing=()

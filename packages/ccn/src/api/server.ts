@@ -11,13 +11,16 @@ import { aggregatesRoutes } from './routes/aggregates.ts';
 import { allocationsRoutes } from './routes/allocations.ts';
 import { authorizationsRoutes } from './routes/authorizations.ts';
 import { balancesRoutes } from './routes/balances.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { paymentsRoutes } from './routes/payments.ts';
 import { infoRoutes } from './routes/info.ts';
 import { ipfsUploadRoutes } from './routes/ipfs-upload.ts';
 import { messagesReadRoutes } from './routes/messages-read.ts';
 import { messagesSubmitRoutes } from './routes/messages-submit.ts';
 import { messagesWsRoutes } from './routes/messages-ws.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { nodesRoutes } from './routes/nodes.ts';
+import { openapiDocRoutes } from './routes/openapi.ts';
 import { programsRoutes } from './routes/programs.ts';
 import { postsRoutes } from './routes/posts.ts';
 import { priceRoutes } from './routes/price.ts';
@@ -56,6 +59,8 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
   const uploads = uploadGate(new InFlightLimiter(ctx.config.maxUploadsInFlight, ctx.config.maxUploadsPerIp));
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   installJsonParsers(app, ctx.config.maxJsonBodyValues);
+  openapiDocRoutes(app, ctx);
+  metricsRoutes(app, ctx);
   // Each route module is a plugin given only what it uses (its `…Deps`), not the whole context.
   const { stores, processor, registry, config, network, sync, p2p, version } = ctx;
   const clock = (): number => ctx.clock();
@@ -78,5 +83,6 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
   await app.register(infoRoutes, { stores, config, version, p2p });
   await app.register(syncRoutes, { stores, config, sync });
   await app.register(p2pRoutes, { p2p });
+  consoleRoutes(app);
   return app;
 }

@@ -8,6 +8,7 @@
  * stops are reported and ignored; a stop request during set-up stops the nodes started so far.
  * Should the devnet itself be killed, each node sees its stdin close and stops cleanly on its own.
  */
+import { join } from 'node:path';
 import { EXIT } from '../common/exit-codes.ts';
 import { firewallTableGuard } from '../common/firewall-table.ts';
 import { listenForStop } from '../common/stop-requests.ts';
@@ -20,13 +21,17 @@ export type { DevnetOptions } from './setup.ts';
 /** A VM's clean shutdown under software emulation takes a while, hence the long grace before SIGKILL. */
 const STOP_GRACE_MS = { crn: 90_000, ccn: 30_000 };
 
-function banner(state: DevnetState, stateFile: string): string {
+function banner(state: DevnetState, stateFile: string, dataDir: string): string {
   const ccnIndex = (url: string): number => state.ccns.findIndex((c) => c.url === url) + 1;
   return [
     '',
     'devnet ready',
     ...state.ccns.map((c, i) => `  CCN ${i + 1} ${c.url}${c.peer_id ? `  peer ${c.peer_id}` : ''}`),
     ...state.crns.map((c, i) => `  CRN ${i + 1} ${c.url}  (linked to CCN ${ccnIndex(c.ccn)})`),
+    'consoles (web, in a browser):',
+    ...state.ccns.map((c, i) => `  CCN ${i + 1} ${c.url}/console/`),
+    ...state.crns.map((c, i) => `  CRN ${i + 1} ${c.url}/console/  (operator login token: ${join(dataDir, `crn-${i + 1}`, 'login.token')})`),
+    `  API documents: <node URL>/openapi.json, rendered at <node URL>/console/docs; metrics: <node URL>/metrics`,
     `  state ${stateFile}`,
     `  oracle ${state.oracle.address}: npx ccn oracle balance|credits|flow ... --key-file ${state.oracle.key_file} --ccn ${state.ccn.url}`,
     `  Node.js runtime ${state.runtimes.node}`,
@@ -74,7 +79,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<number> {
     await shutdown();
     return EXIT.FAILURE;
   }
-  process.stdout.write(banner(state, opts.stateFile));
+  process.stdout.write(banner(state, opts.stateFile, opts.dataDir));
 
   // Losing a CRN or a CCN does not stop the network (its CCN moves a lost CRN's workloads; the
   // other CCNs carry on without a lost CCN): the devnet says so and stays up. With every CCN

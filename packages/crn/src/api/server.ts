@@ -11,8 +11,10 @@ import { AuthState } from '../db/auth-state.ts';
 import type { ApiContext } from './context.ts';
 import { aboutRoutes, OPERATOR_PATHS } from './routes/about.ts';
 import { allocationRoutes } from './routes/allocations.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { machineRoutes } from './routes/machine.ts';
 import { reserveRoutes } from './routes/reserve.ts';
+import { openapiDocRoutes } from './routes/openapi.ts';
 import { statusRoutes } from './routes/status.ts';
 import { PROGRAM_BODY_LIMIT, vmProxyRoutes } from './routes/vm-proxy.ts';
 
@@ -34,6 +36,8 @@ export async function buildServer(ctx: ApiContext, agent: Agent): Promise<Fastif
   // Replay state of signed control traffic, in the node's database (kept across restarts).
   const auth = new AuthState(ctx.records.database, { maxOwnerOperations: ctx.config.maxOwnerOperations });
   installErrorHandlers(app);
+  ctx.metrics.instrument(app, ctx);
+  openapiDocRoutes(app, ctx);
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
@@ -68,6 +72,7 @@ export async function buildServer(ctx: ApiContext, agent: Agent): Promise<Fastif
   await app.register(async (scope) => allocationRoutes(scope, ctx, auth));
   await app.register(async (scope) => machineRoutes(scope, ctx, auth));
   await app.register(async (scope) => reserveRoutes(scope, ctx, auth));
+  await app.register(async (scope) => consoleRoutes(scope, ctx));
   await app.register(async (scope) =>
     vmProxyRoutes(scope, {
       supervisor: ctx.supervisor,

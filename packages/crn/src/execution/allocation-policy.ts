@@ -49,7 +49,7 @@ export interface ReconcileTarget {
  * Brings the node to the wanted set: first stops what the scheduler placed and no longer wants
  * (freeing resources), then starts the wanted ones one by one (aleph-vm starts them in sequence
  * to bound the load). An owner's stop wins over the scheduler: such a ref counts as successful
- * without starting (reference §6.7).
+ * without starting (crn-api.md §6.7).
  */
 export async function reconcileAllocations(target: ReconcileTarget, wanted: readonly string[]): Promise<ReconcileResult> {
   const wantedSet = new Set(wanted);

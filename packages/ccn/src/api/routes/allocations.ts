@@ -13,7 +13,7 @@ import type { CcnConfig } from '../../config.ts';
 import type { RegistryService } from '../../registry/registry-service.ts';
 import type { ApiContext } from '../context.ts';
 
-const ProbesQuery = z.strictObject({
+export const ProbesQuery = z.strictObject({
   node_hash: z.string().max(128).optional(),
   from: z.coerce.number().optional(),
   to: z.coerce.number().optional(),

@@ -1,4 +1,4 @@
-/** Node information: version, public multiaddresses, metrics (aleph-protocol.md §7.9), storage limits. */
+/** Node information: version, public multiaddresses, pyaleph metrics JSON (aleph-protocol.md §7.9; Prometheus: routes/metrics.ts), storage limits. */
 import type { FastifyInstance } from 'fastify';
 import type { Stores } from '../../stores.ts';
 import type { CcnConfig } from '../../config.ts';
@@ -80,18 +80,4 @@ export async function infoRoutes(app: FastifyInstance, deps: InfoDeps): Promise<
       max_unauthenticated_upload_file_size: deps.config.maxAnonymousUploadBytes,
     },
   }));
-
-  app.get('/metrics', async (_request, reply) => {
-    const c = await counts();
-    const lines = [
-      '# HELP pyaleph_build_info Version of the node software',
-      '# TYPE pyaleph_build_info gauge',
-      `pyaleph_build_info{version="${deps.version}"} 1`,
-      '# HELP pyaleph_status_sync_messages_total Messages by status',
-      '# TYPE pyaleph_status_sync_messages_total gauge',
-      ...Object.entries(c).map(([status, n]) => `pyaleph_status_sync_messages_total{status="${status}"} ${n}`),
-      '',
-    ];
-    return reply.type('text/plain; version=0.0.4').send(lines.join('\n'));
-  });
 }

@@ -5,12 +5,12 @@ import { CCN_ERRORS } from '../../errors.ts';
 import type { CcnConfig } from '../../config.ts';
 import { submitAndReply, submitMessage, type SubmissionDeps } from '../submission.ts';
 
-const SubmitBody = z.object({
+export const SubmitBody = z.object({
   sync: z.boolean().default(false),
   message: z.record(z.string(), z.unknown()),
 });
 
-const PubsubBody = z.object({
+export const PubsubBody = z.object({
   topic: z.string(),
   // The reference wants a JSON string; the SDK's fallback sends an object. Accept both.
   data: z.union([z.string(), z.record(z.string(), z.unknown())]),

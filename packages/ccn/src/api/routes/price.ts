@@ -27,7 +27,7 @@ import { costOfContent, loadPricing } from '../../pricing.ts';
 import type { Stores } from '../../stores.ts';
 import { withoutEstimates } from './price-estimates.ts';
 
-const EstimateBody = z.object({
+export const EstimateBody = z.object({
   message: z.object({
     item_type: z.enum(['inline', 'storage', 'ipfs']).optional(),
     item_hash: z.string().min(1).max(128),

@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { cpus, arch, totalmem } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ExecutionListV1Entry, ExecutionListV2Entry, ExecutionRecordView, SystemUsageAnswer } from '@aleph-nodes/protocol';
+import { isItemHash } from '@aleph-nodes/protocol';
 import { HttpError } from '@aleph-nodes/service';
 import { CRN_ERRORS } from '../../errors.ts';
 import { freeDiskMib } from '../../execution/admission.ts';
@@ -14,7 +15,7 @@ import { detailViews, listV1, listV2, recordViews } from './execution-views.ts';
 import { systemUsage } from './system-usage.ts';
 
 /** The operator routes: no CORS (server.ts), never on a program's host, never framed. */
-export const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/about/login', '/about/config', '/about/executions/details']);
+export const OPERATOR_PATHS: ReadonlySet<string> = new Set(['/about/login', '/about/config', '/about/executions/details', '/about/executions/logs']);
 
 /**
  * The operator cookie (crn-api.md §2.3) with what keeps it from programs: HttpOnly (no script
@@ -116,5 +117,14 @@ export async function aboutRoutes(app: FastifyInstance, ctx: ApiContext): Promis
   app.get('/about/executions/details', async (request, reply) => {
     operatorOnly(request, reply);
     return detailViews(ctx.supervisor.liveExecutions());
+  });
+  // The console's log view: the recent lines of any execution, for the operator (the owner reads
+  // its own through the signed /control/machine/{ref}/logs).
+  app.get<{ Querystring: { ref?: unknown } }>('/about/executions/logs', async (request, reply) => {
+    operatorOnly(request, reply);
+    const ref = request.query.ref;
+    if (typeof ref !== 'string' || !isItemHash(ref)) throw CRN_ERRORS.error('INVALID_REF');
+    const exec = ctx.supervisor.find(ref);
+    return { ref, lines: exec ? exec.logs() : (ctx.records.get(ref)?.lastLogs ?? []) };
   });
 }
