@@ -24,7 +24,8 @@ describe('firewall ruleset', () => {
   it('forwards and masquerades only VMs granted internet access', () => {
     const forward = lines.slice(lines.indexOf('chain forward {'), lines.indexOf('chain postrouting {'));
     assert.ok(forward.indexOf('iifname @internet accept') < forward.lastIndexOf('iifname "vmtap*" drop'));
-    assert.ok(lines.includes('iifname @internet oifname != "vmtap*" masquerade'));
+    // IPv4 only: IPv6 is routed from the VM's own /124, never translated.
+    assert.ok(lines.includes('iifname @internet oifname != "vmtap*" meta nfproto ipv4 masquerade'));
   });
 
   it('lets internet workloads reach public unicast only: every egress drop comes before the accept', () => {
@@ -36,6 +37,8 @@ describe('firewall ruleset', () => {
       'iifname @internet ip daddr @host_nets4 drop',
       'iifname @internet ip6 daddr @host_nets6 drop',
       'iifname @internet fib daddr type { local, broadcast, anycast, multicast } drop',
+      // A guest sends IPv6 from its own /124 only (no spoofing of another tenant or the host).
+      'iifname @internet meta nfproto ipv6 iifname . ip6 saddr != @ipv6_src drop',
     ]) {
       const at = forward.indexOf(rule);
       assert.ok(at > 0 && at < accept, rule);
