@@ -108,7 +108,7 @@ function checkStageDir(stageDir: string): void {
 
 export class ProcessExecutor implements Executor {
   readonly name = BACKEND;
-  readonly capabilities: ExecutorCapabilities = { instances: false, runtimeImages: false };
+  readonly capabilities: ExecutorCapabilities = { instances: false, runtimeImages: false, codeFormats: ['zip', 'plain'], volumeFormats: ['zip'], asgi: false, ipv6: false };
   readonly isolation: ExecutorIsolation;
   readonly #tools: HostTools;
   readonly #cgroups: CgroupLayout;
