@@ -5,6 +5,7 @@
 export * from './executor.ts';
 export { LogBuffer } from './log-buffer.ts';
 export { ProcessExecutor, WORKLOAD_PORT, PROCESS_FIREWALL_TABLE_PREFIX, type ProcessExecutorOptions } from './process/process-executor.ts';
+export { ipv6Lease, parseIpv6Range, IPV6_SUBNET_PREFIX, type Ipv6Lease } from './net/ipv6.ts';
 export { EGRESS_DENY_V4, EGRESS_DENY_V6, egressAllowed, DEFAULT_DNS_SERVERS, type EgressRange } from './net/egress.ts';
 export { jailCommand, type JailSpec, type JailCommand } from './host/jail.ts';
 export { workloadId } from './host/ids.ts';

@@ -23,7 +23,7 @@ function mappedPorts(network: ExecutionNetwork): Record<string, { host: number; 
 function networking(exec: Execution): Record<string, unknown> {
   const handle = exec.handle;
   if (!handle || !exec.live) return {};
-  if (handle.network) return { ipv4: handle.network.ipv4Network, ipv6: null };
+  if (handle.network) return { ipv4: handle.network.ipv4Network, ipv6: handle.network.ipv6Network ?? null };
   return { ipv4: `${handle.endpoint.host}/30` };
 }
 
@@ -33,7 +33,7 @@ function networkingV2(exec: Execution): Record<string, unknown> {
   if (!handle || !exec.live) return {};
   const network = handle.network;
   if (network) {
-    return { ipv4_network: network.ipv4Network, ipv4_ip: network.ipv4Ip, host_ipv4: network.hostIpv4, ipv6_network: null, ipv6_ip: null, mapped_ports: mappedPorts(network) };
+    return { ipv4_network: network.ipv4Network, ipv4_ip: network.ipv4Ip, host_ipv4: network.hostIpv4, ipv6_network: network.ipv6Network ?? null, ipv6_ip: network.ipv6Ip ?? null, mapped_ports: mappedPorts(network) };
   }
   // The process backend: a /30 per workload, no IPv6 and no port mappings.
   return { ipv4_network: `${handle.endpoint.host}/30`, ipv4_ip: handle.endpoint.host, host_ipv4: null, ipv6_network: null, ipv6_ip: null, mapped_ports: {} };
