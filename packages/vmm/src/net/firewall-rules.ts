@@ -4,7 +4,9 @@
  * aleph_process_<scope>` for process-workload veths. The rules are the same for both backends:
  *
  * - a workload cannot open connections to the host (its gateway address included: the host's API
- *   and every other service stay out of reach); replies to connections the host opened pass;
+ *   and every other service stay out of reach); replies to connections the host opened pass, and
+ *   IPv6 neighbour discovery on the link (hop limit 255: never routed), without which no IPv6
+ *   packet finds the guest or its gateway (ARP is not filtered by `inet` tables);
  * - a workload cannot reach another workload's interface (tenants are isolated from each other);
  * - only workloads whose interface is in the `internet` set are forwarded to other interfaces and
  *   masqueraded, and only to public unicast destinations: the egress deny lists (egress.ts), the
@@ -59,6 +61,7 @@ function chains(config: RulesetConfig): string {
   return `  chain input {
     type filter hook input priority 0; policy accept;
     iifname ${taps} ct state established,related accept
+    iifname ${taps} icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
     iifname ${taps} drop
   }
   chain forward {
