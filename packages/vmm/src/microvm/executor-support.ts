@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { connect } from 'node:net';
 import { ExecutorError } from '../executor.ts';
 import type { Endpoint, ExecutionNetwork, ExecutionSpec } from '../executor.ts';
-import { validatePortForwards } from '../net/firewall.ts';
+import { validatePortForwards } from '../net/firewall-rules.ts';
 import { validateSeedConfig } from './seed.ts';
 import type { TapLease } from './tap.ts';
 

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { firewallRuleset, hostSubnets, parsePortForwardMap, parseTableObjects, portForwardElements, rulesMarker, upgradeTransaction, validatePortForwards } from './firewall.ts';
+import { hostSubnets } from './firewall.ts';
+import { firewallRuleset, parseIpv6Sources, parsePortForwardMap, parseTableObjects, portForwardElements, rulesMarker, upgradeTransaction, validatePortForwards } from './firewall-rules.ts';
 import { EGRESS_DENY_V4, EGRESS_DENY_V6 } from './egress.ts';
 
 describe('firewall ruleset', () => {

@@ -23,19 +23,6 @@ import {
   type RulesetConfig,
 } from './firewall-rules.ts';
 
-export {
-  FIREWALL_TABLE,
-  firewallRuleset,
-  parsePortForwardMap,
-  parseTableObjects,
-  portForwardElements,
-  rulesMarker,
-  upgradeTransaction,
-  validatePortForwards,
-  type PortForwardEntry,
-  type RulesetConfig,
-} from './firewall-rules.ts';
-
 export interface FirewallConfig extends RulesetConfig {
   /** `nft`, as an absolute path or a bare name looked up in /usr/sbin, /usr/bin, /sbin, /bin. */
   nftPath: string;

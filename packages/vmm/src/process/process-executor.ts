@@ -41,8 +41,6 @@ import { prepareImages, waitImagesFree } from './volumes.ts';
 import { releaseLegacy } from './legacy.ts';
 import { DEFAULT_DNS_SERVERS } from '../net/egress.ts';
 
-export { WORKLOAD_PORT };
-
 
 /** Each executor's nftables table is `inet <prefix><scope>`. */
 export const PROCESS_FIREWALL_TABLE_PREFIX = 'aleph_process_';
