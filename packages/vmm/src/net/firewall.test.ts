@@ -156,4 +156,8 @@ describe('port forwards', () => {
     ]);
     assert.deepEqual(parsePortForwardMap(JSON.stringify({ nftables: [{ map: { name: 'portfwd' } }] })), []);
   });
+  it('reads the IPv6 source ranges per interface from nft -j', () => {
+    const json = JSON.stringify({ nftables: [{ metainfo: {} }, { set: { name: 'ipv6_src', elem: [{ concat: ['vmtap5', { prefix: { addr: '2a01:4f8::50', len: 124 } }] }, { concat: ['vmtap6', '2a01:4f8::61'] }] } }] });
+    assert.deepEqual(parseIpv6Sources(json), [{ ifname: 'vmtap5', network: '2a01:4f8::50/124' }, { ifname: 'vmtap6', network: '2a01:4f8::61/128' }]);
+  });
 });
