@@ -6,7 +6,7 @@
  * ext4 image kept in its directory).
  */
 import { existsSync, statSync } from 'node:fs';
-import { link } from 'node:fs/promises';
+import { copyFile, link } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GuestMount } from '@aleph-nodes/guest';
 import { ExecutorError, type ExecutionSpec } from '../executor.ts';
@@ -27,7 +27,11 @@ async function codeDrive(spec: ExecutionSpec, scratch: string, squash: SquashLim
   if (spec.code.image !== undefined) {
     if (!isSquashfsImage(spec.code.image)) throw new ExecutorError('START_FAILED', 'the code image is not a squashfs image');
     // A link, so the VM keeps its drive whatever happens to the CRN's cache entry.
-    await link(spec.code.image, path);
+    await link(spec.code.image, path).catch(async (err: NodeJS.ErrnoException) => {
+      // The download cache on another filesystem than the VMs' state: a copy, then.
+      if (err.code !== 'EXDEV') throw err;
+      await copyFile(spec.code.image!, path);
+    });
   } else if (cache && spec.code.contentKey) {
     await cache.linkImage(spec.code.contentKey, spec.code.dir, path);
   } else {

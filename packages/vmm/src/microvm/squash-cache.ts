@@ -15,7 +15,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { squashDirectory, type SquashLimits } from './disks.ts';
 
@@ -53,7 +53,11 @@ export class SquashCache {
     const image = join(this.config.dir, `${key}.squashfs`);
     for (let attempt = 0; attempt < 3; attempt++) {
       await rm(target, { force: true });
-      const linked = await link(image, target).then(() => true, () => false);
+      const linked = await link(image, target).then(
+        () => true,
+        // A cache directory on another filesystem than the VM's scratch: a copy (then verified too).
+        (err: NodeJS.ErrnoException) => (err.code === 'EXDEV' ? copyFile(image, target).then(() => true, () => false) : false),
+      );
       if (linked && (await this.#verify(key, target))) {
         const now = new Date();
         await utimes(image, now, now).catch(() => {});
@@ -96,8 +100,10 @@ export class SquashCache {
   async #evict(keep: string): Promise<void> {
     const entries: { key: string; size: number; used: number }[] = [];
     for (const name of await readdir(this.config.dir).catch(() => [] as string[])) {
-      if (!name.endsWith('.squashfs') || name.startsWith('.')) continue;
       const st = await stat(join(this.config.dir, name)).catch(() => undefined);
+      // A build cut short by a crash: older than any build may take, nobody writes it any more.
+      if (name.startsWith('.tmp-') && st && Date.now() - st.mtimeMs > 2 * this.limits().timeoutMs) await rm(join(this.config.dir, name), { force: true });
+      if (!name.endsWith('.squashfs') || name.startsWith('.')) continue;
       if (st) entries.push({ key: name.slice(0, -'.squashfs'.length), size: st.size, used: st.mtimeMs });
     }
     let total = entries.reduce((n, e) => n + e.size, 0);
