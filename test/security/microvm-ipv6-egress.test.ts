@@ -82,6 +82,8 @@ describe('microVM IPv6 egress', { skip: process.getuid?.() !== 0 ? 'needs root' 
       kernel: images.kernel, initramfs: images.initramfs, defaultRuntime: images.runtimes.node, stateDir,
       network: { prefix: tapPrefix, ipv6Range: range }, accelerator: 'tcg', firewall: { table: `aleph_test_v6_${tag}` },
       codeCache: false,
+      // Generous: a loaded CI machine slows TCG boots a lot (a deadline, not a timing assertion).
+      boot: { stallMs: 30_000, timeoutMs: 240_000 },
     });
     handle = await executor.start({
       id: 'ipv6-egress', code: { dir: join(work, 'code'), entrypoint: 'main.mjs' }, volumes: [], variables: {},

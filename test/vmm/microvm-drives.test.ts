@@ -63,6 +63,8 @@ describe('microVM drives: every volume kind, code squashfs cached', { skip: proc
     executor = await MicroVmExecutor.create({
       kernel: images.kernel, initramfs: images.initramfs, defaultRuntime: images.runtimes.node, stateDir,
       network: { prefix: TAP_PREFIX }, accelerator: 'tcg', firewall: { table: `aleph_test_drives_${process.pid}` },
+      // Generous: a loaded CI machine slows TCG boots a lot (a deadline, not a timing assertion).
+      boot: { stallMs: 30_000, timeoutMs: 240_000 },
     });
     spec = {
       id: 'drives-test',
