@@ -13,7 +13,8 @@ import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import type { GuestImages } from '@aleph-nodes/guest/build';
-import { Firewall, MicroVm, MicroVmError, bootProbeGuest, hostTscKhz, probeAccelerator, DEFAULT_TAP_POOL } from '../../packages/vmm/src/microvm/index.ts';
+import { Firewall } from '../../packages/vmm/src/net/firewall.ts';
+import { MicroVm, MicroVmError, bootProbeGuest, hostTscKhz, probeAccelerator, DEFAULT_TAP_POOL } from '../../packages/vmm/src/microvm/index.ts';
 import type { MicroVmOptions, TapPoolConfig } from '../../packages/vmm/src/microvm/index.ts';
 import { HTTP_SERVER, dirEntries, guestImages, qemuProcesses, tapNames, zipFiles } from './helpers.ts';
 

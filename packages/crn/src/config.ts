@@ -4,7 +4,7 @@
  * (`describeConfig(CrnConfigSchema, 'CRN')`).
  */
 import { z } from 'zod';
-import { DEFAULT_DNS_SERVERS } from '@aleph-nodes/vmm';
+import { DEFAULT_DNS_SERVERS, parseIpv6Range } from '@aleph-nodes/vmm';
 import { loadConfig, type LoadConfigOptions } from '@aleph-nodes/service';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an 0x Ethereum address');
@@ -113,6 +113,25 @@ export const CrnConfigSchema = z.object({
   instanceStopTimeoutSeconds: z.number().min(0).default(60).describe('Grace period for an instance to power off after the ACPI power button (its OS flushes its disk) before a hard kill'),
   maxImageMib: z.number().int().min(1).default(4096).describe('Largest instance root filesystem image (rootfs.parent) the node downloads; the download cache must be at least as large'),
   workloadPoolBase: z.string().default('10.213.0.0').describe('First address of the /16 from which workloads get a /30 (process executor)'),
+  ipv6Range: z
+    .string()
+    .default('')
+    .refine((v) => {
+      if (v === '') return true;
+      try {
+        parseIpv6Range(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'an IPv6 range in CIDR notation of at most /122, e.g. 2a01:4f8:10:20::/64')
+    .describe("IPv6 range routed to this host (aleph-vm's IPV6_ADDRESS_POOL), e.g. its /64: each microVM gets a /124 of it (the n-th for VM number n), the host side of its tap the gateway, and with internet access its IPv6 traffic is routed (not translated) to public unicast destinations. Empty (default): VMs have IPv4 only. The range must be routed to this host (or its neighbour discovery proxied, e.g. ndppd)"),
+  codeCacheMib: z
+    .number()
+    .int()
+    .min(0)
+    .default(2048)
+    .describe('microVM executor: disk the squashfs images of program code may take, kept by code hash so a program is not repacked at each start (least recently used removed first); 0 packs the code at every start'),
   dnsServers: z
     .array(z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]+$/, 'an IPv4 or IPv6 address'))
     .min(1)

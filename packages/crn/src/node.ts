@@ -53,6 +53,8 @@ async function createExecutor(config: CrnConfig, dataDir: string, logger: Logger
       accelerator: config.accelerator,
       kvmCpu: config.kvmCpu,
       dnsServers: config.dnsServers,
+      ...(config.ipv6Range ? { network: { ipv6Range: config.ipv6Range } } : {}),
+      codeCache: config.codeCacheMib > 0 ? { maxBytes: config.codeCacheMib * 1024 * 1024 } : false,
     });
     logger.info({ accelerator: executor.accelerator.accelerator, reason: executor.accelerator.reason }, 'microvm executor ready');
     return executor;

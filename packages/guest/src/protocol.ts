@@ -74,6 +74,8 @@ export interface GuestNetwork {
   /** Host side of the tap: the guest's default gateway. */
   gateway: string;
   dnsServers: string[];
+  /** The VM's IPv6 address in its /124 and the host side as gateway, when the node has an IPv6 range. */
+  ipv6?: { ip: string; prefixLength: number; gateway: string } | undefined;
 }
 
 export interface GuestConfig {

@@ -86,6 +86,10 @@ export interface ExecutionNetwork {
   ipv4Ip: string;
   /** The host's external IPv4 address that forwarded ports answer on, when known. */
   hostIpv4: string | null;
+  /** The guest's IPv6 /124 (`…::40/124`), when the node has an IPv6 range; else null. */
+  ipv6Network?: string | null | undefined;
+  /** The guest's own IPv6 address in it, or null. */
+  ipv6Ip?: string | null | undefined;
   portForwards: PortForward[];
 }
 
@@ -103,6 +107,16 @@ export interface ExecutionSpec {
     dir: string;
     /** Path of the executable inside `dir`. `.js`/`.mjs` run with Node.js; anything else is executed. */
     entrypoint: string;
+    /**
+     * A squashfs image of the code (a `squashfs` STORE), mounted as it is by backends with the
+     * `squashfs` code format; `dir` is then not read.
+     */
+    image?: string | undefined;
+    /**
+     * What identifies the bytes of `dir` (its STORE file's hash and encoding): a backend may keep
+     * what it derives from the code (the microVM's squashfs) under this key instead of redoing it.
+     */
+    contentKey?: string | undefined;
   };
   /**
    * The runtime root filesystem (a squashfs file for microVMs). The process backend runs the
@@ -208,7 +222,18 @@ export interface ExecutorCapabilities {
   instances: boolean;
   /** Runs a program inside the runtime image its message names (a squashfs root filesystem); without it, programs run on the host's own interpreter. */
   runtimeImages: boolean;
+  /** Code encodings it runs: `zip` and `plain` are unpacked by the CRN; `squashfs` is a STORE image handed over as it is. */
+  codeFormats: readonly CodeFormat[];
+  /** What an immutable volume may be: a `zip` (unpacked by the CRN), a `squashfs` or `ext4` STORE image (mounted read-only as it is). */
+  volumeFormats: readonly VolumeFormat[];
+  /** Programs may name a Python ASGI application (`main:app`) as entrypoint; the runtime serves it. */
+  asgi: boolean;
+  /** Workloads get an IPv6 address of the node's range (ExecutionNetwork.ipv6Ip). */
+  ipv6: boolean;
 }
+
+export type CodeFormat = 'zip' | 'plain' | 'squashfs';
+export type VolumeFormat = 'zip' | 'squashfs' | 'ext4';
 
 export interface Executor {
   readonly name: string;

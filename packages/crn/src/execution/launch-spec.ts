@@ -121,7 +121,7 @@ export function prepareLaunch(deps: LaunchDeps, exec: Execution, content: Progra
     volumesDir: s.volumesDir,
     maxDownloadBytes: s.maxDownloadBytes,
     unzip: s.unzip,
-    downloadRuntime: deps.executor.capabilities.runtimeImages,
+    capabilities: deps.executor.capabilities,
   };
   return exec.vmType === 'instance' ? prepareInstanceSpec(ctx, exec, deps) : prepareProgramSpec(ctx, exec, content, s.ccnUrl);
 }
@@ -130,7 +130,7 @@ export async function prepareProgramSpec(ctx: PrepareContext, exec: Execution, c
   const prepared = await prepareProgram(ctx, exec.id, content);
   const spec: ExecutionSpec = {
     id: exec.id,
-    code: { dir: prepared.codeDir, entrypoint: prepared.entrypoint },
+    code: { dir: prepared.codeDir, entrypoint: prepared.entrypoint, image: prepared.codeImage, contentKey: prepared.contentKey },
     runtime: prepared.runtimePath ? { path: prepared.runtimePath } : undefined,
     volumes: prepared.volumes,
     variables: { ...guestVariables(exec.ref, ccnUrl), ...(content.variables ?? {}) },

@@ -3,18 +3,21 @@
  * through the cache (sha256-verified) and extracted safely, persistent volumes as directories
  * kept per execution, the environment from the message's variables.
  *
- * For the `process` executor the host is the runtime: `runtime.ref` is not downloaded (it is a
- * squashfs root filesystem meant for microVMs).
+ * What is prepared follows the executor's declared capabilities (ExecutorCapabilities), never
+ * its name: `runtime.ref` is downloaded only for backends with runtime images (the process
+ * backend runs on the host's userland); ASGI entrypoints, squashfs code and squashfs/ext4
+ * immutable volumes only for backends that take them; anything else is refused naming the
+ * missing capability.
  *
  * Every path the message names (entrypoint, volume mounts and names) is checked before the
  * first download (program-paths.ts), and every file or directory made from one is created
  * through `resolveInside`/`writeFileInside`: no component may be a symlink, nothing lands
  * outside its directory.
  */
-import { lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { isEphemeralVolume, isImmutableVolume, programInterface, sha256Hex, type ProgramContent, type Volume } from '@aleph-nodes/protocol';
 import { resolveInside, UnsafePathError, writeFileInside } from '@aleph-nodes/service';
-import type { VolumeSpec } from '@aleph-nodes/vmm';
+import type { ExecutorCapabilities, VolumeFormat, VolumeSpec } from '@aleph-nodes/vmm';
 import type { CcnClient } from '../ccn/ccn-client.ts';
 import { CRN_ERRORS } from '../errors.ts';
 import { DownloadCache } from '../storage/download-cache.ts';
@@ -27,13 +30,17 @@ export interface PrepareContext {
   volumesDir: string;
   maxDownloadBytes: number;
   unzip: UnzipLimits;
-  /** Backends with their own root file system (microVMs) need `runtime.ref`; `process` uses the host. */
-  downloadRuntime: boolean;
+  /** What the executor takes (runtime images, code and volume formats, ASGI). */
+  capabilities: ExecutorCapabilities;
 }
 
 export interface PreparedProgram {
   codeDir: string;
   entrypoint: string;
+  /** A squashfs code STORE, handed to the executor as it is (ExecutionSpec.code.image). */
+  codeImage?: string | undefined;
+  /** The code's content key (its encoding and STORE hash), for the executor's own caches. */
+  contentKey: string;
   volumes: VolumeSpec[];
   /** Cache entries in use (pinned while the execution lives). */
   cacheKeys: string[];
@@ -83,6 +90,23 @@ async function extractZip(ctx: PrepareContext, file: { path: string; hash: strin
   }
 }
 
+/** The filesystem image a STORE file holds, by its magic bytes; undefined for anything else (a zip). */
+export function imageFormat(path: string): Exclude<VolumeFormat, 'zip'> | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(1082);
+    const n = readSync(fd, head, 0, head.length, 0);
+    if (n >= 4 && head.toString('latin1', 0, 4) === 'hsqs') return 'squashfs';
+    if (n >= 1082 && head.readUInt16LE(1080) === 0xef53) return 'ext4';
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** Resolves `use_latest` references to the owner's newest amending STORE (a failed lookup keeps the original). */
 export async function resolveRef(ctx: PrepareContext, ref: string, useLatest: boolean | undefined, owner: string): Promise<string> {
   if (!useLatest) return ref;
@@ -92,8 +116,12 @@ export async function resolveRef(ctx: PrepareContext, ref: string, useLatest: bo
 export async function prepareProgram(ctx: PrepareContext, executionId: string, content: ProgramContent): Promise<PreparedProgram> {
   // Before any download or write: a refused path fails the start here, with its reason.
   const { entrypoint } = checkProgramPaths(content);
-  if (programInterface(content.code) === 'asgi') {
-    throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', 'ASGI programs (entrypoint module:app) need the microvm executor; use an executable entrypoint');
+  const asgi = programInterface(content.code) === 'asgi';
+  if (asgi && !ctx.capabilities.asgi) {
+    throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', "ASGI programs (entrypoint module:app) need an executor with the asgi capability, which this node's lacks; use an executable entrypoint");
+  }
+  if (!ctx.capabilities.codeFormats.includes(content.code.encoding)) {
+    throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', `code encoding ${content.code.encoding} needs an executor with that code format; this node's takes ${ctx.capabilities.codeFormats.join(', ')}`);
   }
   const cacheKeys: string[] = [];
   let diskBytes = 0;
@@ -102,6 +130,7 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
   cacheKeys.push(DownloadCache.keyOfFile(code.hash));
   diskBytes += code.size;
   let codeDir: string;
+  let codeImage: string | undefined;
   switch (content.code.encoding) {
     case 'zip':
       codeDir = await extractZip(ctx, code, 'code archive');
@@ -117,8 +146,14 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
       cacheKeys.push(DownloadCache.keyOfDerived(name));
       break;
     }
+    case 'squashfs':
+      // Mounted by the guest as it is: never unpacked on the host. `codeDir` is an empty placeholder.
+      if (imageFormat(code.path) !== 'squashfs') throw CRN_ERRORS.error('CODE_UNAVAILABLE', 'code with encoding squashfs is not a squashfs image');
+      codeImage = code.path;
+      codeDir = await ctx.cache.derived('empty-code', async () => {});
+      break;
     default:
-      throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', `code encoding ${content.code.encoding} needs the microvm executor`);
+      throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', `code encoding ${content.code.encoding} is not supported`);
   }
   diskBytes += code.size;
   let isFile = false;
@@ -128,7 +163,8 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
   } catch (err) {
     if (!(err instanceof UnsafePathError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  if (!isFile) throw CRN_ERRORS.error('CODE_UNAVAILABLE', `entrypoint ${entrypoint} is not a file of the code`);
+  // An ASGI entrypoint names a module (the runtime imports it); an image is checked in the guest.
+  if (!isFile && !asgi && !codeImage) throw CRN_ERRORS.error('CODE_UNAVAILABLE', `entrypoint ${entrypoint} is not a file of the code`);
 
   const prepared = await prepareVolumes(ctx, executionId, content.volumes as Volume[], content.address);
   const volumes = prepared.volumes;
@@ -146,13 +182,14 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
     volumes.push({ kind: 'immutable', source: dir, mount: '/data' });
   }
   let runtimePath: string | undefined;
-  if (ctx.downloadRuntime) {
+  if (ctx.capabilities.runtimeImages) {
     const runtime = await storedFile(ctx, await resolveRef(ctx, content.runtime.ref, content.runtime.use_latest, content.address), 'runtime');
     cacheKeys.push(DownloadCache.keyOfFile(runtime.hash));
     diskBytes += runtime.size;
     runtimePath = runtime.path;
   }
-  return { codeDir, entrypoint, volumes, cacheKeys, diskMib: diskMib + Math.ceil(diskBytes / MIB), runtimePath };
+  const contentKey = `${content.code.encoding}-${code.hash}`;
+  return { codeDir, codeImage, contentKey, entrypoint, volumes, cacheKeys, diskMib: diskMib + Math.ceil(diskBytes / MIB), runtimePath };
 }
 
 export interface PreparedVolumes {
@@ -177,10 +214,20 @@ export async function prepareVolumes(ctx: PrepareContext, executionId: string, l
     if (isImmutableVolume(v)) {
       const file = await storedFile(ctx, await resolveRef(ctx, v.ref, v.use_latest, owner), `volume ${i}`);
       cacheKeys.push(DownloadCache.keyOfFile(file.hash));
-      const dir = await extractZip(ctx, file, `volume ${i} (only zip volumes are supported by the process executor)`);
-      cacheKeys.push(DownloadCache.keyOfDerived(`zip-${file.hash}`));
-      diskBytes += file.size * 2;
-      volumes.push({ kind: 'immutable', source: dir, mount });
+      const format = imageFormat(file.path) ?? 'zip';
+      if (!ctx.capabilities.volumeFormats.includes(format)) {
+        throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', `volume ${i} is a ${format} image; this node's executor takes ${ctx.capabilities.volumeFormats.join(', ')} volumes`);
+      }
+      if (format === 'zip') {
+        const dir = await extractZip(ctx, file, `volume ${i}`);
+        cacheKeys.push(DownloadCache.keyOfDerived(`zip-${file.hash}`));
+        diskBytes += file.size * 2;
+        volumes.push({ kind: 'immutable', source: dir, mount });
+      } else {
+        // A filesystem image, mounted read-only by the guest: its bytes stay as they are in the cache.
+        diskBytes += file.size;
+        volumes.push({ kind: 'immutable', source: file.path, mount });
+      }
     } else if (isEphemeralVolume(v)) {
       volumes.push({ kind: 'ephemeral', sizeMib: v.size_mib, mount });
       diskMib += v.size_mib;

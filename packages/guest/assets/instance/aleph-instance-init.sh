@@ -4,7 +4,8 @@
 # `aleph-seed`, else any filesystem labelled CIDATA), a NoCloud-compatible vfat image. Besides
 # the cloud-init files it carries two plain files written for this script, so no YAML is parsed
 # in shell:
-#   aleph-instance.conf      KEY=value lines: HOSTNAME, MAC, ADDRESS (CIDR), GATEWAY, DNS, and
+#   aleph-instance.conf      KEY=value lines: HOSTNAME, MAC, ADDRESS (CIDR), GATEWAY, DNS,
+#                            ADDRESS6 (CIDR) and GATEWAY6 when the node has IPv6, and
 #                            VOLUME=<serial> <fs> <ro|rw> <mount point> per drive to mount
 #   aleph-authorized-keys    root's OpenSSH public keys, one a line
 # The vfat image is read with mtools (no kernel module needed). Every step logs a line on the
@@ -32,13 +33,15 @@ rm -rf "$seed"
 mkdir -p -m 0700 "$seed"
 mcopy -n -i "$dev" ::aleph-instance.conf ::aleph-authorized-keys "$seed/" || { log "cannot read the seed drive $dev"; exit 1; }
 
-HOSTNAME= MAC= ADDRESS= GATEWAY= DNS=
+HOSTNAME= MAC= ADDRESS= GATEWAY= DNS= ADDRESS6= GATEWAY6=
 while IFS='=' read -r key value; do
   case "$key" in
     HOSTNAME) HOSTNAME=$value ;;
     MAC) MAC=$value ;;
     ADDRESS) ADDRESS=$value ;;
     GATEWAY) GATEWAY=$value ;;
+    ADDRESS6) ADDRESS6=$value ;;
+    GATEWAY6) GATEWAY6=$value ;;
     DNS) DNS=$value ;;
     VOLUME) echo "$value" >> "$seed/volumes" ;;
   esac
@@ -79,6 +82,11 @@ if [ -n "$MAC" ] && [ -n "$ADDRESS" ]; then
     ip addr add "$ADDRESS" dev "$nic"
     ip link set "$nic" up
     [ -z "$GATEWAY" ] || ip route replace default via "$GATEWAY" dev "$nic"
+    if [ -n "$ADDRESS6" ]; then
+      ip -6 addr add "$ADDRESS6" dev "$nic" nodad
+      [ -z "$GATEWAY6" ] || ip -6 route replace default via "$GATEWAY6" dev "$nic"
+      log "network: $nic $ADDRESS6 via ${GATEWAY6:-none}"
+    fi
     : > /etc/resolv.conf.new
     for s in $DNS; do echo "nameserver $s" >> /etc/resolv.conf.new; done
     mv /etc/resolv.conf.new /etc/resolv.conf

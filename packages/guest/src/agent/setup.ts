@@ -56,6 +56,11 @@ async function setupNetwork(net: GuestNetwork | undefined): Promise<void> {
   await sh('ip', ['addr', 'add', `${net.ip}/${net.prefixLength}`, 'dev', 'eth0']);
   await sh('ip', ['link', 'set', 'eth0', 'up']);
   await sh('ip', ['route', 'add', 'default', 'via', net.gateway]);
+  if (net.ipv6) {
+    // `nodad`: the /124 is this VM's alone, and the program may connect out as soon as it starts.
+    await sh('ip', ['-6', 'addr', 'add', `${net.ipv6.ip}/${net.ipv6.prefixLength}`, 'dev', 'eth0', 'nodad']);
+    await sh('ip', ['-6', 'route', 'add', 'default', 'via', net.ipv6.gateway, 'dev', 'eth0']);
+  }
   if (net.dnsServers.length > 0) {
     await writeFile('/etc/resolv.conf', net.dnsServers.map((s) => `nameserver ${s}\n`).join(''));
   }

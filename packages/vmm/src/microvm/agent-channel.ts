@@ -42,7 +42,15 @@ export function guestConfig(options: MicroVmOptions, tap: TapLease | undefined):
   return {
     ...options.guest,
     id: options.id,
-    network: tap ? { ip: tap.guestIp, prefixLength: tap.prefixLength, gateway: tap.hostIp, dnsServers: options.dnsServers ?? [] } : undefined,
+    network: tap
+      ? {
+        ip: tap.guestIp,
+        prefixLength: tap.prefixLength,
+        gateway: tap.hostIp,
+        dnsServers: options.dnsServers ?? [],
+        ...(tap.ipv6 ? { ipv6: { ip: tap.ipv6.guestIp, prefixLength: tap.ipv6.prefixLength, gateway: tap.ipv6.hostIp } } : {}),
+      }
+      : undefined,
   };
 }
 

@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { connect } from 'node:net';
 import { ExecutorError } from '../executor.ts';
 import type { Endpoint, ExecutionNetwork, ExecutionSpec } from '../executor.ts';
-import { validatePortForwards } from '../net/firewall.ts';
+import { validatePortForwards } from '../net/firewall-rules.ts';
 import { validateSeedConfig } from './seed.ts';
 import type { TapLease } from './tap.ts';
 
@@ -19,7 +19,14 @@ export function readCmdline(pid: number): string {
 /** The API's view of a VM's network. */
 export function networkOf(tap: TapLease, host: string | null, portForwards: ExecutionNetwork['portForwards']): ExecutionNetwork {
   const subnet = tap.guestIp.split('.').slice(0, 3).join('.');
-  return { ipv4Network: `${subnet}.0/${tap.prefixLength}`, ipv4Ip: tap.guestIp, hostIpv4: host, portForwards: portForwards.map((f) => ({ ...f })) };
+  return {
+    ipv4Network: `${subnet}.0/${tap.prefixLength}`,
+    ipv4Ip: tap.guestIp,
+    hostIpv4: host,
+    ipv6Network: tap.ipv6?.network ?? null,
+    ipv6Ip: tap.ipv6?.guestIp ?? null,
+    portForwards: portForwards.map((f) => ({ ...f })),
+  };
 }
 
 /** True when the file has the ext4/ext2 superblock magic (0xEF53 at byte 1080). */

@@ -38,6 +38,7 @@ export async function prepareInstanceHost(options: MicroVmOptions, instance: Mic
     mac: tap.mac,
     address: `${tap.guestIp}/${tap.prefixLength}`,
     gateway: tap.hostIp,
+    ipv6: tap.ipv6 ? { address: `${tap.ipv6.guestIp}/${tap.ipv6.prefixLength}`, gateway: tap.ipv6.hostIp } : undefined,
     dnsServers: options.dnsServers ?? [],
     volumes: instance.volumes,
   });

@@ -14,11 +14,12 @@
  * while it runs; stop presses the ACPI power button, then kills after the grace time.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { GuestMount } from '@aleph-nodes/guest/protocol';
 import { WORKLOAD_PORT } from '@aleph-nodes/guest/protocol';
+import { checkEntrypoint } from '@aleph-nodes/protocol';
 import { ExecutorError, validateSpec } from '../executor.ts';
 import type {
   AdoptionRecord,
@@ -31,28 +32,29 @@ import type {
   ExecutorCapabilities,
   ExecutorIsolation,
 } from '../executor.ts';
-import { createExt4Image, ensurePersistentImage } from '../host/ext4.ts';
-import { Cgroup, detectCgroups, type CgroupLayout } from '../host/cgroups.ts';
-import { cleanupToolCgroups } from '../host/tool-jail.ts';
-import { DEFAULT_SQUASH_LIMITS, isSquashfsImage, squashDirectory, type SquashLimits } from './disks.ts';
+import { detectCgroups, type CgroupLayout } from '../host/cgroups.ts';
+import { DEFAULT_SQUASH_LIMITS, isSquashfsImage, type SquashLimits } from './disks.ts';
 import type { GuestOutputLimits } from './guest-output.ts';
 import { toolPath } from './tool-paths.ts';
-import { cgroupScope, VM_CGROUP_PARENT, VmJail, type VmJailSettings } from './vm-jail.ts';
+import { VM_CGROUP_PARENT, type VmJailSettings } from './vm-jail.ts';
 import { hostTscKhz } from './host-tsc.ts';
 import { probeAccelerator } from './kvm-probe.ts';
 import type { ProbeResult } from './kvm-probe.ts';
 import type { Accelerator, DriveArg } from './qemu-args.ts';
 import { MAX_VIRTIO_DEVICES } from './qemu-args.ts';
-import { cleanupOrphanTaps, deleteTap, DEFAULT_TAP_POOL } from './tap.ts';
+import { DEFAULT_TAP_POOL } from './tap.ts';
 import type { TapLease, TapPoolConfig } from './tap.ts';
-import { sleep } from './timing.ts';
-import { Firewall, FIREWALL_TABLE } from '../net/firewall.ts';
+import { Firewall } from '../net/firewall.ts';
+import { FIREWALL_TABLE } from '../net/firewall-rules.ts';
 import { DEFAULT_DNS_SERVERS } from '../net/egress.ts';
 import { hostIpv4 } from './host-address.ts';
 import { INSTANCE_SSH_PORT } from './instance-boot.ts';
 import { MicroVm } from './vm.ts';
 import { MicroVmHandle, MICROVM_BACKEND, toExecutorError } from './executor-handle.ts';
-import { networkOf, portOpen, readCmdline, validateInstance } from './executor-support.ts';
+import { networkOf, portOpen, validateInstance } from './executor-support.ts';
+import { prepareDrives } from './executor-drives.ts';
+import { cleanupOrphans, removeLeftovers, type OrphanScope } from './executor-orphans.ts';
+import { SquashCache } from './squash-cache.ts';
 import type { BootPolicy } from './boot-policy.ts';
 import type { MicroVmAttachment } from './vm-types.ts';
 
@@ -82,6 +84,12 @@ export interface MicroVmExecutorConfig {
   output?: Partial<GuestOutputLimits>;
   /** mksquashfs on tenant directories: memory cap and timeout of the jailed run. */
   squash?: Partial<SquashLimits>;
+  /**
+   * Where code squashfs images are kept by content key (default `<stateDir>/code-cache`, which
+   * must be on the state directory's filesystem) and how many bytes they may take (default 2 GiB);
+   * `false` packs the code at every start.
+   */
+  codeCache?: { dir?: string; maxBytes?: number } | false;
   onEvent?: (line: string) => void;
 }
 
@@ -92,11 +100,13 @@ export class MicroVmExecutor implements Executor {
   // cgroup (memory, CPU, pids, IO), under its seccomp filter (vm-jail.ts); tools that read
   // tenant bytes on the host run jailed too (host/tool-jail.ts).
   // Egress: the shared ruleset (net/firewall-rules.ts) applies the public-unicast policy to its table.
-  readonly capabilities: ExecutorCapabilities = { instances: true, runtimeImages: true };
   readonly isolation: ExecutorIsolation = { jailed: true, virtualized: true, seccomp: true, cgroups: true, egressFiltered: true };
+  readonly capabilities: ExecutorCapabilities;
   readonly #handles = new Map<string, MicroVmHandle>();
   readonly #network: TapPoolConfig;
   readonly firewall: Firewall | undefined;
+  /** Code squashfs images by content key (undefined: packed at every start). */
+  readonly codeCache: SquashCache | undefined;
 
   private constructor(
     private readonly config: MicroVmExecutorConfig,
@@ -114,9 +124,25 @@ export class MicroVmExecutor implements Executor {
       ...config.network,
       ipPath: toolPath(config.network?.ipPath ?? DEFAULT_TAP_POOL.ipPath, 'iproute2'),
     };
+    this.capabilities = {
+      instances: true,
+      runtimeImages: true,
+      codeFormats: ['zip', 'plain', 'squashfs'],
+      volumeFormats: ['zip', 'squashfs', 'ext4'],
+      // The guest agent hands `module:app` to the runtime's ASGI server.
+      asgi: true,
+      ipv6: this.#network.ipv6Range !== undefined,
+    };
     this.firewall = config.firewall === false
       ? undefined
       : new Firewall({ nftPath: config.firewall?.nftPath ?? 'nft', table: config.firewall?.table ?? FIREWALL_TABLE, tapPrefix: this.#network.prefix });
+    this.codeCache = config.codeCache === false
+      ? undefined
+      : new SquashCache({ dir: config.codeCache?.dir ?? join(config.stateDir, 'code-cache'), maxBytes: config.codeCache?.maxBytes ?? 2 * 1024 ** 3 }, () => this.#squashLimits);
+  }
+
+  get #orphanScope(): OrphanScope {
+    return { stateDir: this.config.stateDir, network: this.#network, firewall: this.firewall, cgroups: this.cgroups };
   }
 
   /** Probes the accelerator (unless configured) and prepares the state directory. */
@@ -209,8 +235,13 @@ export class MicroVmExecutor implements Executor {
       validateInstance(spec);
     } else {
       if (!isSquashfsImage(runtime)) throw new ExecutorError('START_FAILED', `runtime ${runtime} is not a squashfs image`);
-      const entry = join(spec.code.dir, spec.code.entrypoint);
-      if (!existsSync(entry) || !statSync(entry).isFile()) throw new ExecutorError('START_FAILED', `entrypoint ${spec.code.entrypoint} is not a file of the code`);
+      // An ASGI reference (`main:app`) names a module the runtime imports, and a code image is
+      // not read on the host: the guest reports either missing.
+      const asgi = !spec.code.entrypoint.includes('/') && checkEntrypoint(spec.code.entrypoint, true).ok && spec.code.entrypoint.includes(':');
+      if (spec.code.image === undefined && !asgi) {
+        const entry = join(spec.code.dir, spec.code.entrypoint);
+        if (!existsSync(entry) || !statSync(entry).isFile()) throw new ExecutorError('START_FAILED', `entrypoint ${spec.code.entrypoint} is not a file of the code`);
+      }
     }
     // Besides the volumes: the root drive, code or seed drive, network card, control channel.
     if (spec.volumes.length + 4 > MAX_VIRTIO_DEVICES) throw new ExecutorError('INVALID_SPEC', `a microVM takes at most ${MAX_VIRTIO_DEVICES - 4} volumes`);
@@ -218,38 +249,7 @@ export class MicroVmExecutor implements Executor {
     const scratch = await mkdtemp(join(this.config.stateDir, 'scratch-'));
     let vm: MicroVm | undefined;
     try {
-      const drives: DriveArg[] = [];
-      const mounts: GuestMount[] = [];
-      if (!spec.instance) {
-        await squashDirectory(spec.code.dir, join(scratch, 'code.squashfs'), this.#squashLimits);
-        drives.push({ id: 'code', path: join(scratch, 'code.squashfs'), serial: 'aleph-code', readOnly: true });
-      }
-      for (const [index, volume] of spec.volumes.entries()) {
-        const serial = `aleph-vol-${index}`;
-        let path: string;
-        let fs: GuestMount['fs'] = 'ext4';
-        let readOnly = false;
-        if (volume.kind === 'immutable') {
-          readOnly = true;
-          fs = 'squashfs';
-          if (statSync(volume.source).isDirectory()) {
-            path = join(scratch, `vol-${index}.squashfs`);
-            await squashDirectory(volume.source, path, this.#squashLimits);
-          } else {
-            path = volume.source;
-          }
-        } else if (volume.kind === 'ephemeral') {
-          path = join(scratch, `vol-${index}.ext4`);
-          await createExt4Image(path, volume.sizeMib);
-        } else {
-          // A directory source keeps its image inside it; a file source is the image.
-          path = existsSync(volume.source) && statSync(volume.source).isDirectory() ? join(volume.source, 'volume.ext4') : volume.source;
-          await ensurePersistentImage(path, volume.sizeMib);
-        }
-        // An instance mounts them itself at boot, from the seed (aleph-instance-init).
-        drives.push({ id: `vol${index}`, path, serial, readOnly });
-        mounts.push({ serial, mount: volume.mount, fs, readOnly });
-      }
+      const { drives, mounts } = await prepareDrives(spec, scratch, this.#squashLimits, this.codeCache);
       vm = this.#newVm(spec, drives, mounts, runtime);
       await vm.prepare();
     } catch (err) {
@@ -276,7 +276,7 @@ export class MicroVmExecutor implements Executor {
       attached = false;
     }
     if (!attached) {
-      await this.#removeLeftovers(data.vm, data.scratchDir);
+      await removeLeftovers(this.#orphanScope, data.vm, data.scratchDir);
       return undefined;
     }
     const network = data.network ?? (data.vm.tap ? networkOf(data.vm.tap, await hostIpv4(this.#network.ipPath), spec.instance?.portForwards ?? []) : undefined);
@@ -289,25 +289,6 @@ export class MicroVmExecutor implements Executor {
     return handle;
   }
 
-  async #removeLeftovers(vm: MicroVmAttachment, scratchDir: string): Promise<void> {
-    try {
-      process.kill(vm.pid, 0);
-      // The pid may have been reused by an unrelated process: only kill a QEMU of this VM.
-      const cmdline = await readFile(`/proc/${vm.pid}/cmdline`, 'utf8').catch(() => '');
-      if (cmdline.includes(vm.dir)) process.kill(vm.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-    if (vm.tap) {
-      await VmJail.adopt({ runDir: this.config.stateDir, dir: vm.dir, tapId: vm.tap.id, cgroups: this.cgroups }).destroy();
-      await this.firewall?.revokeInternet(vm.tap.ifname);
-      await this.firewall?.removePortForwards(vm.tap.ifname, vm.tap.guestIp).catch(() => {});
-      await deleteTap(this.#network, vm.tap, vm.dir).catch(() => {});
-    }
-    await rm(vm.dir, { recursive: true, force: true }).catch(() => {});
-    await rm(scratchDir, { recursive: true, force: true }).catch(() => {});
-  }
-
   async cleanupOrphans(liveIds: ReadonlySet<string>): Promise<void> {
     const liveDirs = new Set<string>();
     for (const [id, handle] of this.#handles) {
@@ -316,43 +297,7 @@ export class MicroVmExecutor implements Executor {
       if (record.vm) liveDirs.add(record.vm.dir);
       if (record.scratchDir) liveDirs.add(record.scratchDir);
     }
-    // QEMU processes whose VM directory is in our state dir but not live.
-    const killed: number[] = [];
-    for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-      if (!/^\d+$/.test(entry)) continue;
-      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-      if (!cmdline.startsWith('qemu-system') && !cmdline.includes('/qemu-system')) continue;
-      const dir = /(\/[^\0,]*\/vm-[A-Za-z0-9]+)\/qmp\.sock/.exec(cmdline)?.[1];
-      if (dir && dir.startsWith(this.config.stateDir) && !liveDirs.has(dir)) {
-        try {
-          process.kill(Number(entry), 'SIGKILL');
-          killed.push(Number(entry));
-        } catch {
-          // gone
-        }
-      }
-    }
-    // Gone (or a zombie: no command line) before their taps and directories are removed.
-    for (let i = 0; i < 50 && killed.some((pid) => readCmdline(pid) !== ''); i++) await sleep(100);
-    // Leases of other executors (other CRNs on this host) are theirs to clean up, unless their VM
-    // directory is gone (a removed data dir): then nobody will ever release them.
-    const ours = (owner: string): boolean => owner.startsWith(`${this.config.stateDir}/`);
-    const orphanTaps = await cleanupOrphanTaps(this.#network, (owner) => liveDirs.has(owner) || (!ours(owner) && existsSync(owner)));
-    for (const ifname of orphanTaps) await this.firewall?.revokeInternet(ifname);
-    // Port forwards of taps that are gone (their VM crashed with its supervisor).
-    const existing = new Set(await readdir('/sys/class/net').catch(() => [] as string[]));
-    await this.firewall?.removePortForwardsWhere((e) => e.comment === undefined || orphanTaps.includes(e.comment) || !existing.has(e.comment)).catch(() => {});
-    for (const entry of await readdir(this.config.stateDir).catch(() => [] as string[])) {
-      const path = join(this.config.stateDir, entry);
-      if ((entry.startsWith('vm-') || entry.startsWith('scratch-')) && !liveDirs.has(path)) await rm(path, { recursive: true, force: true });
-    }
-    // The cgroups of VMs that are gone (QEMU killed above: the groups are empty or emptied here).
-    const scope = `${cgroupScope(this.config.stateDir)}-`;
-    for (const name of this.cgroups.list()) {
-      if (!name.startsWith(scope) || liveDirs.has(join(this.config.stateDir, name.slice(scope.length)))) continue;
-      await new Cgroup(this.cgroups, name).destroy().catch(() => {});
-    }
-    await cleanupToolCgroups();
+    await cleanupOrphans(this.#orphanScope, liveDirs);
   }
 
   async close(): Promise<void> {

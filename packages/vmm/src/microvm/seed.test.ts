@@ -35,6 +35,15 @@ describe('instance seed drive', () => {
     assert.equal(files['aleph-authorized-keys'], `${KEY}\necdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY= second\n`);
   });
 
+  it('gives the guest its IPv6 address and route when the node has an IPv6 range (cloud-init and the Aleph reader)', () => {
+    const files = renderSeedFiles({ ...CONFIG, ipv6: { address: '2a01:4f8:10:20::42/124', gateway: '2a01:4f8:10:20::41' } });
+    assert.match(files['network-config']!, /addresses: \["172\.16\.4\.2\/24", "2a01:4f8:10:20::42\/124"\]/);
+    assert.match(files['network-config']!, /- to: "::\/0"\n {8}via: "2a01:4f8:10:20::41"/);
+    assert.match(files['aleph-instance.conf']!, /^ADDRESS6=2a01:4f8:10:20::42\/124\nGATEWAY6=2a01:4f8:10:20::41$/m);
+    assert.throws(() => renderSeedFiles({ ...CONFIG, ipv6: { address: '2a01::42\n/124', gateway: '2a01::41' } }), /invalid guest IPv6/);
+    assert.throws(() => renderSeedFiles({ ...CONFIG, ipv6: { address: '2a01::42/124', gateway: 'x\nGATEWAY=1' } }), /invalid IPv6 gateway/);
+  });
+
   it('lists the volumes to mount, for the Aleph reader and for cloud-init', () => {
     const files = renderSeedFiles({ ...CONFIG, volumes: [
       { serial: 'aleph-vol-0', mount: '/data', fs: 'ext4', readOnly: false },

@@ -12,6 +12,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isIPv6 } from 'node:net';
 import { promisify } from 'node:util';
 import { SEED_CONF_FILE, SEED_KEYS_FILE } from '@aleph-nodes/guest/protocol';
 import { requireTool } from '../host/tools.ts';
@@ -29,6 +30,8 @@ export interface SeedConfig {
   address: string;
   gateway: string;
   dnsServers: string[];
+  /** The guest's IPv6 address with its prefix (`…::42/124`) and gateway, when the node has an IPv6 range. */
+  ipv6?: { address: string; gateway: string } | undefined;
   /** Drives the guest mounts at boot (found by virtio-blk serial). */
   volumes?: SeedVolume[] | undefined;
 }
@@ -58,6 +61,11 @@ export function validateSeedConfig(config: SeedConfig): void {
   if (!ip || !IPV4_RE.test(ip) || !/^\d+$/.test(prefix ?? '') || Number(prefix) > 32) throw new Error(`invalid guest address ${config.address}`);
   for (const address of [config.gateway, ...config.dnsServers]) {
     if (!IPV4_RE.test(address)) throw new Error(`invalid IPv4 address ${address}`);
+  }
+  if (config.ipv6) {
+    const [ip6, prefix6] = config.ipv6.address.split('/');
+    if (!ip6 || !isIPv6(ip6) || !/^\d+$/.test(prefix6 ?? '') || Number(prefix6) > 128) throw new Error(`invalid guest IPv6 address ${config.ipv6.address}`);
+    if (!isIPv6(config.ipv6.gateway)) throw new Error(`invalid IPv6 gateway ${config.ipv6.gateway}`);
   }
   for (const v of config.volumes ?? []) {
     if (!/^[a-z0-9-]{1,20}$/.test(v.serial)) throw new Error(`invalid volume serial ${v.serial}`);
@@ -89,10 +97,11 @@ export function renderSeedFiles(config: SeedConfig): Record<string, string> {
     '  aleph0:',
     '    match:',
     `      macaddress: ${q(config.mac)}`,
-    `    addresses: [${q(config.address)}]`,
+    `    addresses: [${[config.address, ...(config.ipv6 ? [config.ipv6.address] : [])].map(q).join(', ')}]`,
     '    routes:',
     `      - to: "0.0.0.0/0"`,
     `        via: ${q(config.gateway)}`,
+    ...(config.ipv6 ? ['      - to: "::/0"', `        via: ${q(config.ipv6.gateway)}`] : []),
     ...(config.dnsServers.length > 0 ? ['    nameservers:', `      addresses: [${config.dnsServers.map(q).join(', ')}]`] : []),
     '',
   ].join('\n');
@@ -102,6 +111,7 @@ export function renderSeedFiles(config: SeedConfig): Record<string, string> {
     `ADDRESS=${config.address}`,
     `GATEWAY=${config.gateway}`,
     `DNS=${config.dnsServers.join(' ')}`,
+    ...(config.ipv6 ? [`ADDRESS6=${config.ipv6.address}`, `GATEWAY6=${config.ipv6.gateway}`] : []),
     // `VOLUME=<serial> <fs> <ro|rw> <mount point>`: the mount point last, it may contain spaces.
     ...volumes.map((v) => `VOLUME=${v.serial} ${v.fs} ${v.readOnly ? 'ro' : 'rw'} ${v.mount}`),
     '',

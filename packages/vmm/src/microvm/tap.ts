@@ -12,6 +12,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { toolPath } from './tool-paths.ts';
+import { ipv6Lease, ipv6SubnetCount, type Ipv6Lease } from '../net/ipv6.ts';
 
 const run = promisify(execFile);
 
@@ -26,6 +27,11 @@ export interface TapPoolConfig {
   firstId: number;
   /** `ip`: an absolute path, or a bare name looked up in the system directories (never PATH). */
   ipPath: string;
+  /**
+   * The node's routed IPv6 range (e.g. a /64); VM number n gets its n-th /124 (net/ipv6.ts).
+   * Unset: the VMs have IPv4 only.
+   */
+  ipv6Range?: string | undefined;
 }
 
 export const DEFAULT_TAP_POOL: Omit<TapPoolConfig, 'leaseDir'> = {
@@ -42,6 +48,8 @@ export interface TapLease {
   guestIp: string;
   prefixLength: 24;
   mac: string;
+  /** The VM's IPv6 /124, when the pool has an IPv6 range. */
+  ipv6?: Ipv6Lease | undefined;
 }
 
 function parseIpv4(text: string): number {
@@ -65,7 +73,7 @@ export function poolRange(pool: string): { base: number; subnets: number } {
 }
 
 /** Addresses and names of VM number `id` (pure). */
-export function tapAddresses(config: Pick<TapPoolConfig, 'pool' | 'prefix'>, id: number): TapLease {
+export function tapAddresses(config: Pick<TapPoolConfig, 'pool' | 'prefix' | 'ipv6Range'>, id: number): TapLease {
   const { base, subnets } = poolRange(config.pool);
   if (!Number.isInteger(id) || id < 0 || id >= subnets) throw new Error(`VM number ${id} is outside the pool ${config.pool}`);
   const subnet = base + id * 256;
@@ -77,6 +85,7 @@ export function tapAddresses(config: Pick<TapPoolConfig, 'pool' | 'prefix'>, id:
     prefixLength: 24,
     // Locally administered, unique per VM number.
     mac: `52:54:00:${((id >> 16) & 255).toString(16).padStart(2, '0')}:${((id >> 8) & 255).toString(16).padStart(2, '0')}:${(id & 255).toString(16).padStart(2, '0')}`,
+    ...(config.ipv6Range ? { ipv6: ipv6Lease(config.ipv6Range, id) } : {}),
   };
 }
 
@@ -107,7 +116,9 @@ async function hostSubnets(config: TapPoolConfig): Promise<Set<string>> {
 
 function takeLease(config: TapPoolConfig, owner: string, inUse: ReadonlySet<string>): number {
   mkdirSync(config.leaseDir, { recursive: true });
-  const { subnets } = poolRange(config.pool);
+  const { subnets: v4Subnets } = poolRange(config.pool);
+  // With an IPv6 range, a number needs a /124 in it as well as a /24 in the IPv4 pool.
+  const subnets = config.ipv6Range ? Math.min(v4Subnets, ipv6SubnetCount(config.ipv6Range)) : v4Subnets;
   for (let id = config.firstId; id < subnets; id++) {
     // An interface of that name made by someone else (another tool): leave it alone.
     if (existsSync(`/sys/class/net/${config.prefix}${id}`)) continue;
@@ -121,7 +132,7 @@ function takeLease(config: TapPoolConfig, owner: string, inUse: ReadonlySet<stri
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  throw new Error(`no free /24 left in the VM address pool ${config.pool}`);
+  throw new Error(`no free /24 left in the VM address pool ${config.pool}${config.ipv6Range ? ` (or /124 in ${config.ipv6Range})` : ''}`);
 }
 
 function releaseLease(config: TapPoolConfig, id: number, owner: string): void {
@@ -140,6 +151,10 @@ export async function createTap(config: TapPoolConfig, owner: string): Promise<T
   try {
     await ip(config, ['tuntap', 'add', 'dev', lease.ifname, 'mode', 'tap']);
     await ip(config, ['addr', 'add', `${lease.hostIp}/${lease.prefixLength}`, 'dev', lease.ifname]);
+    if (lease.ipv6) {
+      // `nodad`: the address is ours alone (the /124 is leased), usable before the guest is up.
+      await ip(config, ['-6', 'addr', 'add', `${lease.ipv6.hostIp}/${lease.ipv6.prefixLength}`, 'dev', lease.ifname, 'nodad']);
+    }
     await ip(config, ['link', 'set', lease.ifname, 'up']);
   } catch (err) {
     await ip(config, ['link', 'del', lease.ifname]).catch(() => {});
@@ -173,7 +188,8 @@ export async function cleanupOrphanTaps(config: TapPoolConfig, isLive: (owner: s
       continue;
     }
     if (isLive(owner)) continue;
-    const lease = tapAddresses(config, id);
+    // Only its name matters here (a lease of another CRN may lie outside our IPv6 range).
+    const lease = tapAddresses({ ...config, ipv6Range: undefined }, id);
     await deleteTap(config, lease, owner);
     removed.push(lease.ifname);
   }

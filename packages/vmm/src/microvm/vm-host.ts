@@ -38,7 +38,7 @@ export class VmHost {
       this.#tap = await createTap(options.network, this.#dir!);
       if (options.internet) {
         if (!options.firewall) throw new Error('internet access needs the firewall (NAT)');
-        await options.firewall.allowInternet(this.#tap.ifname);
+        await options.firewall.allowInternet(this.#tap.ifname, this.#tap.ipv6?.network);
       }
     }
     if (options.instance) await prepareInstanceHost(options, options.instance, this.#dir!, this.#tap);

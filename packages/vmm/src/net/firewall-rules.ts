@@ -4,12 +4,17 @@
  * aleph_process_<scope>` for process-workload veths. The rules are the same for both backends:
  *
  * - a workload cannot open connections to the host (its gateway address included: the host's API
- *   and every other service stay out of reach); replies to connections the host opened pass;
+ *   and every other service stay out of reach); replies to connections the host opened pass, and
+ *   IPv6 neighbour discovery on the link (hop limit 255: never routed), without which no IPv6
+ *   packet finds the guest or its gateway (ARP is not filtered by `inet` tables);
  * - a workload cannot reach another workload's interface (tenants are isolated from each other);
  * - only workloads whose interface is in the `internet` set are forwarded to other interfaces and
  *   masqueraded, and only to public unicast destinations: the egress deny lists (egress.ts), the
  *   subnets the host is attached to (`host_nets4/6`, refreshed from the host's interfaces) and
  *   local/broadcast/multicast destinations are dropped; all other forwarded traffic is dropped;
+ * - IPv4 leaves masqueraded; IPv6 is routed as it is (each VM has its own /124 of the node's
+ *   routed range, net/ipv6.ts), so a workload may only send from its own /124 (`ipv6_src`: its
+ *   interface and /124): a guest cannot take another tenant's or the host's addresses;
  * - (microVM instances) port forwards: a host port DNATed to a guest's ip:port, for traffic
  *   arriving from outside (prerouting) and for connections the host opens to its own addresses
  *   (output; not 127.0.0.1, which would need route_localnet); DNATed connections pass the
@@ -36,7 +41,7 @@ export interface RulesetConfig {
 }
 
 /** Sets that hold live state (workload interfaces, forwards, the host's subnets): kept on upgrade. */
-export const STATE_SETS = ['internet', 'portfwd', 'host_nets4', 'host_nets6'] as const;
+export const STATE_SETS = ['internet', 'portfwd', 'host_nets4', 'host_nets6', 'ipv6_src'] as const;
 
 /** Connections DNATed by our port forwards pass, whatever interface they go to or come from. */
 const FORWARD_ACCEPT_RULE = 'ct status dnat accept';
@@ -56,6 +61,7 @@ function chains(config: RulesetConfig): string {
   return `  chain input {
     type filter hook input priority 0; policy accept;
     iifname ${taps} ct state established,related accept
+    iifname ${taps} icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept
     iifname ${taps} drop
   }
   chain forward {
@@ -68,12 +74,13 @@ ${config.portForwards === false ? '' : `    ${FORWARD_ACCEPT_RULE}\n`}    iifnam
     iifname @internet ip daddr @host_nets4 drop
     iifname @internet ip6 daddr @host_nets6 drop
     iifname @internet fib daddr type { local, broadcast, anycast, multicast } drop
+    iifname @internet meta nfproto ipv6 iifname . ip6 saddr != @ipv6_src drop
     iifname @internet accept
     iifname ${taps} drop
   }
   chain postrouting {
     type nat hook postrouting priority 100; policy accept;
-    iifname @internet oifname != ${taps} masquerade
+    iifname @internet oifname != ${taps} meta nfproto ipv4 masquerade
   }${portForwardChains}`;
 }
 
@@ -116,6 +123,10 @@ table inet ${config.table} {
     type ipv6_addr
     flags interval
     auto-merge
+  }
+  set ipv6_src {
+    type ifname . ipv6_addr
+    flags interval
   }${portfwd}
 ${chains(config)}
 }
@@ -205,4 +216,20 @@ export function parseTableObjects(json: string): { chains: string[]; sets: strin
     if (item.map) sets.push(item.map.name);
   }
   return { chains, sets };
+}
+
+/** Parses `nft -j list set inet <table> ipv6_src` (pure): `ifname . prefix` elements. */
+export function parseIpv6Sources(json: string): { ifname: string; network: string }[] {
+  const out: { ifname: string; network: string }[] = [];
+  const doc = JSON.parse(json) as { nftables?: Array<{ set?: { elem?: unknown[] } }> };
+  for (const item of doc.nftables ?? []) {
+    for (const elem of item.set?.elem ?? []) {
+      const [ifname, addr] = ((elem as { concat?: unknown[] }).concat ?? []) as [unknown, unknown];
+      const prefix = (addr as { prefix?: { addr: string; len: number } } | undefined)?.prefix;
+      if (typeof ifname !== 'string') continue;
+      if (prefix) out.push({ ifname, network: `${prefix.addr}/${prefix.len}` });
+      else if (typeof addr === 'string') out.push({ ifname, network: `${addr}/128` });
+    }
+  }
+  return out;
 }

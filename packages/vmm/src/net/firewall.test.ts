@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { firewallRuleset, hostSubnets, parsePortForwardMap, parseTableObjects, portForwardElements, rulesMarker, upgradeTransaction, validatePortForwards } from './firewall.ts';
+import { hostSubnets } from './firewall.ts';
+import { firewallRuleset, parseIpv6Sources, parsePortForwardMap, parseTableObjects, portForwardElements, rulesMarker, upgradeTransaction, validatePortForwards } from './firewall-rules.ts';
 import { EGRESS_DENY_V4, EGRESS_DENY_V6 } from './egress.ts';
 
 describe('firewall ruleset', () => {
@@ -24,7 +25,8 @@ describe('firewall ruleset', () => {
   it('forwards and masquerades only VMs granted internet access', () => {
     const forward = lines.slice(lines.indexOf('chain forward {'), lines.indexOf('chain postrouting {'));
     assert.ok(forward.indexOf('iifname @internet accept') < forward.lastIndexOf('iifname "vmtap*" drop'));
-    assert.ok(lines.includes('iifname @internet oifname != "vmtap*" masquerade'));
+    // IPv4 only: IPv6 is routed from the VM's own /124, never translated.
+    assert.ok(lines.includes('iifname @internet oifname != "vmtap*" meta nfproto ipv4 masquerade'));
   });
 
   it('lets internet workloads reach public unicast only: every egress drop comes before the accept', () => {
@@ -36,6 +38,8 @@ describe('firewall ruleset', () => {
       'iifname @internet ip daddr @host_nets4 drop',
       'iifname @internet ip6 daddr @host_nets6 drop',
       'iifname @internet fib daddr type { local, broadcast, anycast, multicast } drop',
+      // A guest sends IPv6 from its own /124 only (no spoofing of another tenant or the host).
+      'iifname @internet meta nfproto ipv6 iifname . ip6 saddr != @ipv6_src drop',
     ]) {
       const at = forward.indexOf(rule);
       assert.ok(at > 0 && at < accept, rule);
@@ -151,5 +155,9 @@ describe('port forwards', () => {
       { proto: 'udp', hostPort: 24053, guestIp: '172.16.5.2', guestPort: 53, comment: undefined },
     ]);
     assert.deepEqual(parsePortForwardMap(JSON.stringify({ nftables: [{ map: { name: 'portfwd' } }] })), []);
+  });
+  it('reads the IPv6 source ranges per interface from nft -j', () => {
+    const json = JSON.stringify({ nftables: [{ metainfo: {} }, { set: { name: 'ipv6_src', elem: [{ concat: ['vmtap5', { prefix: { addr: '2a01:4f8::50', len: 124 } }] }, { concat: ['vmtap6', '2a01:4f8::61'] }] } }] });
+    assert.deepEqual(parseIpv6Sources(json), [{ ifname: 'vmtap5', network: '2a01:4f8::50/124' }, { ifname: 'vmtap6', network: '2a01:4f8::61/128' }]);
   });
 });

@@ -11,24 +11,12 @@ import type { PortForward } from '../executor.ts';
 import { requireTool } from '../host/tools.ts';
 import { networkOf } from './egress.ts';
 import {
+  parseIpv6Sources,
   parsePortForwardMap,
   parseTableObjects,
   portForwardElements,
   rulesMarker,
   firewallRuleset,
-  upgradeTransaction,
-  validatePortForwards,
-  type PortForwardEntry,
-  type RulesetConfig,
-} from './firewall-rules.ts';
-
-export {
-  FIREWALL_TABLE,
-  firewallRuleset,
-  parsePortForwardMap,
-  parseTableObjects,
-  portForwardElements,
-  rulesMarker,
   upgradeTransaction,
   validatePortForwards,
   type PortForwardEntry,
@@ -144,9 +132,15 @@ export class Firewall {
    * Lets the workload behind `ifname` reach public unicast addresses (NAT); refreshes the host's
    * subnets first, so a LAN joined since the last start is covered; enables IPv4 forwarding.
    */
-  async allowInternet(ifname: string): Promise<void> {
+  async allowInternet(ifname: string, ipv6Network?: string): Promise<void> {
     await this.ensure();
     await this.refreshHostSubnets();
+    if (ipv6Network) {
+      // The only source addresses its IPv6 traffic may carry (routed, not translated).
+      await nft(this.config, ['add', 'element', 'inet', this.config.table, 'ipv6_src', `{ "${ifname}" . ${ipv6Network} }`]);
+      // As aleph-vm does when IPv6 is configured (IPV6_FORWARDING_ENABLED); not restored on exit.
+      await writeFile('/proc/sys/net/ipv6/conf/all/forwarding', '1');
+    }
     await nft(this.config, ['add', 'element', 'inet', this.config.table, 'internet', `{ "${ifname}" }`]);
     // As the reference does at start; not restored on exit (other workloads may need it).
     await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
@@ -164,6 +158,16 @@ export class Firewall {
 
   async revokeInternet(ifname: string): Promise<void> {
     await nft(this.config, ['delete', 'element', 'inet', this.config.table, 'internet', `{ "${ifname}" }`]).catch(() => {});
+    const sources = (await this.ipv6Sources()).filter((s) => s.ifname === ifname);
+    if (sources.length === 0) return;
+    const elements = sources.map((s) => `"${s.ifname}" . ${s.network}`).join(', ');
+    await nft(this.config, ['delete', 'element', 'inet', this.config.table, 'ipv6_src', `{ ${elements} }`]).catch(() => {});
+  }
+
+  /** The IPv6 source ranges allowed per interface (for cleanup and leftover checks). */
+  async ipv6Sources(): Promise<{ ifname: string; network: string }[]> {
+    const out = await nft(this.config, ['-j', 'list', 'set', 'inet', this.config.table, 'ipv6_src']).catch(() => '');
+    return out ? parseIpv6Sources(out) : [];
   }
 
   /** Tap names currently allowed out (for leftover checks). */

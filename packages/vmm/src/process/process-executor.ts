@@ -41,8 +41,6 @@ import { prepareImages, waitImagesFree } from './volumes.ts';
 import { releaseLegacy } from './legacy.ts';
 import { DEFAULT_DNS_SERVERS } from '../net/egress.ts';
 
-export { WORKLOAD_PORT };
-
 
 /** Each executor's nftables table is `inet <prefix><scope>`. */
 export const PROCESS_FIREWALL_TABLE_PREFIX = 'aleph_process_';
@@ -108,7 +106,7 @@ function checkStageDir(stageDir: string): void {
 
 export class ProcessExecutor implements Executor {
   readonly name = BACKEND;
-  readonly capabilities: ExecutorCapabilities = { instances: false, runtimeImages: false };
+  readonly capabilities: ExecutorCapabilities = { instances: false, runtimeImages: false, codeFormats: ['zip', 'plain'], volumeFormats: ['zip'], asgi: false, ipv6: false };
   readonly isolation: ExecutorIsolation;
   readonly #tools: HostTools;
   readonly #cgroups: CgroupLayout;

@@ -125,6 +125,9 @@ export function runExecutorConformance(name: string, makeTarget: () => Promise<C
       const caps = target.executor.capabilities;
       assert.equal(typeof caps.instances, 'boolean');
       assert.equal(typeof caps.runtimeImages, 'boolean');
+      for (const flag of [caps.asgi, caps.ipv6]) assert.equal(typeof flag, 'boolean');
+      // Every backend runs the encodings the CRN unpacks itself, and zip volumes.
+      assert.ok(caps.codeFormats.includes('zip') && caps.codeFormats.includes('plain') && caps.volumeFormats.includes('zip'));
       if (caps.instances) return; // booting one is the instance suites' work (minutes under TCG)
       await assert.rejects(
         target.executor.start(spec({ instance: { rootDisk: join(codeDir, 'no-disk.img'), authorizedKeys: [], hostname: 'conformance', portForwards: [] } })),

@@ -22,7 +22,6 @@ import type { Execution } from '../../execution/execution.ts';
  * IPv6 as a backend reports it, when it does (an executor with an IPv6 prefix fills these); without
  * it the lists say `""` (the Python SDK wants strings; aleph-client shows "N/A").
  */
-type NetworkWithIpv6 = ExecutionNetwork & { ipv6Network?: string | null; ipv6Ip?: string | null };
 
 /** `mapped_ports`: `{"22": {"host": 24000, "tcp": true, "udp": false}}`. */
 export function mappedPorts(forwards: readonly PortForward[]): NetworkingV2['mapped_ports'] {
@@ -35,7 +34,7 @@ export function mappedPorts(forwards: readonly PortForward[]): NetworkingV2['map
 export function networkingV2(exec: Execution): NetworkingV2 {
   const handle = exec.handle;
   if (!handle || !exec.live) return { ...NO_NETWORKING_V2, mapped_ports: {} };
-  const network = handle.network as NetworkWithIpv6 | undefined;
+  const network = handle.network;
   if (network) {
     return {
       ipv4_network: network.ipv4Network,

@@ -50,7 +50,8 @@ export async function statusRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       version: ctx.config.serverVersion,
       references: { API_SERVER: ccnUrls(ctx.config)[0], CHECK_FASTAPI_VM_ID: DIAGNOSTIC_VM, CONNECTOR_URL: ccnUrls(ctx.config)[0] },
       security: { USE_JAILER: isolation.jailed, PRINT_SYSTEM_LOGS: false, WATCH_FOR_UPDATES: ctx.config.messageWatch, ALLOW_VM_NETWORKING: true, USE_DEVELOPER_SSH_KEYS: false },
-      networking: { IPV6_ADDRESS_POOL: null, IPV6_ALLOCATION_POLICY: 'static', IPV6_SUBNET_PREFIX: 124, IPV6_FORWARDING_ENABLED: false, USE_NDP_PROXY: false },
+      // Each VM gets the n-th /124 of the range (aleph-vm's `dynamic` policy); none without a range.
+      networking: { IPV6_ADDRESS_POOL: ctx.config.ipv6Range || null, IPV6_ALLOCATION_POLICY: 'dynamic', IPV6_SUBNET_PREFIX: 124, IPV6_FORWARDING_ENABLED: ctx.executor.capabilities.ipv6, USE_NDP_PROXY: false },
       debug: { SENTRY_DSN_CONFIGURED: false, DEBUG_ASYNCIO: false, EXECUTION_LOG_ENABLED: true },
       payment: {
         PAYMENT_RECEIVER_ADDRESS: paymentReceiver(ctx.config, ctx.address),
@@ -94,7 +95,22 @@ export async function statusRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     return reply.status(ok ? 200 : 503).send(body);
   });
 
-  app.get('/status/check/ipv6', async () => ({ host: await reachable('https://[2606:4700:4700::1111]/'), vm: false }));
+  // As aleph-vm: `vm` is what the diagnostic program answers on /ip/6 (it connects out to public
+  // IPv6 services from inside its VM), false whenever it cannot answer or the executor gives VMs no IPv6.
+  app.get('/status/check/ipv6', async () => {
+    const vmCheck = async (): Promise<boolean> => {
+      if (!ctx.executor.capabilities.ipv6) return false;
+      const port = (app.server.address() as { port: number }).port;
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/vm/${DIAGNOSTIC_VM}/ip/6`, { signal: AbortSignal.timeout(20_000) });
+        return res.ok && ((await res.json()) as { result?: unknown }).result === true;
+      } catch {
+        return false;
+      }
+    };
+    const [host, vm] = await Promise.all([reachable('https://[2606:4700:4700::1111]/'), vmCheck()]);
+    return { host, vm };
+  });
 
   const FastapiQuery = z.strictObject({ 'retro-compatibility': z.enum(['true', 'false']).optional() });
   app.get('/status/check/fastapi', async (request, reply) => {
