@@ -12,6 +12,8 @@ export function nodesRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const { value, outcomes } = await ctx.registry.snapshot();
     return {
       registry_address: ctx.registry.address,
+      // The tag an operation must carry here: the operator commands default to it.
+      registry_tag: ctx.config.registryTag,
       max_linked_crns: ctx.config.maxLinkedCrns,
       nodes: value.nodes,
       resource_nodes: value.resource_nodes,
