@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { CcnConfigSchema } from '@aleph-nodes/ccn';
+import { CcnConfigSchema } from '@aleph-nodes/ccn/config';
 import { loadOrCreateKeyFile } from '@aleph-nodes/service';
 import { EXIT } from '../common/exit-codes.ts';
 import { printJson } from '../common/output.ts';

@@ -1,6 +1,7 @@
 /** The `ccn` command: run and operate a Core Channel Node. */
 import { join } from 'node:path';
-import { CcnConfigSchema, startCcn } from '@aleph-nodes/ccn';
+// The config alone: `ccn register`, `init`, `link`... do not load the whole node (seconds per command).
+import { CcnConfigSchema } from '@aleph-nodes/ccn/config';
 import { loadConfig } from '@aleph-nodes/service';
 import { localUrl } from '../common/local-url.ts';
 import { runCcnInit } from './init.ts';
@@ -31,7 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--print-config', 'print the settings in effect (defaults, file, environment, flags) as JSON and exit')
     .action(async (opts: { host?: string; port?: number; p2pPort?: number; dataDir?: string; db?: string; keyFile?: string; config?: string; logLevel?: string; printConfig?: boolean }) => {
       result.code = await runStartCommand(
-        { name: 'ccn', envPrefix: 'CCN', schema: CcnConfigSchema, start: (config, logger) => startCcn(config, { logger }) },
+        { name: 'ccn', envPrefix: 'CCN', schema: CcnConfigSchema, start: async (config, logger) => (await import('@aleph-nodes/ccn')).startCcn(config, { logger }) },
         opts.config,
         { host: opts.host, port: opts.port, p2pPort: opts.p2pPort, dataDir: opts.dataDir, db: opts.db, keyFile: opts.keyFile, logLevel: opts.logLevel },
         opts.printConfig === true,

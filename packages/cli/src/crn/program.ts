@@ -1,6 +1,7 @@
 /** The `crn` command: run and operate a Compute Resource Node. */
 import { join } from 'node:path';
-import { ccnUrls, CrnConfigSchema, startCrn } from '@aleph-nodes/crn';
+// The config alone: `crn register`, `status`... do not load the whole node.
+import { ccnUrls, CrnConfigSchema } from '@aleph-nodes/crn/config';
 import { loadConfig } from '@aleph-nodes/service';
 import { localHost } from '../common/local-url.ts';
 import { newProgram, parsePort, runProgram } from '../common/commander.ts';
@@ -38,7 +39,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           name: 'crn',
           envPrefix: 'CRN',
           schema: CrnConfigSchema,
-          start: (config, logger) => startCrn(config, { logger }),
+          start: async (config, logger) => (await import('@aleph-nodes/crn')).startCrn(config, { logger }),
           afterStart: (config, logger) => warnIfCcnUnreachable(ccnUrls(config), logger),
           // Stopping VMs cleanly (ACPI power-down, then a grace period) is slow under software emulation.
           closeTimeoutMs: 80_000,
