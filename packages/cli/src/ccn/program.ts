@@ -6,6 +6,7 @@ import { loadConfig } from '@aleph-nodes/service';
 import { localUrl } from '../common/local-url.ts';
 import { runCcnInit } from './init.ts';
 import { runCcnRegister } from './register.ts';
+import { warnAboutRegistry } from './start-checks.ts';
 import { newProgram, parsePort, runProgram } from '../common/commander.ts';
 import { printSettings } from '../common/config-command.ts';
 import { EXIT } from '../common/exit-codes.ts';
@@ -32,7 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--print-config', 'print the settings in effect (defaults, file, environment, flags) as JSON and exit')
     .action(async (opts: { host?: string; port?: number; p2pPort?: number; dataDir?: string; db?: string; keyFile?: string; config?: string; logLevel?: string; printConfig?: boolean }) => {
       result.code = await runStartCommand(
-        { name: 'ccn', envPrefix: 'CCN', schema: CcnConfigSchema, start: async (config, logger) => (await import('@aleph-nodes/ccn')).startCcn(config, { logger }) },
+        { name: 'ccn', envPrefix: 'CCN', schema: CcnConfigSchema, start: async (config, logger) => (await import('@aleph-nodes/ccn')).startCcn(config, { logger }), afterStart: warnAboutRegistry },
         opts.config,
         { host: opts.host, port: opts.port, p2pPort: opts.p2pPort, dataDir: opts.dataDir, db: opts.db, keyFile: opts.keyFile, logLevel: opts.logLevel },
         opts.printConfig === true,
