@@ -6,7 +6,7 @@
 #   (role aleph, password aleph), npm dev dependencies and the Python SDK/CLI of the compat tests.
 # --role ccn / --role crn (production hosts): only what that node runs. No test database, no npm
 #   dev dependencies, no Python clients; `ccn` creates its own PostgreSQL database with a random
-#   password, written to /etc/aleph-nodes/ccn-database.url (mode 0600).
+#   password, written to /etc/aleph-nodes/ccn-database.url (mode 0600; $ALEPH_NODES_ETC elsewhere).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -107,9 +107,10 @@ fi
 if [ "$ROLE" = ccn ]; then
   # The CCN's own database: a role with a random password, created once (a re-run keeps it and its
   # URL file). The URL goes in the node's config as "db"; the file is readable by root only.
-  step "PostgreSQL: the CCN database (random password, /etc/aleph-nodes/ccn-database.url)"
-  url_file=/etc/aleph-nodes/ccn-database.url
-  install -d -m 0755 /etc/aleph-nodes
+  etc_dir="${ALEPH_NODES_ETC:-/etc/aleph-nodes}"
+  url_file="$etc_dir/ccn-database.url"
+  step "PostgreSQL: the CCN database (random password, $url_file)"
+  install -d -m 0755 "$etc_dir"
   if ! su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='aleph_ccn'\"" | grep -q 1; then
     password=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
     su postgres -c "psql -qc \"CREATE ROLE aleph_ccn LOGIN PASSWORD '$password'\""
@@ -132,7 +133,7 @@ fi
 # The real Python clients, from PyPI at pinned versions, for test/compat/: aleph-client pins an
 # older aleph-sdk-python than the current one, so each gets its own venv (the SDK's in sdk/, the
 # CLI's in cli/). A venv whose pinned package is already installed is left as it is.
-ALEPH_PY_ROOT=/opt/aleph-py
+ALEPH_PY_ROOT="${ALEPH_PY_ROOT:-/opt/aleph-py}"
 py_venv() { # dir requirement
   local dir="$ALEPH_PY_ROOT/$1" req="$2"
   local name="${req%%==*}" version="${req##*==}"
