@@ -85,5 +85,7 @@ describe('npx crn doctor', () => {
     const strict = await run(process.execPath, ['packages/cli/bin/crn.js', 'doctor', '--strict']);
     assert.equal(strict.code, report.ok ? 0 : 1);
     assert.match(strict.stdout, /CHECK\s+RESULT/);
+    const widest = Math.max(...strict.stdout.split('\n').map((l) => l.length));
+    assert.ok(widest <= 100, `the table fits 100 columns (widest line: ${widest})`);
   });
 });
