@@ -1,11 +1,33 @@
 #!/usr/bin/env bash
-# Installs everything the nodes and their tests need on a Debian 12 machine, idempotently.
-# Run as root (or with sudo). Safe to run again: each step checks before it acts.
-#   bash scripts/setup-debian.sh
+# Installs what the nodes (and, for development, their tests) need on a Debian 12 machine,
+# idempotently. Run as root (or with sudo). Safe to run again: each step checks before it acts.
+#   bash scripts/setup-debian.sh [--role dev|ccn|crn]
+# --role dev (the default; CI and development machines): everything, including the test database
+#   (role aleph, password aleph), npm dev dependencies and the Python SDK/CLI of the compat tests.
+# --role ccn / --role crn (production hosts): only what that node runs. No test database, no npm
+#   dev dependencies, no Python clients; `ccn` creates its own PostgreSQL database with a random
+#   password, written to /etc/aleph-nodes/ccn-database.url (mode 0600; $ALEPH_NODES_ETC elsewhere).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+ROLE=dev
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --role) ROLE="${2:-}"; shift 2 ;;
+    --role=*) ROLE="${1#--role=}"; shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "setup-debian.sh: unknown argument $1 (usage: --role dev|ccn|crn)" >&2; exit 2 ;;
+  esac
+done
+case "$ROLE" in
+  dev|ccn|crn) ;;
+  *) echo "setup-debian.sh: --role must be dev, ccn or crn, got '$ROLE'" >&2; exit 2 ;;
+esac
+if [ "$ROLE" = dev ]; then
+  echo "setup-debian.sh: role dev (test database with a known password, dev dependencies): not for a production host, see --role ccn|crn"
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup-debian.sh must run as root (apt packages, PostgreSQL, network devices)" >&2
@@ -39,6 +61,15 @@ APT_PACKAGES=(
   curl ca-certificates chromium
   python3 python3-venv python3-pip libmagic1
 )
+# Production roles install only what their node runs (the images of a CRN are built on the host).
+case "$ROLE" in
+  ccn) APT_PACKAGES=(postgresql postgresql-client curl ca-certificates) ;;
+  crn) APT_PACKAGES=(
+         iproute2 util-linux nftables iptables
+         qemu-system-x86 debootstrap squashfs-tools busybox-static zstd cpio e2fsprogs
+         dosfstools mtools bubblewrap curl ca-certificates
+       ) ;;
+esac
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -52,7 +83,8 @@ else
   step "Debian packages already installed"
 fi
 
-step "PostgreSQL: start the cluster and create the test role and database"
+if [ "$ROLE" != crn ]; then
+step "PostgreSQL: start the cluster"
 pg_version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
 if ! pg_lsclusters -h 2>/dev/null | grep -q "^$pg_version main"; then
   pg_createcluster "$pg_version" main
@@ -63,18 +95,46 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 pg_isready -h 127.0.0.1 -p 5432
+fi
+
+if [ "$ROLE" = dev ]; then
+step "PostgreSQL: the test role and database (aleph/aleph, development only)"
 su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='aleph'\"" | grep -q 1 \
   || su postgres -c "psql -qc \"CREATE ROLE aleph LOGIN PASSWORD 'aleph' CREATEDB\""
 su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='aleph_test'\"" | grep -q 1 \
   || su postgres -c "psql -qc \"CREATE DATABASE aleph_test OWNER aleph\""
+fi
 
-step "npm ci"
-npm ci --no-audit --no-fund
+if [ "$ROLE" = ccn ]; then
+  # The CCN's own database: a role with a random password, created once (a re-run keeps it and its
+  # URL file). The URL goes in the node's config as "db"; the file is readable by root only.
+  etc_dir="${ALEPH_NODES_ETC:-/etc/aleph-nodes}"
+  url_file="$etc_dir/ccn-database.url"
+  step "PostgreSQL: the CCN database (random password, $url_file)"
+  install -d -m 0755 "$etc_dir"
+  if ! su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='aleph_ccn'\"" | grep -q 1; then
+    password=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    su postgres -c "psql -qc \"CREATE ROLE aleph_ccn LOGIN PASSWORD '$password'\""
+    (umask 077; printf 'postgres://aleph_ccn:%s@127.0.0.1:5432/aleph_ccn\n' "$password" > "$url_file")
+  elif [ ! -f "$url_file" ]; then
+    echo "setup-debian.sh: the PostgreSQL role aleph_ccn exists but $url_file does not: reset its password (ALTER ROLE) and write the URL there" >&2
+  fi
+  su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='aleph_ccn'\"" | grep -q 1 \
+    || su postgres -c "psql -qc \"CREATE DATABASE aleph_ccn OWNER aleph_ccn\""
+fi
+
+if [ "$ROLE" = dev ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund
+else
+  step "npm ci --omit=dev (no test or build tools on a production host)"
+  npm ci --omit=dev --no-audit --no-fund
+fi
 
 # The real Python clients, from PyPI at pinned versions, for test/compat/: aleph-client pins an
 # older aleph-sdk-python than the current one, so each gets its own venv (the SDK's in sdk/, the
 # CLI's in cli/). A venv whose pinned package is already installed is left as it is.
-ALEPH_PY_ROOT=/opt/aleph-py
+ALEPH_PY_ROOT="${ALEPH_PY_ROOT:-/opt/aleph-py}"
 py_venv() { # dir requirement
   local dir="$ALEPH_PY_ROOT/$1" req="$2"
   local name="${req%%==*}" version="${req##*==}"
@@ -88,12 +148,16 @@ py_venv() { # dir requirement
   "$dir/bin/python" -m pip install -q --upgrade pip
   "$dir/bin/python" -m pip install -q "$req"
 }
-py_venv sdk aleph-sdk-python==2.4.0
-py_venv cli aleph-client==1.9.3
+if [ "$ROLE" = dev ]; then
+  py_venv sdk aleph-sdk-python==2.4.0
+  py_venv cli aleph-client==1.9.3
+fi
 
 # The guest kernel, initramfs and Node.js runtime of the microVMs, cached by the hash of their
 # inputs in .images/: the first build takes about a minute, a cached one seconds.
-step "guest images"
-node packages/guest/bin/build-images.js
+if [ "$ROLE" != ccn ]; then
+  step "guest images"
+  node packages/guest/bin/build-images.js
+fi
 
 step "setup done"

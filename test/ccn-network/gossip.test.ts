@@ -126,6 +126,8 @@ describe('CCNs gossip messages over libp2p', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ccn-p2pkey-'));
     try {
       writeFileSync(join(dir, 'p2p.key'), 'garbage that is no key');
+      // `ccn start` needs a node key (made by `ccn init`); the p2p identity is what is tested here.
+      writeFileSync(join(dir, 'node.key'), `${EthAccount.generate().exportPrivateKey()}\n`, { mode: 0o600 });
       const r = await run(process.execPath, ['packages/cli/bin/ccn.js', 'start', '--port', '0', '--p2p-port', '0', '--data-dir', dir]);
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(r.stderr, /p2p\.key/);

@@ -52,6 +52,8 @@ for (const name of ['ccn', 'crn'] as const) {
 describe('npx ccn start', () => {
   it('serves until SIGTERM, then stops cleanly with exit 0', async () => {
     // The launcher itself, not npx: npm exec does not forward SIGTERM to the command it runs.
+    const init = await run(NPX, ['ccn', 'init', '--data-dir', join(dir, 'ccn')]);
+    assert.equal(init.code, 0, init.stderr);
     const node = new RunningProcess(process.execPath, ['packages/cli/bin/ccn.js', 'start', '--port', '0', '--p2p-port', '0', '--data-dir', join(dir, 'ccn')]);
     const ready = jsonLine(await node.waitForLine((l) => jsonLine(l)?.msg === 'ccn ready'));
     const url = ready?.url as string;
@@ -83,5 +85,7 @@ describe('npx crn doctor', () => {
     const strict = await run(process.execPath, ['packages/cli/bin/crn.js', 'doctor', '--strict']);
     assert.equal(strict.code, report.ok ? 0 : 1);
     assert.match(strict.stdout, /CHECK\s+RESULT/);
+    const widest = Math.max(...strict.stdout.split('\n').map((l) => l.length));
+    assert.ok(widest <= 100, `the table fits 100 columns (widest line: ${widest})`);
   });
 });

@@ -14,6 +14,12 @@ export const CcnConfigSchema = z.object({
   dataDir: z.string().min(1).describe('Directory for the database, stored files and the node key (required)'),
   db: z
     .string()
+    .min(1)
+    // Anything with a URL scheme other than postgres:// would otherwise be taken for an SQLite
+    // file name (`mysql://x` became a file `mysql:/x` in the working directory).
+    .refine((v) => !/^[a-z][a-z0-9+.-]*:/i.test(v) || /^postgres(ql)?:\/\//.test(v), {
+      message: 'unknown database scheme: use "sqlite", a path to an SQLite file, or a postgres:// URL',
+    })
     .default('sqlite')
     .describe('Database: "sqlite" (a file in the data dir, the default), a path to an SQLite file, or a postgres:// URL'),
   pgSchema: z

@@ -3,6 +3,7 @@
  * and upload a file with its signed STORE message.
  */
 import type { AlephMessage } from '@aleph-nodes/protocol';
+import { request } from './http.ts';
 
 export class CcnRequestError extends Error {
   override readonly name = 'CcnRequestError';
@@ -19,11 +20,12 @@ async function expectOk(res: Response, what: string): Promise<unknown> {
 }
 
 export async function publishMessage(ccnUrl: string, message: AlephMessage): Promise<void> {
-  const res = await fetch(`${ccnUrl}/api/v0/messages`, {
+  // sync: the CCN answers once the message is processed, which can take its syncTimeoutMs.
+  const res = await request(`${ccnUrl}/api/v0/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ sync: true, message }),
-  });
+  }, 120_000);
   const body = (await expectOk(res, `publishing ${message.type} ${message.item_hash}`)) as { message_status?: string };
   if (res.status !== 200 || body.message_status !== 'processed') {
     throw new CcnRequestError(`${message.type} ${message.item_hash} was not processed (HTTP ${res.status}, status ${body.message_status ?? '?'})`);
@@ -34,6 +36,6 @@ export async function uploadStoredFile(ccnUrl: string, bytes: Uint8Array, storeM
   const form = new FormData();
   form.append('metadata', JSON.stringify({ message: storeMessage, sync: true }));
   form.append('file', new Blob([bytes]), 'blob');
-  const res = await fetch(`${ccnUrl}/api/v0/storage/add_file`, { method: 'POST', body: form });
+  const res = await request(`${ccnUrl}/api/v0/storage/add_file`, { method: 'POST', body: form }, 600_000);
   await expectOk(res, `uploading file ${storeMessage.item_hash}`);
 }

@@ -9,7 +9,9 @@
  * terminal's Ctrl-C: the supervisor alone decides when and in which order its nodes stop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadOrCreateKeyFile } from '@aleph-nodes/service';
 import { createInterface } from 'node:readline';
 import { STOP_WITH_PARENT_ENV } from './stop-requests.ts';
 
@@ -48,7 +50,25 @@ export interface SpawnedNode {
   readonly running: boolean;
 }
 
+/**
+ * `start` never creates a node key (only `init` does): a supervisor that writes its nodes' config
+ * files (the devnet, the benchmarks) provisions their keys as `init` would, before the first start.
+ */
+function provisionKey(args: readonly string[]): void {
+  const i = args.indexOf('--config');
+  const file = i >= 0 ? args[i + 1] : undefined;
+  if (!file) return;
+  try {
+    const config = JSON.parse(readFileSync(file, 'utf8')) as { dataDir?: unknown; keyFile?: unknown };
+    const keyFile = typeof config.keyFile === 'string' && config.keyFile ? config.keyFile : typeof config.dataDir === 'string' ? join(config.dataDir, 'node.key') : undefined;
+    if (keyFile) loadOrCreateKeyFile(keyFile);
+  } catch {
+    // an unreadable config or key: the node itself says what is wrong
+  }
+}
+
 export function spawnChildNode(spec: ChildNodeSpec): SpawnedNode {
+  provisionKey(spec.args);
   const child: ChildProcess = spawn(process.execPath, [`${spec.binDir}/${spec.kind}.js`, 'start', ...spec.args], {
     env: { ...process.env, ...spec.env, [STOP_WITH_PARENT_ENV]: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],

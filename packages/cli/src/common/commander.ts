@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT } from './exit-codes.ts';
+import { reportError } from './fail.ts';
 
 export const VERSION = '0.1.0';
 
@@ -21,8 +22,9 @@ export async function runProgram(program: Command, argv: readonly string[], resu
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
       return EXIT.USAGE;
     }
-    process.stderr.write(`${(err as Error).message}\n`);
-    return EXIT.FAILURE;
+    // Whatever a command did not handle itself: one line naming the command, never a stack trace.
+    const sub = program.args[0];
+    return reportError(sub && program.commands.some((c) => c.name() === sub) ? `${program.name()} ${sub}` : program.name(), err);
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { ConfigError, type Logger } from '@aleph-nodes/service';
 import { EXIT } from './exit-codes.ts';
+import { humanMessage } from './fail.ts';
 import { listenForStop, STOP_WITH_PARENT_ENV } from './stop-requests.ts';
 
 export interface RunningNode {
@@ -19,6 +20,8 @@ export interface DaemonOptions {
   name: string;
   logger: Logger;
   start(): Promise<RunningNode>;
+  /** Checks once the node is ready; they may only warn. */
+  afterStart?(): Promise<void>;
   /** How long close() may take before the process exits anyway. */
   closeTimeoutMs?: number;
 }
@@ -41,9 +44,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       process.stderr.write(`${opts.name}: ${err.message}\n`);
       return EXIT.USAGE;
     }
+    // The JSON log above has the stack for the developers; the operator gets one line.
+    process.stderr.write(`${opts.name}: failed to start: ${humanMessage(err)}\n`);
     return EXIT.FAILURE;
   }
   opts.logger.info({ url: node.url, address: node.address }, `${opts.name} ready`);
+  await opts.afterStart?.().catch((err: unknown) => opts.logger.warn({ err }, 'start-up check failed'));
 
   const reason = await stop.first;
   opts.logger.info({ signal: reason }, `${opts.name} stopping`);

@@ -2,7 +2,7 @@
  * `crn init`: writes a configuration file and creates the node key, so that `crn start
  * --config FILE` and `crn register --config FILE` work without further flags.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadOrCreateKeyFile } from '@aleph-nodes/service';
 import { EXIT } from '../common/exit-codes.ts';
@@ -34,14 +34,20 @@ export function runInit(opts: InitOptions): number {
     process.stderr.write(`crn init: --ccn must be a URL, got ${opts.ccn}\n`);
     return EXIT.USAGE;
   }
-  mkdirSync(dataDir, { recursive: true });
-  const keyFile = join(dataDir, 'node.key');
-  const { account, created } = loadOrCreateKeyFile(keyFile);
   const badSigner = opts.allocationSigners.find((a) => !/^0x[0-9a-fA-F]{40}$/.test(a));
   if (badSigner !== undefined) {
     process.stderr.write(`crn init: --allocation-signer must be an 0x address, got ${badSigner}\n`);
     return EXIT.USAGE;
   }
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+    process.stderr.write(`crn init: data dir ${dataDir} is not a directory\n`);
+    return EXIT.USAGE;
+  }
+  // Every argument is checked above: exit 2 means nothing was written. From here on, a key
+  // written means the command succeeded (exit 0).
+  mkdirSync(dataDir, { recursive: true });
+  const keyFile = join(dataDir, 'node.key');
+  const { account, created } = loadOrCreateKeyFile(keyFile);
   const config = {
     host: opts.host,
     port: opts.port,

@@ -1,7 +1,9 @@
 /** The `crn` command: run and operate a Compute Resource Node. */
 import { join } from 'node:path';
-import { ccnUrls, CrnConfigSchema, startCrn } from '@aleph-nodes/crn';
-import { ConfigError, loadConfig } from '@aleph-nodes/service';
+// The config alone: `crn register`, `status`... do not load the whole node.
+import { ccnUrls, CrnConfigSchema } from '@aleph-nodes/crn/config';
+import { loadConfig } from '@aleph-nodes/service';
+import { localHost } from '../common/local-url.ts';
 import { newProgram, parsePort, runProgram } from '../common/commander.ts';
 import { printSettings } from '../common/config-command.ts';
 import { EXIT } from '../common/exit-codes.ts';
@@ -11,6 +13,7 @@ import { probeKvm } from './doctor/kvm.ts';
 import { runInit } from './init.ts';
 import { runRegister } from './register.ts';
 import { runStatus } from './status.ts';
+import { warnIfCcnUnreachable } from './ccn-reachable.ts';
 
 const REGISTRY_TAG_HELP = "tag the registry honours (the network's is 'mainnet'; the devnet's 'devnet')";
 
@@ -26,15 +29,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--data-dir <dir>', 'where records, the download cache, volumes and the key live (required)')
     .option('--ccn <url>', 'base URL of the Core Channel Node this node reads messages and files from (required)')
     .option('--executor <kind>', "workload isolation: 'microvm' (QEMU microVMs, the default) or 'process' (namespaces and a cgroup)")
-    .option('--key-file <path>', 'node key (0x-hex secp256k1); created if missing (default <data-dir>/node.key)')
+    .option('--key-file <path>', 'node key (0x-hex secp256k1), made by `crn init` (default <data-dir>/node.key); never created here')
     .option('--config <file>', 'JSON configuration file (flags override it; it overrides CRN_* variables; see `crn config`)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
-    .action(async (opts: { host?: string; port?: number; dataDir?: string; ccn?: string; executor?: string; keyFile?: string; config?: string; logLevel?: string }) => {
+    .option('--print-config', 'print the settings in effect (defaults, file, environment, flags) as JSON and exit')
+    .action(async (opts: { host?: string; port?: number; dataDir?: string; ccn?: string; executor?: string; keyFile?: string; config?: string; logLevel?: string; printConfig?: boolean }) => {
       result.code = await runStartCommand(
-        // Stopping VMs cleanly (ACPI power-down, then a grace period) is slow under software emulation.
-        { name: 'crn', envPrefix: 'CRN', schema: CrnConfigSchema, start: (config, logger) => startCrn(config, { logger }), closeTimeoutMs: 80_000 },
+        {
+          name: 'crn',
+          envPrefix: 'CRN',
+          schema: CrnConfigSchema,
+          start: async (config, logger) => (await import('@aleph-nodes/crn')).startCrn(config, { logger }),
+          afterStart: (config, logger) => warnIfCcnUnreachable(ccnUrls(config), logger),
+          // Stopping VMs cleanly (ACPI power-down, then a grace period) is slow under software emulation.
+          closeTimeoutMs: 80_000,
+        },
         opts.config,
         { host: opts.host, port: opts.port, dataDir: opts.dataDir, ccn: opts.ccn, executor: opts.executor, keyFile: opts.keyFile, logLevel: opts.logLevel },
+        opts.printConfig === true,
       );
     });
 
@@ -51,7 +63,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('check this host against the CRN requirements (bare metal, KVM, CPU, memory, NVMe, IPv4/IPv6, kernel features)')
     .option('--json', 'machine-readable output')
     .option('--strict', 'exit 1 when a requirement is not met')
-    .option('--data-dir <dir>', 'the filesystem to check for storage', '/')
+    .option('--data-dir <dir>', 'the directory whose filesystem is checked for storage (it must exist)', '/')
     .action(async (opts: { json?: boolean; strict?: boolean; dataDir: string }) => {
       result.code = await runDoctor({ json: opts.json === true, strict: opts.strict === true, dataDir: opts.dataDir, probeKvm });
     });
@@ -74,23 +86,15 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('register')
-    .description('publish this node as a resource node in the registry of its CCN')
+    .description('publish this node as a resource node in the registry of its CCN, check the registry applied it, and write the node hash into the config file (a second run publishes nothing)')
     .requiredOption('--config <file>', 'the node configuration (from `crn init`)')
     .option('--name <name>', 'node name shown in the registry', 'crn')
     .option('--address <url>', 'public URL of the node (default https://<domain>)')
     .option('--owner-key <file>', 'sign with this operator key instead of the node key')
-    .option('--tag <tag>', REGISTRY_TAG_HELP, 'mainnet')
+    .option('--tag <tag>', REGISTRY_TAG_HELP)
     .option('--json', 'machine-readable output')
-    .action(async (opts: { config: string; name: string; address?: string; ownerKey?: string; tag: string; json?: boolean }) => {
-      let config: { ccn: string | string[]; domain: string; keyFile?: string; dataDir: string };
-      try {
-        config = loadConfig(CrnConfigSchema, { envPrefix: 'CRN', file: opts.config }) as typeof config;
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`crn register: ${err.message}\n`);
-        result.code = EXIT.USAGE;
-        return;
-      }
+    .action(async (opts: { config: string; name: string; address?: string; ownerKey?: string; tag?: string; json?: boolean }) => {
+      const config = loadConfig(CrnConfigSchema, { envPrefix: 'CRN', file: opts.config });
       result.code = await runRegister({
         // The preferred CCN of the list (the registry is the same on every CCN).
         ccn: ccnUrls(config)[0] as string,
@@ -99,16 +103,21 @@ export async function main(argv: readonly string[]): Promise<number> {
         address: opts.address ?? `https://${config.domain}`,
         tag: opts.tag,
         json: opts.json === true,
+        configFile: opts.config,
+        nodeHash: config.nodeHash,
       });
     });
 
   program
     .command('status')
-    .description('what a running CRN reports: version, capacity, executions')
-    .option('--url <url>', 'the node to ask', 'http://127.0.0.1:4020')
+    .description('what a running CRN reports (version, capacity, executions) and, once it has a node hash, its registry entry: linked or not, and its health as its CCN sees it')
+    .option('--url <url>', 'the node to ask (default: from --config, else http://127.0.0.1:4020)')
+    .option('--config <file>', "the node's configuration: its URL, and its node hash when the running node does not know it yet")
     .option('--json', 'machine-readable output')
-    .action(async (opts: { url: string; json?: boolean }) => {
-      result.code = await runStatus({ url: opts.url, json: opts.json === true });
+    .action(async (opts: { url?: string; config?: string; json?: boolean }) => {
+      const config = opts.config ? loadConfig(CrnConfigSchema, { envPrefix: 'CRN', file: opts.config }) : undefined;
+      const url = opts.url ?? (config ? `http://${localHost(config.host)}:${config.port}` : 'http://127.0.0.1:4020');
+      result.code = await runStatus({ url, json: opts.json === true, nodeHash: config?.nodeHash || undefined, ccn: config ? ccnUrls(config)[0] : undefined });
     });
 
   return runProgram(program, argv, result);

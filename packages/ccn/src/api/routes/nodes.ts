@@ -14,7 +14,7 @@ import type { ApiContext } from '../context.ts';
 export interface NodesDeps {
   stores: Pick<Stores, 'messages'>;
   registry: Pick<RegistryService, 'address' | 'snapshot'>;
-  config: Pick<CcnConfig, 'maxLinkedCrns'>;
+  config: Pick<CcnConfig, 'maxLinkedCrns' | 'registryTag'>;
   network: ApiContext['network'];
 }
 
@@ -23,6 +23,8 @@ export async function nodesRoutes(app: FastifyInstance, deps: NodesDeps): Promis
     const { value, outcomes } = await deps.registry.snapshot();
     return {
       registry_address: deps.registry.address,
+      // The tag an operation must carry here: the operator commands default to it.
+      registry_tag: deps.config.registryTag,
       max_linked_crns: deps.config.maxLinkedCrns,
       nodes: value.nodes,
       resource_nodes: value.resource_nodes,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cpuMeetsProfile, evaluate, sandboxChecks } from './checks.ts';
+import { cpuMeetsProfile, evaluate, sandboxChecks, unusableIpv4 } from './checks.ts';
 import type { HostFacts } from './facts.ts';
 import type { SandboxFacts } from './sandbox.ts';
 
@@ -17,7 +17,7 @@ const server: HostFacts = {
   cpu: { model: 'EPYC', cores: 12, threads: 24, maxMhz: 2400 },
   memoryBytes: 64e9,
   storage: { path: '/var/lib/crn', totalBytes: 1e12, device: 'nvme0n1', nvme: true, rotational: false },
-  network: { ipv4: ['203.0.113.7'], ipv6: ['2001:db8::7'] },
+  network: { ipv4: ['51.159.10.7'], ipv6: ['2001:db8::7'] },
   kernel: { tun: true, cgroups: 'v2', nftables: true, kvmDevice: true },
   commands: { 'qemu-system-x86_64': true },
   sandbox: sandboxOk,
@@ -28,6 +28,16 @@ describe('crn doctor checks', () => {
   it('a host exactly at the thresholds passes everything', () => {
     const checks = evaluate(server, kvmOk);
     assert.deepEqual(checks.filter((c) => c.status === 'fail'), []);
+  });
+
+  it('a documentation IPv4 address is not a public address', () => {
+    for (const a of ['192.0.2.10', '198.51.100.1', '203.0.113.7']) assert.equal(unusableIpv4(a), 'documentation range', a);
+    assert.equal(unusableIpv4('169.254.1.1'), 'link-local');
+    assert.equal(unusableIpv4('51.159.10.7'), null);
+    const ipv4 = (addresses: string[]) => evaluate({ ...server, network: { ...server.network, ipv4: addresses } }, kvmOk).find((c) => c.id === 'ipv4');
+    assert.equal(ipv4(['203.0.113.7'])?.status, 'fail');
+    assert.match(ipv4(['203.0.113.7'])?.value ?? '', /documentation/);
+    assert.equal(ipv4(['203.0.113.7', '51.159.10.7'])?.status, 'pass');
   });
 
   it('accepts either CPU profile and nothing below both', () => {
@@ -51,7 +61,8 @@ describe('crn doctor checks', () => {
     const failed = evaluate(vm, { usable: false, detail: 'guest did not boot under KVM' })
       .filter((c) => c.status === 'fail')
       .map((c) => c.id);
-    assert.deepEqual(failed.sort(), ['bare-metal', 'cpu', 'ipv6', 'kvm', 'memory', 'nvme', 'storage']);
+    // Its address is a documentation one (192.0.2.0/24): not a public IPv4 address.
+    assert.deepEqual(failed.sort(), ['bare-metal', 'cpu', 'ipv4', 'ipv6', 'kvm', 'memory', 'nvme', 'storage']);
   });
 
   it('a missing command fails its own check', () => {

@@ -42,6 +42,21 @@ const check = (id: string, title: string, ok: boolean, value: string, requiremen
   ...(ok || !remedy ? {} : { remedy }),
 });
 
+/**
+ * Why an IPv4 address cannot be the node's public address, or null. The documentation ranges
+ * (RFC 5737) appear in copied examples and configs but are never routed; link-local and
+ * "this network" addresses are not reachable either.
+ */
+export function unusableIpv4(address: string): string | null {
+  const parts = address.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return 'not an IPv4 address';
+  const [a, b, c] = parts as [number, number, number, number];
+  if ((a === 192 && b === 0 && c === 2) || (a === 198 && b === 51 && c === 100) || (a === 203 && b === 0 && c === 113)) return 'documentation range';
+  if (a === 169 && b === 254) return 'link-local';
+  if (a === 0) return '"this network"';
+  return null;
+}
+
 export function cpuMeetsProfile(cpu: HostFacts['cpu']): boolean {
   return CPU_PROFILES.some((p) => cpu.cores >= p.cores && cpu.threads >= p.threads && cpu.maxMhz !== null && cpu.maxMhz >= p.mhz);
 }
@@ -62,7 +77,14 @@ export function evaluate(facts: HostFacts, kvm: KvmProbeResult): Check[] {
     check('memory', 'Memory', facts.memoryBytes >= MIN_MEMORY_BYTES, gb(facts.memoryBytes), '64 GB'),
     check('storage', 'Storage', storage.totalBytes >= MIN_STORAGE_BYTES, `${gb(storage.totalBytes)} at ${storage.path}`, '1 TB'),
     check('nvme', 'NVMe storage', storage.nvme === true, storage.device === null ? 'unknown device' : `${storage.device}${storage.rotational ? ' (rotational)' : ''}`, 'NVMe'),
-    check('ipv4', 'IPv4', network.ipv4.length > 0, network.ipv4.join(', ') || 'none', 'an IPv4 address'),
+    check(
+      'ipv4',
+      'IPv4',
+      network.ipv4.some((a) => unusableIpv4(a) === null),
+      network.ipv4.map((a) => (unusableIpv4(a) ? `${a} (${unusableIpv4(a)})` : a)).join(', ') || 'none',
+      'a routable IPv4 address',
+      'configure the address the provider assigned (documentation addresses 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 are examples, never routed)',
+    ),
     check('ipv6', 'IPv6', network.ipv6.length > 0, network.ipv6.join(', ') || 'no global IPv6 address', 'a global IPv6 address'),
     check('tun', 'TUN/TAP', kernel.tun, kernel.tun ? '/dev/net/tun' : 'missing', '/dev/net/tun'),
     ...(facts.sandbox ? sandboxChecks(facts.sandbox) : [

@@ -130,7 +130,8 @@ export function gatherFacts(dataDir: string): HostFacts {
     virtualization: detectVirtualization(),
     cpu: readCpu(),
     memoryBytes: totalmem(),
-    storage: readStorage(existsSync(dataDir) ? dataDir : '/'),
+    // The command refuses a data dir that does not exist: checking another filesystem would mislead.
+    storage: readStorage(dataDir),
     network: readNetwork(),
     kernel: readKernel(),
     commands: Object.fromEntries(REQUIRED_COMMANDS.map((c) => [c, commandExists(c)])),
