@@ -113,8 +113,10 @@ export class FakeHandle implements ExecutionHandle {
       this.#stopRequested = true;
       this.#state = 'stopping';
       signalGroup(this.data.pid, 'SIGTERM');
-      const graceful = await Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
-      if (!graceful) signalGroup(this.data.pid, 'SIGKILL');
+      // The hard kill's timer must not outlive the exit (it would hold a test process open).
+      const timer = setTimeout(() => signalGroup(this.data.pid, 'SIGKILL'), timeoutMs);
+      await this.exited;
+      clearTimeout(timer);
     }
     await this.exited;
   }
