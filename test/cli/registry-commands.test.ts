@@ -23,7 +23,7 @@ before(async () => {
   // The CCN owner registers its node with the devnet helper, then links CRNs with `ccn link`.
   const owner = EthAccount.generate();
   writeFileSync(ccnOwnerKey, `${owner.exportPrivateKey()}\n`, { mode: 0o600 });
-  const { createCoreNode } = await import('../../packages/cli/src/common/registry-operations.ts');
+  const { createCoreNode } = await import('@aleph-nodes/cli');
   await createCoreNode(ccnUrl, owner, 'devnet', { name: 'test-ccn', multiaddress: '' });
 });
 after(async () => {

@@ -25,7 +25,7 @@ import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
 import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { ItemType } from '@aleph-sdk/message';
 import { EthAccount } from '@aleph-nodes/protocol';
-import { buildZip } from '../../packages/cli/src/devnet/sample-program.ts';
+import { buildZip } from '@aleph-nodes/cli';
 import { eventually, getJson } from '../helpers/eventually.ts';
 import { isAlive, jsonLine, run, RunningProcess } from '../helpers/process.ts';
 

@@ -18,7 +18,7 @@ import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
 import { startCrn, type CrnConfig, type RunningCrn } from '@aleph-nodes/crn';
 import { silentLogger } from '@aleph-nodes/service';
-import { publishMessage } from '../../packages/cli/src/common/ccn-client.ts';
+import { publishMessage } from '@aleph-nodes/cli';
 import { startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
 import { createRuntime, ECHO_PROGRAM, eventually, OTHER_KEY, OWNER_KEY, publishWith, UNCAPPED_OWNERS } from '../crn/helpers/nodes.ts';
 
