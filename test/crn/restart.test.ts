@@ -16,7 +16,8 @@ import type { CcnNode } from '@aleph-nodes/ccn';
 import { EthAccount, signAllocationRequest } from '@aleph-nodes/protocol';
 import { ProcessExecutor } from '@aleph-nodes/vmm';
 import Database from 'better-sqlite3';
-import { createRuntime, ECHO_PROGRAM, eventually, OWNER_KEY, publishWith, startCcnForCrn } from './helpers/nodes.ts';
+import { createRuntime, ECHO_PROGRAM, OWNER_KEY, publishWith, startCcnForCrn } from './helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'packages/crn/src/main.ts');
@@ -134,7 +135,7 @@ describe('supervisor kill -9 and restart', () => {
     current = await spawnCrn(configPath);
     const url = current.url;
     let reborn = '';
-    await eventually(async () => {
+    await eventually('restart of a dead persistent workload', 30_000, async () => {
       const r = await fetch(`${url}/vm/${hash}/`);
       if (r.status !== 200) {
         await r.arrayBuffer();
@@ -142,7 +143,7 @@ describe('supervisor kill -9 and restart', () => {
       }
       reborn = ((await r.json()) as { boot: string }).boot;
       return true;
-    }, 30_000, 'restart of a dead persistent workload');
+    });
     assert.notEqual(reborn, before.boot);
 
     const stopped = await allocate(current.url, []);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ProcessExecutor } from '@aleph-nodes/vmm';
 import { buildInlineMessage, EthAccount, OwnerSession, signAllocationRequest } from '@aleph-nodes/protocol';
-import { CRASHING_PROGRAM, ECHO_PROGRAM, TRIGGERED_PROGRAM, eventually, OTHER_KEY, OWNER_KEY, startNodes, type Nodes } from './helpers/nodes.ts';
+import { CRASHING_PROGRAM, ECHO_PROGRAM, TRIGGERED_PROGRAM, OTHER_KEY, OWNER_KEY, startNodes, type Nodes } from './helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const scheduler = EthAccount.generate();
 
@@ -106,12 +107,12 @@ describe('CRN supervisor', () => {
     const res = await fetch(`${nodes.crn.url}/vm/${echo}/warm`);
     assert.equal(res.status, 200);
     await res.arrayBuffer();
-    await eventually(async () => !(await listed(nodes, echo)), 20_000, 'idle stop');
+    await eventually('idle stop', 20_000, async () => !(await listed(nodes, echo)));
     // The execution leaves the list when it starts stopping; its record says `stopped` once done.
     type ExecutionRecord = { vm_hash: string; state: string; memory_peak_mib: number | null };
     const recordOf = async (): Promise<ExecutionRecord | undefined> =>
       ((await (await fetch(`${nodes.crn.url}/about/executions/records`)).json()) as ExecutionRecord[]).find((r) => r.vm_hash === echo);
-    await eventually(async () => (await recordOf())?.state === 'stopped', 20_000, 'the record to say stopped');
+    await eventually('the record to say stopped', 20_000, async () => (await recordOf())?.state === 'stopped');
     const record = await recordOf();
     assert.equal(record?.state, 'stopped');
     assert.ok((record?.memory_peak_mib ?? 0) > 0, 'the measured memory use is recorded');
@@ -171,14 +172,14 @@ describe('CRN supervisor', () => {
 
     // A crash: the supervisor restarts it by itself.
     await fetch(`${nodes.crn.url}/vm/${persistent}/crash`).catch(() => undefined);
-    await eventually(async () => {
+    await eventually('restart after crash', 20_000, async () => {
       const r = await fetch(`${nodes.crn.url}/vm/${persistent}/`);
       if (r.status !== 200) {
         await r.arrayBuffer();
         return false;
       }
       return ((await r.json()) as { boot: string }).boot !== first.boot;
-    }, 20_000, 'restart after crash');
+    });
 
     // Owner stop is final: requests and allocation pushes do not revive it.
     const stopPath = `/control/machine/${persistent}/stop`;
@@ -249,7 +250,7 @@ describe('CRN supervisor', () => {
     await res.arrayBuffer();
     assert.equal(await listed(nodes, doomed), true);
     await nodes.client.forget({ hashes: [doomed], channel: 'TEST', sync: true });
-    await eventually(async () => !(await listed(nodes, doomed)), 20_000, 'stop after FORGET');
+    await eventually('stop after FORGET', 20_000, async () => !(await listed(nodes, doomed)));
   });
 
   it('runs programs whose on.message subscription matches a new message', async () => {
@@ -260,11 +261,11 @@ describe('CRN supervisor', () => {
     const unrelated = await nodes.client.createPost({ postType: 'something-else', content: {}, channel: 'TEST', sync: true });
     const trigger = await nodes.client.createPost({ postType: 'crn-trigger-test', content: { n: 1 }, channel: 'TEST', sync: true });
     let events: string[] = [];
-    await eventually(async () => {
+    await eventually('trigger delivery', 20_000, async () => {
       const res = await fetch(`${nodes.crn.url}/vm/${subscriber}/events`);
       events = ((await res.json()) as { events: string[] }).events;
       return events.includes(trigger.item_hash);
-    }, 20_000, 'trigger delivery');
+    });
     assert.equal(events.includes(unrelated.item_hash), false);
   });
 

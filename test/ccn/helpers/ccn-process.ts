@@ -93,15 +93,6 @@ export async function startCcnProcess(settings: CcnSettings = {}, dataDir?: stri
   }
 }
 
-/** Polls `check` until it returns a value (no timing assertion: the test runner's timeout bounds it). */
-export async function eventually<T>(check: () => Promise<T | undefined>, intervalMs = 50): Promise<T> {
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 export const TEST_PG_URL = process.env.CCN_TEST_PG_URL ?? 'postgres://aleph:aleph@127.0.0.1:5432/aleph_test';
 
 /** Settings that put a node on a fresh PostgreSQL schema, and the clean-up that drops it. */
