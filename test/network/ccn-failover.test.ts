@@ -133,7 +133,7 @@ describe('scheduling survives the loss of a CCN; CRNs outlive their CCN', { time
   });
 
   it('kill -9 of CCN A: B keeps accepting, placing and serving; A1 keeps serving and reads from B', async (t) => {
-    const pid = A.proc?.child.pid as number;
+    const pid = A.proc?.pid as number;
     await A.proc?.kill();
     assert.equal(isAlive(pid), false);
     const killedAt = Date.now();

@@ -125,7 +125,7 @@ describe('CCN memory and count limits', () => {
 
   before(async () => {
     ccn = await startCcnProcess({ maxPagination: PAGE_CAP, maxUploadsPerIp: UPLOADS_PER_IP, websocketMaxConnectionsPerIp: SOCKETS_PER_IP });
-    pid = ccn.child.pid as number;
+    pid = ccn.pid;
   });
   after(async () => {
     await ccn?.stop();
