@@ -32,8 +32,8 @@ export interface NetworkSpec {
   crns: number;
   /** The registry tag every node is created with. */
   tag: string;
-  /** CCN settings over the kit's. */
-  ccn?: Partial<CcnConfig>;
+  /** CCN settings over the kit's (a function of the CCN's key for settings that name it, e.g. as the oracle). */
+  ccn?: Partial<CcnConfig> | ((ccnAccount: EthAccount) => Partial<CcnConfig>);
   ccnLogger?: Logger;
   /** CRN settings over the kit's (process executor, the CCN as allocation signer). */
   crn?: NodeSettings;
@@ -137,7 +137,7 @@ export async function startNetwork(spec: NetworkSpec): Promise<TestNetwork> {
         ccnOwnerMinBalance: 0,
         stakerMinBalance: 0,
         ccnActivationStake: 0,
-        ...spec.ccn,
+        ...(typeof spec.ccn === 'function' ? spec.ccn(ccnAccount) : spec.ccn),
       }),
       { logger: spec.ccnLogger ?? silentLogger() },
     );
