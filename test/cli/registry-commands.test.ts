@@ -4,22 +4,23 @@
  * a fourth link is refused with exit 1.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { jsonLine, run, RunningProcess } from '../helpers/process.ts';
+import { run } from '../helpers/process.ts';
+import { startNodeProcess, type NodeProcess } from '../kit/node-process.ts';
 import { EthAccount } from '@aleph-nodes/protocol';
 
 const dir = mkdtempSync(join(tmpdir(), 'registry-cli-'));
-let ccn: RunningProcess;
+let ccn: NodeProcess;
 let ccnUrl = '';
 const ccnOwnerKey = join(dir, 'ccn-owner.key');
 
 before(async () => {
-  writeFileSync(join(dir, 'ccn.json'), JSON.stringify({ host: '127.0.0.1', port: 0, p2pPort: 0, dataDir: join(dir, 'ccn'), registryTag: 'devnet', ccnOwnerMinBalance: 0, stakerMinBalance: 0, ccnActivationStake: 0 }));
-  ccn = new RunningProcess(process.execPath, ['packages/cli/bin/ccn.js', 'start', '--config', join(dir, 'ccn.json')]);
-  ccnUrl = jsonLine(await ccn.waitForLine((l) => jsonLine(l)?.msg === 'ccn ready'))?.url as string;
+  mkdirSync(join(dir, 'ccn'));
+  ccn = await startNodeProcess('ccn', { registryTag: 'devnet', ccnOwnerMinBalance: 0, stakerMinBalance: 0, ccnActivationStake: 0 }, { dataDir: join(dir, 'ccn') });
+  ccnUrl = ccn.url;
   // The CCN owner registers its node with the devnet helper, then links CRNs with `ccn link`.
   const owner = EthAccount.generate();
   writeFileSync(ccnOwnerKey, `${owner.exportPrivateKey()}\n`, { mode: 0o600 });
