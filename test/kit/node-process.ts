@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnChildNode } from '@aleph-nodes/cli';
 
@@ -45,6 +45,11 @@ export interface NodeProcess {
 export interface StartNodeOptions {
   /** The node's data dir (kept by `stop()`); default: a fresh temp dir, removed by `stop()`. */
   dataDir?: string;
+  /**
+   * Run from this existing config file (a devnet node's) instead of writing one: `settings` are
+   * ignored, its output goes beside it, and nothing is removed by `stop()`.
+   */
+  configFile?: string;
   readyTimeoutMs?: number;
 }
 
@@ -59,11 +64,12 @@ const DEFAULTS: Record<NodeKind, NodeSettings> = {
 };
 
 export async function startNodeProcess(kind: NodeKind, settings: NodeSettings = {}, opts: StartNodeOptions = {}): Promise<NodeProcess> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `${kind}-test-`));
+  const ownDir = !opts.dataDir && !opts.configFile;
+  const dataDir = opts.dataDir ?? (opts.configFile ? dirname(opts.configFile) : mkdtempSync(join(tmpdir(), `${kind}-test-`)));
   const verbose = settings.logLevel === 'debug' || settings.logLevel === 'trace';
   const run = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const configFile = join(dataDir, `config-${run}.json`);
-  writeFileSync(configFile, JSON.stringify({ ...DEFAULTS[kind], dataDir, ...settings, logLevel: verbose ? settings.logLevel : 'info' }));
+  const configFile = opts.configFile ?? join(dataDir, `config-${run}.json`);
+  if (!opts.configFile) writeFileSync(configFile, JSON.stringify({ ...DEFAULTS[kind], dataDir, ...settings, logLevel: verbose ? settings.logLevel : 'info' }));
   const logs: Record<string, unknown>[] = [];
   const logFile = join(dataDir, `${kind}-${run}.log`);
   const spawned = spawnChildNode({
@@ -77,7 +83,7 @@ export async function startNodeProcess(kind: NodeKind, settings: NodeSettings = 
     onLogLine: (entry) => logs.push(entry),
   });
   const removeOwnDir = (): void => {
-    if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
   };
   let ready;
   try {
