@@ -85,26 +85,30 @@ export class FakeHandle implements ExecutionHandle {
     return this.#state;
   }
 
+  /** Ready once the moved port accepts a connection; the last log lines explain a failure. */
   async waitReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.#finished) throw new ExecutorError('EXITED', 'the workload exited before listening on its port', this.#logs.recent(50));
-      if (await tcpOpen(this.endpoint.host, this.endpoint.port, 1000)) {
-        if (this.#state === 'starting') this.#state = 'running';
-        return;
-      }
+    const refuse = (code: 'EXITED' | 'NOT_READY', why: string): ExecutorError => new ExecutorError(code, why, this.#logs.recent(50));
+    for (;;) {
+      if (this.#finished) throw refuse('EXITED', 'the workload exited before listening on its port');
+      if (await tcpOpen(this.endpoint.host, this.endpoint.port, 1000)) break;
+      if (Date.now() >= deadline) throw refuse('NOT_READY', `the workload did not listen on port 8080 within ${timeoutMs} ms`);
       await sleep(20);
     }
-    throw new ExecutorError('NOT_READY', `the workload did not listen on port 8080 within ${timeoutMs} ms`, this.#logs.recent(50));
-  }
-
-  recentLogs(limit?: number): LogLine[] {
-    for (const tail of this.#tails) tail.poll();
-    return this.#logs.recent(limit);
+    if (this.#state === 'starting') this.#state = 'running';
   }
 
   subscribeLogs(listener: (line: LogLine) => void): () => void {
     return this.#logs.subscribe(listener);
+  }
+
+  recentLogs(limit?: number): LogLine[] {
+    this.#pollTails();
+    return this.#logs.recent(limit);
+  }
+
+  #pollTails(): void {
+    for (const tail of this.#tails) tail.poll();
   }
 
   async stop(timeoutMs = 5000): Promise<void> {
@@ -148,7 +152,7 @@ export class FakeHandle implements ExecutionHandle {
   #finish(code: number | null, sig: NodeJS.Signals | null): void {
     if (this.#finished || this.#detached) return;
     this.#finished = true;
-    for (const tail of this.#tails) tail.poll();
+    this.#pollTails();
     this.#stopTimers();
     this.#logs.flush();
     // Whatever the workload left running in its group goes with it.
