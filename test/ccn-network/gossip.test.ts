@@ -110,9 +110,8 @@ describe('CCNs gossip messages over libp2p', () => {
     const before = (await peersOf(b.ccn)).peer_id;
     // A clean stop (SIGTERM) that keeps the data dir, then a start on it.
     dirs.push(b.ccn.dataDir);
-    const exited = new Promise((resolve) => b.ccn.child.once('exit', resolve));
-    b.ccn.child.kill('SIGTERM');
-    await exited;
+    b.ccn.signal('SIGTERM');
+    await b.ccn.exited;
     const again = await startCcnProcess(b.settings, b.ccn.dataDir);
     net[1] = { ...b, ccn: again };
     assert.equal((await peersOf(again)).peer_id, before);

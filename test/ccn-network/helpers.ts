@@ -53,7 +53,7 @@ export async function netNode(base: CcnSettings = {}): Promise<NetNode> {
     async dispose() {
       if (node.proc) {
         // A frozen process would never see SIGTERM.
-        node.proc.child.kill('SIGCONT');
+        node.proc.signal('SIGCONT');
         await node.proc.kill();
       }
       node.proc = undefined;

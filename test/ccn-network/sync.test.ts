@@ -25,7 +25,7 @@ describe('sync: a frozen CCN catches up', () => {
     nodes.push(a, b);
     await a.start({ syncPeers: [b.url] });
     const frozen = await b.start({ syncPeers: [a.url] });
-    frozen.child.kill('SIGSTOP');
+    frozen.signal('SIGSTOP');
 
     const channel = `SYNC-FROZEN-${Date.now()}`;
     const account = EthAccount.generate();
@@ -39,7 +39,7 @@ describe('sync: a frozen CCN catches up', () => {
 
     const ingest = COUNT / ((Date.now() - submitted) / 1000);
     const resumed = Date.now();
-    frozen.child.kill('SIGCONT');
+    frozen.signal('SIGCONT');
     const onB = await eventually('B to have every message processed', 180_000, async () => {
       const s = await statuses(b.url, channel);
       return s.size === COUNT && [...s.values()].every((v) => v === 'processed') ? s : undefined;

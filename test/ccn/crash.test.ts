@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildInlineMessage, EthAccount, type AlephMessage } from '@aleph-nodes/protocol';
-import { eventually, postgresSettings, startCcnProcess, type CcnProcess } from './helpers/ccn-process.ts';
+import { postgresSettings, startCcnProcess, type CcnProcess } from './helpers/ccn-process.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const TOTAL = 1000;
 const IN_FLIGHT = 16;
@@ -73,7 +74,7 @@ for (const engine of ['sqlite', 'postgres'] as const) describe(`kill -9 during a
     for (const hash of ok) assert.equal(await statusOf(hash), 'processed', hash);
     for (const hash of accepted) assert.ok(['pending', 'processed'].includes(await statusOf(hash)), hash);
     // Queued messages are processed after the restart.
-    await eventually(async () => {
+    await eventually('no message left pending', 60_000, async () => {
       const res = await fetch(`${second.url}/api/v0/messages.json?msgStatuses=pending&pagination=1`);
       return ((await res.json()) as { pagination_total: number }).pagination_total === 0 ? true : undefined;
     });

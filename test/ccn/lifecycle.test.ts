@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildInlineMessage, EthAccount, sha256Hex, type AlephMessage } from '@aleph-nodes/protocol';
-import { eventually, startCcnProcess, type CcnProcess } from './helpers/ccn-process.ts';
+import { startCcnProcess, type CcnProcess } from './helpers/ccn-process.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 describe('CCN restart', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ccn-restart-'));
@@ -53,6 +54,6 @@ describe('CCN restart', () => {
     const form = new FormData();
     form.append('file', new Blob([file]), 'blob');
     assert.equal((await fetch(`${second.url}/api/v0/storage/add_file`, { method: 'POST', body: form })).status, 200);
-    await eventually(async () => ((await status(second, store.item_hash)) === 'processed' ? true : undefined));
+    await eventually('the message to be processed on the second node', 60_000, async () => ((await status(second, store.item_hash)) === 'processed' ? true : undefined));
   });
 });

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ALEPH_ERROR, buildInlineMessage, EthAccount, sha256Hex, type AlephMessage } from '@aleph-nodes/protocol';
-import { eventually, startCcnProcess, type CcnProcess } from './helpers/ccn-process.ts';
+import { startCcnProcess, type CcnProcess } from './helpers/ccn-process.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const SENDER = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 const VECTOR_POST: AlephMessage = {
@@ -66,7 +67,7 @@ describe('message submission', () => {
   };
   const submit = (message: unknown, sync = false): Promise<{ status: number; body: Json }> => post('/api/v0/messages', { sync, message });
   const settled = (hash: string): Promise<Json> =>
-    eventually(async () => {
+    eventually('the message to leave pending', 60_000, async () => {
       const { body } = await get(`/api/v0/messages/${hash}`);
       return body.status === 'pending' ? undefined : body;
     });

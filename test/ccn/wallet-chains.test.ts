@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { base58 } from '@scure/base';
 import { buildInlineMessage, SolanaAccount, type AlephMessage } from '@aleph-nodes/protocol';
-import { eventually, startCcnProcess, type CcnProcess } from './helpers/ccn-process.ts';
+import { startCcnProcess, type CcnProcess } from './helpers/ccn-process.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 interface Json {
   [key: string]: unknown;
@@ -39,7 +40,7 @@ describe('messages signed by non-EVM wallets', () => {
     return { status: res.status, body: (await res.json()) as Json };
   };
   const settled = (hash: string): Promise<Json> =>
-    eventually(async () => {
+    eventually('the message to be processed', 60_000, async () => {
       const res = await fetch(`${ccn.url}/api/v0/messages/${hash}`);
       if (res.status === 404) return undefined;
       const body = (await res.json()) as Json;

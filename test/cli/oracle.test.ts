@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { EthAccount } from '@aleph-nodes/protocol';
 import { startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
 import { run } from '../helpers/process.ts';
-import { pickFreePort } from '../../packages/cli/src/devnet/ports.ts';
+import { pickFreePort } from '@aleph-nodes/cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'oracle-cli-'));
 const oracle = EthAccount.generate();

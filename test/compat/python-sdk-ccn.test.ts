@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { eventually, postgresSettings, startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { postgresSettings, startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { pythonClientsSkipReason, randomPrivateKeyHex, runAlephCli, runSdk, SDK_PREAMBLE } from './helpers/python.ts';
 
 type Json = Record<string, unknown>;
@@ -170,7 +171,7 @@ async with AlephHttpClient(api_server=os.environ["API"]) as c:
         const message = JSON.parse(posted.stdout.slice(posted.stdout.indexOf('{'))) as { item_hash: string; content: Json };
         assert.deepEqual(message.content.content, { hello: 'cli' });
         // The CLI posts without waiting: poll until the node settles it.
-        const settled = await eventually(async () => {
+        const settled = await eventually('the message to leave pending', 60_000, async () => {
           const body = (await (await fetch(`${ccn.url}/api/v0/messages/${message.item_hash}`)).json()) as Json;
           return body.status === 'pending' ? undefined : body.status;
         });

@@ -93,7 +93,7 @@ describe('web console in a browser', { timeout: 300_000 }, () => {
     try {
       await browser?.close();
       for (const crn of crns) {
-        if (crn.proc && (crn.proc.child.exitCode !== null || crn.proc.child.signalCode !== null)) await startCrnNode(crn).catch(() => undefined);
+        if (crn.proc && !crn.proc.running) await startCrnNode(crn).catch(() => undefined);
         await stopCrn(crn).catch(() => undefined);
       }
       await ccn?.proc?.stop().catch(() => undefined);
@@ -159,8 +159,7 @@ describe('web console in a browser', { timeout: 300_000 }, () => {
 
   it('the open CCN page shows a CRN down once its process is killed', async () => {
     const victim = crns.find((c) => c !== placedOn) as CrnNodeProc;
-    victim.proc?.child.kill('SIGKILL');
-    await victim.proc?.closed;
+    await victim.proc?.kill();
     await ccnPage.locator('[data-testid="linked-table"] tr', { hasText: victim.url }).filter({ hasText: 'down' }).waitFor({ timeout: 90_000 });
     await ccnPage.locator('[data-testid="crn-table"] tr', { hasText: victim.name }).filter({ hasText: 'down' }).waitFor({ timeout: 30_000 });
     await shot(ccnPage, 'ccn-crn-down');

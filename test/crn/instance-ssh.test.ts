@@ -23,7 +23,8 @@ import { buildImages } from '@aleph-nodes/guest/build';
 import { hashToHostLabel } from '@aleph-nodes/protocol';
 import { silentLogger } from '@aleph-nodes/service';
 import { parseForwardedPorts } from '../../packages/crn/src/db/port-forwards.ts';
-import { eventually, OWNER_KEY } from './helpers/nodes.ts';
+import { OWNER_KEY } from './helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const run = promisify(execFile);
 
@@ -198,7 +199,7 @@ describe('INSTANCE on the microvm CRN: SSH through the forwarded port', () => {
   it('FORGET removes the instance, its port forwards and its disk', async () => {
     await client.forget({ hashes: [hash], channel: 'TEST', sync: true });
     const running = crn as RunningCrn;
-    await eventually(async () => !((await v2List(running))[hash]), 120_000, 'the forgotten instance leaves the list');
+    await eventually('the forgotten instance leaves the list', 120_000, async () => !((await v2List(running))[hash]));
     assert.equal(existsSync(join(crnDir, 'instances', hash)), false, 'the disk is removed');
     const db = new Database(join(crnDir, 'crn.sqlite'), { readonly: true });
     try {

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { OwnerSession, SolanaAccount } from '@aleph-nodes/protocol';
-import { ECHO_PROGRAM, eventually, startNodes, type Nodes } from './helpers/nodes.ts';
+import { ECHO_PROGRAM, startNodes, type Nodes } from './helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const DOMAIN = '127.0.0.1';
 
@@ -53,6 +54,6 @@ describe('owner operations of a Solana wallet', { timeout: 120_000 }, () => {
 
     const ok = await fetch(`${url}${stopPath}`, { method: 'POST', headers: headers(genuine, 'POST', stopPath) });
     assert.equal(ok.status, 200, await ok.text());
-    await eventually(async () => !(await running(url, program)), 20_000, 'the program to stop');
+    await eventually('the program to stop', 20_000, async () => !(await running(url, program)));
   });
 });

@@ -1,56 +1,24 @@
 /**
  * Killing the supervisor with `kill -9` and starting it again keeps persistent workloads
  * served: the workload survives (same process) and the new supervisor re-adopts it from its
- * records. The supervisor runs as its own process (`main.ts config.json`), as in production.
+ * records. The supervisor runs as its own process (`crn start`, through the test kit), as in production.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
 import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import type { CcnNode } from '@aleph-nodes/ccn';
 import { EthAccount, signAllocationRequest } from '@aleph-nodes/protocol';
 import { ProcessExecutor } from '@aleph-nodes/vmm';
 import Database from 'better-sqlite3';
-import { createRuntime, ECHO_PROGRAM, eventually, OWNER_KEY, publishWith, startCcnForCrn } from './helpers/nodes.ts';
+import { createRuntime, ECHO_PROGRAM, OWNER_KEY, publishWith, startCcnForCrn } from './helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { startNodeProcess, type NodeProcess } from '../kit/node-process.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'packages/crn/src/main.ts');
 const scheduler = EthAccount.generate();
-
-interface CrnProcess {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<void>;
-}
-
-function spawnCrn(configPath: string): Promise<CrnProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, configPath], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString('utf8');
-  });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      for (const line of buffer.split('\n')) {
-        try {
-          const parsed = JSON.parse(line) as { msg?: string; url?: string };
-          if (parsed.msg === 'crn ready' && parsed.url) resolve({ child, url: parsed.url, exited });
-        } catch {
-          // not a JSON line
-        }
-      }
-    });
-    void exited.then(() => reject(new Error(`crn exited before it was ready: ${stderr.slice(-2000)}`)));
-  });
-}
 
 let pushes = 0;
 async function allocate(url: string, persistent: string[]): Promise<Response> {
@@ -67,21 +35,20 @@ describe('supervisor kill -9 and restart', () => {
   let ccn: CcnNode;
   let ccnDir: string;
   let dataDir: string;
-  let configPath: string;
-  let current: CrnProcess | undefined;
+  let settings: Record<string, unknown>;
+  let current: NodeProcess | undefined;
+  const spawnCrn = (): Promise<NodeProcess> => startNodeProcess('crn', settings, { dataDir });
 
   before(async () => {
     ({ ccn, dir: ccnDir } = await startCcnForCrn());
     dataDir = mkdtempSync(join(tmpdir(), 'crn-restart-'));
-    configPath = join(dataDir, '..', `${dataDir.split('/').pop()}.json`);
-    writeFileSync(configPath, JSON.stringify({ executor: 'process', dataDir, ccn: ccn.url, port: 0, logLevel: 'warn', enforcePayments: false, authorizedAllocationSigners: [scheduler.address] }));
+    settings = { executor: 'process', ccn: ccn.url, authorizedAllocationSigners: [scheduler.address] };
   });
 
   after(async () => {
-    if (current && current.child.exitCode === null) {
+    if (current?.running) {
       await allocate(current.url, []).catch(() => undefined);
-      current.child.kill('SIGTERM');
-      await current.exited;
+      await current.stop();
     }
     // Whatever a failed test left running under this data dir goes too.
     const executor = new ProcessExecutor({ stateDir: join(dataDir, 'executions') });
@@ -89,13 +56,12 @@ describe('supervisor kill -9 and restart', () => {
     await executor.close();
     await ccn?.close();
     rmSync(dataDir, { recursive: true, force: true });
-    rmSync(configPath, { force: true });
     rmSync(ccnDir, { recursive: true, force: true });
   });
 
   it('keeps a persistent program served across kill -9 of the supervisor', async () => {
-    current = await spawnCrn(configPath);
-    await assert.rejects(spawnCrn(configPath), /used by another running CRN/, 'a second supervisor on the same data dir is refused');
+    current = await spawnCrn();
+    await assert.rejects(spawnCrn(), /used by another running CRN/, 'a second supervisor on the same data dir is refused');
     const client = new AuthenticatedAlephHttpClient(importAccountFromPrivateKey(OWNER_KEY), ccn.url);
     const hash = await publishWith(client, await createRuntime(client), ECHO_PROGRAM, { persistent: true, variables: { FOO: 'survivor' } });
     const pushed = await allocate(current.url, [hash]);
@@ -104,10 +70,9 @@ describe('supervisor kill -9 and restart', () => {
     const before = (await (await fetch(`${current.url}/vm/${hash}/`)).json()) as { boot: string; foo: string };
     assert.equal(before.foo, 'survivor');
 
-    current.child.kill('SIGKILL');
-    await current.exited;
+    await current.kill();
 
-    current = await spawnCrn(configPath);
+    current = await spawnCrn();
     const list = (await (await fetch(`${current.url}/about/executions/list`)).json()) as Record<string, { vm_type: string }>;
     assert.equal(list[hash]?.vm_type, 'persistent_program');
     const res = await fetch(`${current.url}/vm/${hash}/after-restart`);
@@ -117,24 +82,22 @@ describe('supervisor kill -9 and restart', () => {
     assert.equal(afterRestart.boot, before.boot, 'the same workload process is re-adopted, not restarted');
 
     // A clean stop (SIGTERM) also leaves it running for the next start.
-    current.child.kill('SIGTERM');
-    await current.exited;
-    current = await spawnCrn(configPath);
+    await current.stop();
+    current = await spawnCrn();
     const again = (await (await fetch(`${current.url}/vm/${hash}/`)).json()) as { boot: string };
     assert.equal(again.boot, before.boot);
 
     // Supervisor and workload both die: the next supervisor starts the workload again.
-    current.child.kill('SIGKILL');
-    await current.exited;
+    await current.kill();
     const db = new Database(join(dataDir, 'crn.sqlite'), { readonly: true });
     const row = db.prepare('SELECT adoption FROM executions WHERE ref = ?').get(hash) as { adoption: string };
     db.close();
     const workloadPid = (JSON.parse(row.adoption) as { record: { data: { pid: number } } }).record.data.pid;
     process.kill(workloadPid, 'SIGKILL');
-    current = await spawnCrn(configPath);
+    current = await spawnCrn();
     const url = current.url;
     let reborn = '';
-    await eventually(async () => {
+    await eventually('restart of a dead persistent workload', 30_000, async () => {
       const r = await fetch(`${url}/vm/${hash}/`);
       if (r.status !== 200) {
         await r.arrayBuffer();
@@ -142,7 +105,7 @@ describe('supervisor kill -9 and restart', () => {
       }
       reborn = ((await r.json()) as { boot: string }).boot;
       return true;
-    }, 30_000, 'restart of a dead persistent workload');
+    });
     assert.notEqual(reborn, before.boot);
 
     const stopped = await allocate(current.url, []);

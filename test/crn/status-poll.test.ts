@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ECHO_PROGRAM, eventually, startNodes, type Nodes } from './helpers/nodes.ts';
+import { ECHO_PROGRAM, startNodes, type Nodes } from './helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 describe('message status poll', () => {
   let nodes: Nodes;
@@ -23,6 +24,6 @@ describe('message status poll', () => {
     const listed = async (): Promise<boolean> => hash in ((await (await fetch(`${nodes.crn.url}/about/executions/list`)).json()) as Record<string, unknown>);
     assert.equal(await listed(), true);
     await nodes.client.forget({ hashes: [hash], channel: 'TEST', sync: true });
-    await eventually(async () => !(await listed()), 20_000, 'stop after the status poll saw the FORGET');
+    await eventually('stop after the status poll saw the FORGET', 20_000, async () => !(await listed()));
   });
 });

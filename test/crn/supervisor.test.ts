@@ -1,7 +1,8 @@
 /**
  * The CRN supervisor against a real CCN, with the process executor: request routing and its
- * errors, concurrent first requests, idle stops, admission, crashes and their logs, owner
- * operations, signed allocations, FORGET, metrics.
+ * errors, idle stops, crashes and their logs, owner operations, signed allocations, FORGET,
+ * metrics. The supervisor's decisions alone (start once, admission, caps, restarts, re-adoption)
+ * are unit-tested without root in packages/crn/src/execution/supervisor.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +10,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ProcessExecutor } from '@aleph-nodes/vmm';
 import { buildInlineMessage, EthAccount, OwnerSession, signAllocationRequest } from '@aleph-nodes/protocol';
-import { CRASHING_PROGRAM, ECHO_PROGRAM, TRIGGERED_PROGRAM, eventually, OTHER_KEY, OWNER_KEY, startNodes, type Nodes } from './helpers/nodes.ts';
+import { CRASHING_PROGRAM, ECHO_PROGRAM, TRIGGERED_PROGRAM, OTHER_KEY, OWNER_KEY, startNodes, type Nodes } from './helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const scheduler = EthAccount.generate();
 
@@ -83,13 +85,6 @@ describe('CRN supervisor', () => {
     assert.equal(((await notProgram.json()) as ErrorBody).error.code, 'NOT_EXECUTABLE');
   });
 
-  it('starts a program once for concurrent first requests', async () => {
-    const fresh = await nodes.publishProgram(ECHO_PROGRAM, { variables: { FOO: 'concurrent' } });
-    const answers = await Promise.all(Array.from({ length: 6 }, () => fetch(`${nodes.crn.url}/vm/${fresh}/c`).then((r) => r.json() as Promise<{ boot: string; foo: string }>)));
-    assert.equal(new Set(answers.map((a) => a.boot)).size, 1);
-    assert.equal(answers[0]?.foo, 'concurrent');
-  });
-
   it('streams request bodies and refuses those over 1 MiB with 413', async () => {
     const ok = await fetch(`${nodes.crn.url}/vm/${echo}/upload`, { method: 'POST', body: new Uint8Array(512 * 1024) });
     assert.equal(((await ok.json()) as { bodyLength: number }).bodyLength, 512 * 1024);
@@ -112,12 +107,12 @@ describe('CRN supervisor', () => {
     const res = await fetch(`${nodes.crn.url}/vm/${echo}/warm`);
     assert.equal(res.status, 200);
     await res.arrayBuffer();
-    await eventually(async () => !(await listed(nodes, echo)), 20_000, 'idle stop');
+    await eventually('idle stop', 20_000, async () => !(await listed(nodes, echo)));
     // The execution leaves the list when it starts stopping; its record says `stopped` once done.
     type ExecutionRecord = { vm_hash: string; state: string; memory_peak_mib: number | null };
     const recordOf = async (): Promise<ExecutionRecord | undefined> =>
       ((await (await fetch(`${nodes.crn.url}/about/executions/records`)).json()) as ExecutionRecord[]).find((r) => r.vm_hash === echo);
-    await eventually(async () => (await recordOf())?.state === 'stopped', 20_000, 'the record to say stopped');
+    await eventually('the record to say stopped', 20_000, async () => (await recordOf())?.state === 'stopped');
     const record = await recordOf();
     assert.equal(record?.state, 'stopped');
     assert.ok((record?.memory_peak_mib ?? 0) > 0, 'the measured memory use is recorded');
@@ -140,14 +135,6 @@ describe('CRN supervisor', () => {
     const fine = await fetch(`${nodes.crn.url}/vm/${message.item_hash}/quick`);
     assert.equal(fine.status, 200);
     await fine.arrayBuffer();
-  });
-
-  it('refuses a program beyond capacity with 503 and never overcommits', async () => {
-    const big = await nodes.publishProgram(ECHO_PROGRAM, { memory: 4096 });
-    const res = await fetch(`${nodes.crn.url}/vm/${big}/`);
-    assert.equal(res.status, 503);
-    assert.equal(((await res.json()) as ErrorBody).error.code, 'INSUFFICIENT_CAPACITY');
-    assert.equal(await listed(nodes, big), false);
   });
 
   it('reports a program that crashes on start with 502, its logs readable by the owner only', async () => {
@@ -185,14 +172,14 @@ describe('CRN supervisor', () => {
 
     // A crash: the supervisor restarts it by itself.
     await fetch(`${nodes.crn.url}/vm/${persistent}/crash`).catch(() => undefined);
-    await eventually(async () => {
+    await eventually('restart after crash', 20_000, async () => {
       const r = await fetch(`${nodes.crn.url}/vm/${persistent}/`);
       if (r.status !== 200) {
         await r.arrayBuffer();
         return false;
       }
       return ((await r.json()) as { boot: string }).boot !== first.boot;
-    }, 20_000, 'restart after crash');
+    });
 
     // Owner stop is final: requests and allocation pushes do not revive it.
     const stopPath = `/control/machine/${persistent}/stop`;
@@ -263,7 +250,7 @@ describe('CRN supervisor', () => {
     await res.arrayBuffer();
     assert.equal(await listed(nodes, doomed), true);
     await nodes.client.forget({ hashes: [doomed], channel: 'TEST', sync: true });
-    await eventually(async () => !(await listed(nodes, doomed)), 20_000, 'stop after FORGET');
+    await eventually('stop after FORGET', 20_000, async () => !(await listed(nodes, doomed)));
   });
 
   it('runs programs whose on.message subscription matches a new message', async () => {
@@ -274,11 +261,11 @@ describe('CRN supervisor', () => {
     const unrelated = await nodes.client.createPost({ postType: 'something-else', content: {}, channel: 'TEST', sync: true });
     const trigger = await nodes.client.createPost({ postType: 'crn-trigger-test', content: { n: 1 }, channel: 'TEST', sync: true });
     let events: string[] = [];
-    await eventually(async () => {
+    await eventually('trigger delivery', 20_000, async () => {
       const res = await fetch(`${nodes.crn.url}/vm/${subscriber}/events`);
       events = ((await res.json()) as { events: string[] }).events;
       return events.includes(trigger.item_hash);
-    }, 20_000, 'trigger delivery');
+    });
     assert.equal(events.includes(unrelated.item_hash), false);
   });
 

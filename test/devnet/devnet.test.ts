@@ -25,9 +25,10 @@ import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
 import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { ItemType } from '@aleph-sdk/message';
 import { EthAccount } from '@aleph-nodes/protocol';
-import { buildZip } from '../../packages/cli/src/devnet/sample-program.ts';
+import { buildZip } from '@aleph-nodes/cli';
 import { eventually, getJson } from '../helpers/eventually.ts';
 import { isAlive, jsonLine, run, RunningProcess } from '../helpers/process.ts';
+import { startNodeProcess, type NodeProcess } from '../kit/node-process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'devnet-test-'));
 const dataDir = join(dir, 'data');
@@ -99,7 +100,7 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
   let devnet: RunningProcess;
   let state: State;
   let curlLine = '';
-  const restarted: RunningProcess[] = [];
+  const restarted: NodeProcess[] = [];
   /** The CRN killed by the failover test, until it is started again (its VMs outlive it). */
   let killedConfig: string | undefined;
   const sshKey = join(dir, 'id_ed25519');
@@ -127,15 +128,15 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
   /** A killed CRN's VMs keep running until it comes back: start it so that it stops them. */
   const reviveKilledCrn = async (): Promise<void> => {
     if (!killedConfig) return;
-    const back = new RunningProcess(process.execPath, ['packages/cli/bin/crn.js', 'start', '--config', killedConfig]);
+    const config = killedConfig;
     killedConfig = undefined;
-    restarted.push(back);
-    await back.waitForLine((l) => jsonLine(l)?.msg === 'crn ready').catch(() => undefined);
+    const back = await startNodeProcess('crn', {}, { configFile: config }).catch(() => undefined);
+    if (back) restarted.push(back);
   };
 
   after(async () => {
     await reviveKilledCrn();
-    for (const p of restarted) await p.stop('SIGTERM');
+    for (const p of restarted) await p.stop();
     await devnet?.stop('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   });
@@ -259,10 +260,9 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
 
     // The killed CRN comes back (as systemd would restart it), re-adopts its VMs, and the CCN's
     // push without the moved workloads makes it stop them: nothing runs twice.
-    const back = new RunningProcess(process.execPath, ['packages/cli/bin/crn.js', 'start', '--config', deadConfig]);
+    const back = await startNodeProcess('crn', {}, { configFile: deadConfig });
     restarted.push(back);
     killedConfig = undefined;
-    await back.waitForLine((l) => jsonLine(l)?.msg === 'crn ready');
     outage = { hash: dead.hash, address: dead.address, from: killedAt / 1000, to: Date.now() / 1000 };
     await eventually('the returning CRN to run none of the moved workloads', BOOT_WAIT_MS, async () => {
       const health = (await allocations()).crns.find((c) => c.hash === dead.hash)?.health;
@@ -300,7 +300,10 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
 
   it("stops everything on Ctrl-C, also when a CRN gets the terminal's SIGINT and the devnet's SIGTERM at once: nodes, VMs, taps, the state file", async () => {
     await reviveKilledCrn();
-    for (const p of restarted.splice(0)) assert.equal((await p.stop('SIGTERM')).code, 0);
+    for (const p of restarted.splice(0)) {
+      await p.stop();
+      assert.equal(await p.exited, 0);
+    }
     const pids = [state.ccn.pid, ...state.crns.map((c) => c.pid)];
     const taps = tapsOfDevnet();
     assert.ok(taps.length > 0, 'the devnet runs VMs (the check below has something to find)');

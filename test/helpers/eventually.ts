@@ -13,7 +13,7 @@ export async function eventually<T>(what: string, ms: number, check: () => Promi
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 100));
   }
   const state = dump ? `\nstate: ${JSON.stringify(await dump().catch((err: Error) => err.message))}` : '';
   throw new Error(`${what} did not happen within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}${state}`);

@@ -89,7 +89,7 @@ describe('scheduling survives the loss of a CCN; CRNs outlive their CCN', { time
       for (const c of crns()) {
         // A CRN killed with -9 left its workloads running: started again, it re-adopts them, and
         // its stop (stopWorkloadsOnExit) stops them.
-        if (c && c.proc && (c.proc.child.exitCode !== null || c.proc.child.signalCode !== null)) await startCrnNode(c).catch(() => undefined);
+        if (c && c.proc && !c.proc.running) await startCrnNode(c).catch(() => undefined);
         await stopCrn(c).catch(() => undefined);
       }
       for (const c of [A, B]) await c?.proc?.stop().catch(() => undefined);
@@ -133,7 +133,7 @@ describe('scheduling survives the loss of a CCN; CRNs outlive their CCN', { time
   });
 
   it('kill -9 of CCN A: B keeps accepting, placing and serving; A1 keeps serving and reads from B', async (t) => {
-    const pid = A.proc?.child.pid as number;
+    const pid = A.proc?.pid as number;
     await A.proc?.kill();
     assert.equal(isAlive(pid), false);
     const killedAt = Date.now();
@@ -166,7 +166,7 @@ describe('scheduling survives the loss of a CCN; CRNs outlive their CCN', { time
   });
 
   it('kill -9 of A1 too: the program runs on one of B\'s CRNs within the adoption bound', async (t) => {
-    await A1.proc?.stop('SIGKILL');
+    await A1.proc?.kill();
     const killedAt = Date.now();
     const target = await eventually('the program to run on B1 or B2', TIMINGS.adoptionTimeoutSeconds * 1000 + SLACK_MS, async () => {
       const r = (await allocationsOf(B)).allocations.find((a) => a.item_hash === program.item_hash);
@@ -207,7 +207,7 @@ describe('scheduling survives the loss of a CCN; CRNs outlive their CCN', { time
     const host = [B1, B2].find((c) => c.hash === row?.crn) as CrnNodeProc;
     assert.ok(host, 'B runs the program on one of its CRNs');
     const killedAt = Date.now();
-    await Promise.all([B.proc?.kill(), host.proc?.stop('SIGKILL')]);
+    await Promise.all([B.proc?.kill(), host.proc?.kill()]);
     await eventually('A to run the program on A1', TIMINGS.adoptionTimeoutSeconds * 1000 + SLACK_MS, async () => {
       const r = (await allocationsOf(A)).allocations.find((a) => a.item_hash === program.item_hash);
       return r?.crn === A1.hash && (await answers(A1, program.item_hash, GREETING));

@@ -6,21 +6,13 @@
  * pushed like a persistent program.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
-import { loadOrCreateKeyFile, silentLogger } from '@aleph-nodes/service';
-import { ccnConfig, startCcn, type CcnNode } from '@aleph-nodes/ccn';
-import { createCoreNode, createResourceNode, linkResourceNode } from '../../packages/cli/src/common/registry-operations.ts';
-import { publishMessage } from '../../packages/cli/src/common/ccn-client.ts';
-import { publishRuntime } from '../../packages/cli/src/devnet/runtime.ts';
-import { buildSampleZip, storeFile } from '../../packages/cli/src/devnet/sample-program.ts';
-import { pushAllocations } from '../../packages/ccn/src/scheduler/crn-client.ts';
-import { isAlive, jsonLine, RunningProcess } from '../helpers/process.ts';
-import { eventually as waitFor, getJson as json } from '../helpers/eventually.ts';
-import { freePort } from '../helpers/net.ts';
+import { silentLogger } from '@aleph-nodes/service';
+import type { CcnNode } from '@aleph-nodes/ccn';
+import { buildSampleZip, publishMessage, publishRuntime, storeFile } from '@aleph-nodes/cli';
+import { isAlive } from '../helpers/process.ts';
+import { eventually as waitFor, getJson as json, startNetwork, type NetworkCrn, type TestNetwork } from '../kit/index.ts';
 
 const TAG = 'network-test';
 const CHANNEL = 'NETWORK-TEST';
@@ -34,15 +26,7 @@ const MONITOR =
     ? { monitorIntervalSeconds: 10, monitorProbeTimeoutSeconds: 5, monitorFailuresBeforeDown: 3, failoverBoundSeconds: 55 }
     : { monitorIntervalSeconds: 1, monitorProbeTimeoutSeconds: 2, monitorFailuresBeforeDown: 3, failoverBoundSeconds: 30 };
 
-interface CrnProc {
-  index: number;
-  url: string;
-  port: number;
-  dir: string;
-  configPath: string;
-  hash: string;
-  proc: RunningProcess | undefined;
-}
+type CrnProc = NetworkCrn;
 
 interface AllocationsView {
   node_hash: string | null;
@@ -60,85 +44,30 @@ async function runningOn(crn: CrnProc): Promise<string[]> {
 }
 
 describe('scheduler and failover with three CRNs', { timeout: 240_000 }, () => {
-  const root = mkdtempSync(join(tmpdir(), 'network-test-'));
-  const ccnKeyFile = join(root, 'ccn.key');
-  const ccnAccount = loadOrCreateKeyFile(ccnKeyFile).account;
   const user = EthAccount.generate();
+  let net: TestNetwork;
   let ccn: CcnNode;
-  const crns: CrnProc[] = [];
+  let crns: CrnProc[] = [];
   let program = '';
   let instance = '';
-
-  async function startCrnProcess(crn: CrnProc): Promise<void> {
-    const proc = new RunningProcess(process.execPath, ['--import', 'tsx', 'packages/crn/src/main.ts', crn.configPath]);
-    crn.proc = proc;
-    await proc.waitForLine((l) => jsonLine(l)?.msg === 'crn ready');
-  }
 
   const allocations = (): Promise<AllocationsView> => json<AllocationsView>(`${ccn.url}/api/v0/allocations`);
   state = allocations;
 
   before(async () => {
-    ccn = await startCcn(
-      ccnConfig({
-        dataDir: join(root, 'ccn'),
-        paymentChecks: false, // the test's users hold no tokens; payments are tested in test/payments
-        keyFile: ccnKeyFile,
-        port: 0,
-        p2pPort: 0,
-        logLevel: 'silent',
-        registryTag: TAG,
-        ccnOwnerMinBalance: 0,
-        stakerMinBalance: 0,
-        ccnActivationStake: 0,
-        schedulerIntervalSeconds: 2,
-        allocationRetryBaseMs: 200,
-        allocationRetryMaxMs: 2000,
-        ...MONITOR,
-      }),
-      { logger: silentLogger() },
-    );
-    for (let i = 0; i < 3; i++) {
-      const dir = join(root, `crn-${i + 1}`);
-      mkdirSync(dir, { recursive: true });
-      // The registry gives one CRN per host (a second node on a host gets no address), so each
-      // CRN has its own loopback address, as in the devnet.
-      const host = `127.0.0.${i + 2}`;
-      const port = await freePort(host);
-      const configPath = join(root, `crn-${i + 1}.json`);
-      writeFileSync(
-        configPath,
-        JSON.stringify({ host, port, domain: host, executor: 'process', dataDir: dir, ccn: ccn.url, authorizedAllocationSigners: [ccn.address], logLevel: 'warn', restartBackoffMaxSeconds: 2, enforcePayments: false }),
-      );
-      const crn: CrnProc = { index: i, url: `http://${host}:${port}`, port, dir, configPath, hash: '', proc: undefined };
-      crns.push(crn);
-      await startCrnProcess(crn);
-    }
-    // Registration as the devnet does it: the CCN key creates the CCN, each CRN owner its node, the CCN links them.
-    await createCoreNode(ccn.url, ccnAccount, TAG, { name: 'test-ccn', multiaddress: '' });
-    for (const crn of crns) {
-      crn.hash = await createResourceNode(ccn.url, EthAccount.generate(), TAG, { name: `test-crn-${crn.index + 1}`, address: crn.url });
-      await linkResourceNode(ccn.url, ccnAccount, TAG, crn.hash);
-    }
+    net = await startNetwork({
+      ccns: 1,
+      crns: 3,
+      tag: TAG,
+      ccn: { schedulerIntervalSeconds: 2, allocationRetryBaseMs: 200, allocationRetryMaxMs: 2000, ...MONITOR },
+      crn: { restartBackoffMaxSeconds: 2 },
+    });
+    ({ ccn, crns } = net);
   });
 
   after(async () => {
-    // Persistent workloads outlive their supervisor: bring every CRN up, tell it to run nothing, stop it.
-    try {
-      await ccn?.close();
-      for (const crn of crns) {
-        try {
-          if (!crn.proc || crn.proc.child.exitCode !== null || crn.proc.child.signalCode !== null) await startCrnProcess(crn);
-          // Signed as the CCN would, a second past its last push (the CRN refuses older or repeated iats).
-          await pushAllocations(ccnAccount, crn.url, { persistent_vms: [], instances: [] }, 60_000, { crnHash: crn.hash, iat: Math.floor(Date.now() / 1000) + 1 }).catch(() => undefined);
-          await eventually('the CRN to stop its workloads', 30_000, async () => (await runningOn(crn)).length === 0).catch(() => undefined);
-        } finally {
-          await crn.proc?.stop('SIGTERM');
-        }
-      }
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    // Persistent workloads outlive their supervisor: the network brings every CRN up, tells it to run nothing, stops it.
+    await net?.close();
   });
 
   it('finds its node hash and its three linked CRNs, all healthy', async () => {
@@ -196,10 +125,9 @@ describe('scheduler and failover with three CRNs', { timeout: 240_000 }, () => {
   it('moves the program to another CRN after kill -9 of its CRN, and the CRN that comes back does not run it', async (t) => {
     const before = (await allocations()).allocations.find((a) => a.item_hash === program);
     const dead = crns.find((c) => c.hash === before?.crn) as CrnProc;
-    const pid = dead.proc?.child.pid as number;
+    const pid = dead.proc?.pid as number;
     const killedAt = Date.now();
-    dead.proc?.child.kill('SIGKILL');
-    await dead.proc?.closed;
+    await dead.kill();
     const deadAt = Date.now() / 1000;
     assert.equal(isAlive(pid), false);
 
@@ -229,7 +157,7 @@ describe('scheduler and failover with three CRNs', { timeout: 240_000 }, () => {
     );
 
     // The killed CRN comes back (re-adopting what it ran); the CCN pushes it its new set, without the program.
-    await startCrnProcess(dead);
+    await dead.start();
     await eventually('the returning CRN to stop the moved program', 60_000, async () => {
       const v = await allocations();
       const entry = v.crns.find((c) => c.hash === dead.hash);

@@ -8,19 +8,14 @@
  * period that overlaps a published distribution is refused.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
-import { createLogger, loadOrCreateKeyFile } from '@aleph-nodes/service';
-import { ccnConfig, startCcn, type CcnNode } from '@aleph-nodes/ccn';
-import { createCoreNode, createResourceNode, linkResourceNode } from '../../packages/cli/src/common/registry-operations.ts';
-import { publishMessage } from '../../packages/cli/src/common/ccn-client.ts';
-import { jsonLine, run, RunningProcess } from '../helpers/process.ts';
-import { eventually, getJson } from '../helpers/eventually.ts';
-import { freePort } from '../helpers/net.ts';
+import { createLogger } from '@aleph-nodes/service';
+import type { CcnNode } from '@aleph-nodes/ccn';
+import { publishMessage } from '@aleph-nodes/cli';
+import { jsonLine, run } from '../helpers/process.ts';
+import { eventually, getJson, startNetwork, type NetworkCrn, type TestNetwork } from '../kit/index.ts';
 
 const json = <T>(url: string): Promise<T> => getJson<T>(url, 10_000);
 
@@ -30,14 +25,7 @@ const PERIOD = 30;
 /** Probe every second; a 5 s timeout leaves room on a loaded machine (lag of a window: 6 s). */
 const MONITOR = { monitorIntervalSeconds: 1, monitorProbeTimeoutSeconds: 5, monitorFailuresBeforeDown: 3, failoverBoundSeconds: 30 };
 
-interface CrnProc {
-  index: number;
-  url: string;
-  configPath: string;
-  owner: EthAccount;
-  hash: string;
-  proc: RunningProcess | undefined;
-}
+type CrnProc = NetworkCrn;
 
 interface RewardsReport {
   distribution: { incentive: string; status: string; rewards: Record<string, number>; period: { from_date: number; to_date: number }; tags: string[] };
@@ -54,23 +42,17 @@ async function until(unixSeconds: number): Promise<void> {
 }
 
 describe('scores and rewards with three CRNs, one of them down for a while', { timeout: 300_000 }, () => {
-  const root = mkdtempSync(join(tmpdir(), 'rewards-test-'));
-  const ccnKeyFile = join(root, 'ccn.key');
-  const ccnAccount = loadOrCreateKeyFile(ccnKeyFile).account;
+  let net: TestNetwork;
+  let ccnKeyFile: string;
+  let ccnAccount: EthAccount;
   const staker = EthAccount.generate();
   const stranger = EthAccount.generate();
   /** The CCN's warnings, to see bad inputs refused with their reason. */
   const logLines: string[] = [];
   let ccn: CcnNode;
-  const crns: CrnProc[] = [];
+  let crns: CrnProc[] = [];
   let from = 0;
   let to = 0;
-
-  async function startCrnProcess(crn: CrnProc): Promise<void> {
-    const proc = new RunningProcess(process.execPath, ['--import', 'tsx', 'packages/crn/src/main.ts', crn.configPath]);
-    crn.proc = proc;
-    await proc.waitForLine((l) => jsonLine(l)?.msg === 'crn ready');
-  }
 
   function rewardsCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return run(process.execPath, ['packages/cli/bin/ccn.js', 'rewards', '--ccn', ccn.url, '--tag', TAG, ...args]);
@@ -83,42 +65,15 @@ describe('scores and rewards with three CRNs, one of them down for a while', { t
         done();
       },
     });
-    ccn = await startCcn(
-      ccnConfig({
-        dataDir: join(root, 'ccn'),
-        paymentChecks: false, // the test's users hold no tokens; payments are tested in test/payments
-        keyFile: ccnKeyFile,
-        port: 0,
-        p2pPort: 0,
-        logLevel: 'warn',
-        registryTag: TAG,
-        ccnOwnerMinBalance: 0,
-        stakerMinBalance: 0,
-        ccnActivationStake: 0,
-        // The CCN's own key is the balance oracle, as in the devnet.
-        balanceIndexers: [ccnAccount.address],
-        metricsPublishIntervalSeconds: 2,
-        scorePeriodSeconds: PERIOD,
-        ...MONITOR,
-      }),
-      { logger: createLogger({ name: 'ccn', level: 'warn', destination: logSink }) },
-    );
-    for (let i = 0; i < 3; i++) {
-      const dir = join(root, `crn-${i + 1}`);
-      mkdirSync(dir, { recursive: true });
-      const host = `127.0.0.${i + 2}`;
-      const port = await freePort(host);
-      const configPath = join(root, `crn-${i + 1}.json`);
-      writeFileSync(configPath, JSON.stringify({ host, port, domain: host, executor: 'process', dataDir: dir, ccn: ccn.url, authorizedAllocationSigners: [ccn.address], logLevel: 'warn', enforcePayments: false }));
-      const crn: CrnProc = { index: i, url: `http://${host}:${port}`, configPath, owner: EthAccount.generate(), hash: '', proc: undefined };
-      crns.push(crn);
-      await startCrnProcess(crn);
-    }
-    await createCoreNode(ccn.url, ccnAccount, TAG, { name: 'rewards-ccn', multiaddress: '' });
-    for (const crn of crns) {
-      crn.hash = await createResourceNode(ccn.url, crn.owner, TAG, { name: `rewards-crn-${crn.index + 1}`, address: crn.url });
-      await linkResourceNode(ccn.url, ccnAccount, TAG, crn.hash);
-    }
+    net = await startNetwork({
+      ccns: 1,
+      crns: 3,
+      tag: TAG,
+      // The CCN's own key is the balance oracle, as in the devnet.
+      ccn: (oracle) => ({ logLevel: 'warn', balanceIndexers: [oracle.address], metricsPublishIntervalSeconds: 2, scorePeriodSeconds: PERIOD, ...MONITOR }),
+      ccnLogger: createLogger({ name: 'ccn', level: 'warn', destination: logSink }),
+    });
+    ({ ccn, crns, ccnAccount, ccnKeyFile } = net);
     // The oracle gives the staker a balance; the staker stakes on the CCN.
     await publishMessage(ccn.url, buildInlineMessage(ccnAccount, 'POST', { type: 'balances-update', content: { chain: 'ETH', balances: { [staker.address]: 50_000 } } }, { channel: 'FOUNDATION' }));
     const { nodes } = await json<{ nodes: { hash: string }[] }>(`${ccn.url}/api/v0/nodes`);
@@ -130,9 +85,7 @@ describe('scores and rewards with three CRNs, one of them down for a while', { t
   });
 
   after(async () => {
-    await ccn?.close();
-    for (const crn of crns) await crn.proc?.stop('SIGTERM');
-    rmSync(root, { recursive: true, force: true });
+    await net?.close();
   });
 
   it('probes the three CRNs and the CCN itself, and publishes the probes as signed metrics posts', async () => {
@@ -158,8 +111,7 @@ describe('scores and rewards with three CRNs, one of them down for a while', { t
     to = from + 2 * PERIOD;
     const down = crns[2] as CrnProc;
     await until(from + 3);
-    down.proc?.child.kill('SIGKILL');
-    await down.proc?.closed;
+    await down.kill();
     // Metrics from an address that is not a monitor, claiming the dead CRN answers fast: ignored.
     await publishMessage(
       ccn.url,
@@ -174,7 +126,7 @@ describe('scores and rewards with three CRNs, one of them down for a while', { t
       ),
     );
     await until(from + 13);
-    await startCrnProcess(down);
+    await down.start();
     t.diagnostic(`CRN 3 killed at +3 s, ready again at +${(Date.now() / 1000 - from).toFixed(1)} s`);
 
     // Both score periods published (the second once its probes are all in).

@@ -14,7 +14,8 @@ import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
 import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { ItemType } from '@aleph-sdk/message';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
-import { eventually, startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const CREDIT_INSUFFICIENT = 6;
 
@@ -35,10 +36,10 @@ describe('CCN credits (real process, official SDK)', () => {
     publish(signer, 'aleph_credit_distribution', { distribution: { credits: [{ address, amount, price: '0.01', tx_hash: `0x${randomBytes(8).toString('hex')}`, provider: 'test' }], token: 'ALEPH', chain: 'ETH' } });
   const creditBalance = async () => (await get<{ credit_balance: number }>(`/api/v0/addresses/${address}/balance`)).credit_balance;
   const until = (hash: string, wanted: string) =>
-    eventually(async () => {
+    eventually('the message status', 60_000, async () => {
       const body = await get<{ status: string; reason?: string }>(`/api/v0/messages/${hash}`);
       return body.status === wanted ? body : undefined;
-    }, 200);
+    });
 
   before(async () => {
     ccn = await startCcnProcess({ paymentChecks: true, balanceIndexers: [oracle.address], creditOracles: [oracle.address], flowOracles: [oracle.address], paymentCheckIntervalSeconds: 2, removingGraceSeconds: 8 });
@@ -69,10 +70,10 @@ describe('CCN credits (real process, official SDK)', () => {
     assert.equal(await creditBalance(), 1_000_000);
     instance = (await client.createInstance({ rootfs: { parent: { ref: rootfs }, size_mib: 20_480 }, channel: 'PAY' })).item_hash;
     assert.equal((await get<{ status: string }>(`/api/v0/messages/${instance}`)).status, 'processed');
-    const consumed = await eventually(async () => {
+    const consumed = await eventually('credits to be consumed', 60_000, async () => {
       const c = (await get<{ consumed_credits: number }>(`/api/v0/messages/${instance}/consumed_credits`)).consumed_credits;
       return c > 0 ? c : undefined;
-    }, 200);
+    });
     assert.ok((await creditBalance()) <= 1_000_000 - consumed);
     const history = await get<{ credit_history: { amount: number; origin: string; credit_ref: string }[] }>(`/api/v0/addresses/${address}/credit_history`);
     assert.ok(history.credit_history.some((h) => h.origin === 'consumption' && h.credit_ref === instance && h.amount < 0));

@@ -17,7 +17,8 @@ import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
 import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { ItemType } from '@aleph-sdk/message';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
-import { eventually, startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const BALANCE_INSUFFICIENT = 5;
 const CREDIT_INSUFFICIENT = 6;
@@ -51,10 +52,10 @@ describe('CCN hold payments (real process, official SDK)', () => {
 
   const status = async (hash: string): Promise<StatusBody> => (await (await fetch(`${ccn.url}/api/v0/messages/${hash}`)).json()) as StatusBody;
   const until = (hash: string, wanted: string): Promise<StatusBody> =>
-    eventually(async () => {
+    eventually('the message status', 60_000, async () => {
       const body = await status(hash);
       return body.status === wanted ? body : undefined;
-    }, 200);
+    });
 
   /** Publishes a signed balances-update and waits until it is processed. */
   const setBalance = async (address: string, amount: number, signer: EthAccount = oracle): Promise<string> => {

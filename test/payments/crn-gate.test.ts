@@ -18,9 +18,10 @@ import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
 import { startCrn, type CrnConfig, type RunningCrn } from '@aleph-nodes/crn';
 import { silentLogger } from '@aleph-nodes/service';
-import { publishMessage } from '../../packages/cli/src/common/ccn-client.ts';
+import { publishMessage } from '@aleph-nodes/cli';
 import { startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
-import { createRuntime, ECHO_PROGRAM, eventually, OTHER_KEY, OWNER_KEY, publishWith, UNCAPPED_OWNERS } from '../crn/helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { createRuntime, ECHO_PROGRAM, OTHER_KEY, OWNER_KEY, publishWith, UNCAPPED_OWNERS } from '../crn/helpers/nodes.ts';
 
 // Hardhat/Anvil public test key #2: the balance oracle of this test's CCN.
 const ORACLE_KEY = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a';
@@ -53,7 +54,7 @@ describe('CRN payment gate and monitor', { timeout: 240_000 }, () => {
       const body = (await (await fetch(`${ccn.url}/api/v0/addresses/${address}/balance`)).json()) as { balance: number | string };
       return Number(body.balance) === amount;
     };
-    await eventually(balanceIs, 30_000, `balance of ${address} = ${amount} on the CCN`);
+    await eventually(`balance of ${address} = ${amount} on the CCN`, 30_000, balanceIs);
   }
 
   const visit = async (hash: string): Promise<{ status: number; text: string }> => {
@@ -144,7 +145,7 @@ describe('CRN payment gate and monitor', { timeout: 240_000 }, () => {
 
     // The balance drops: two monitor passes in a row find it short, and it is stopped.
     await setBalance(ownerAddress, 0);
-    await eventually(async () => (await listed())[program]?.stop_reason === 'payment_lapsed', 30_000, 'the monitor stopped the unpaid program');
+    await eventually('the monitor stopped the unpaid program', 30_000, async () => (await listed())[program]?.stop_reason === 'payment_lapsed');
     const entry = (await listed())[program];
     assert.equal(entry?.running, false);
     assert.equal(entry?.stop_detail, 'balance_insufficient');

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
 import { readKeyFile } from '@aleph-nodes/service';
-import { publishMessage } from '../../packages/cli/src/common/ccn-client.ts';
+import { publishMessage } from '@aleph-nodes/cli';
 import { eventually, getJson } from '../helpers/eventually.ts';
 import { PayDevnet, type User } from './helpers/pay-devnet.ts';
 

@@ -13,19 +13,16 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
 import { loadOrCreateKeyFile, silentLogger } from '@aleph-nodes/service';
 import { ccnConfig, startCcn, type CcnNode } from '@aleph-nodes/ccn';
-import { createCoreNode, createResourceNode, linkResourceNode } from '../../packages/cli/src/common/registry-operations.ts';
-import { publishMessage } from '../../packages/cli/src/common/ccn-client.ts';
-import { publishRuntime } from '../../packages/cli/src/devnet/runtime.ts';
-import { buildSampleZip, storeFile } from '../../packages/cli/src/devnet/sample-program.ts';
+import { createCoreNode, createResourceNode, linkResourceNode, publishMessage, publishRuntime, buildSampleZip, storeFile } from '@aleph-nodes/cli';
 import { PushError, pushAllocations } from '../../packages/ccn/src/scheduler/crn-client.ts';
-import { jsonLine, RunningProcess } from '../helpers/process.ts';
+import { startNodeProcess, type NodeProcess, type NodeSettings } from '../kit/node-process.ts';
 import { eventually as waitFor, getJson as json } from '../helpers/eventually.ts';
 import { freePort } from '../helpers/net.ts';
 
@@ -47,10 +44,11 @@ interface CrnProc {
   /** Its registered address: the recording proxy in front of it. */
   proxyUrl: string;
   proxy: Server | undefined;
-  configPath: string;
+  settings: NodeSettings;
+  dir: string;
   hash: string;
   captured: Captured[];
-  proc: RunningProcess | undefined;
+  proc: NodeProcess | undefined;
 }
 
 interface AllocationsView {
@@ -104,9 +102,7 @@ describe('allocation pushes are bound to their CRN and cannot be replayed', { ti
   const eventually = <T>(what: string, ms: number, check: () => Promise<T | undefined | false>): Promise<T> => waitFor(what, ms, check, allocations);
 
   async function startCrnProcess(crn: CrnProc): Promise<void> {
-    const proc = new RunningProcess(process.execPath, ['--import', 'tsx', 'packages/crn/src/main.ts', crn.configPath]);
-    crn.proc = proc;
-    await proc.waitForLine((l) => jsonLine(l)?.msg === 'crn ready');
+    crn.proc = await startNodeProcess('crn', crn.settings, { dataDir: crn.dir });
   }
 
   before(async () => {
@@ -138,17 +134,13 @@ describe('allocation pushes are bound to their CRN and cannot be replayed', { ti
       const host = `127.0.0.${i + 12}`;
       const port = await freePort(host);
       const proxyPort = await freePort(host);
-      const crn: CrnProc = { index: i, host, url: `http://${host}:${port}`, proxyUrl: `http://${host}:${proxyPort}`, proxy: undefined, configPath: join(root, `crn-${i}.json`), hash: '', captured: [], proc: undefined };
+      const crn: CrnProc = { index: i, host, url: `http://${host}:${port}`, proxyUrl: `http://${host}:${proxyPort}`, proxy: undefined, settings: {}, dir: join(root, `crn-${i}`), hash: '', captured: [], proc: undefined };
       crn.proxy = recordingProxy(crn, port);
       await new Promise<void>((r) => crn.proxy?.listen(proxyPort, host, r));
       crn.hash = await createResourceNode(ccn.url, EthAccount.generate(), TAG, { name: `binding-crn-${i}`, address: crn.proxyUrl });
-      const dir = join(root, `crn-${i}`);
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(crn.dir, { recursive: true });
       // CRNs 0 and 1 know their node hash; CRN 2 does not (it checks the signed URL's host).
-      writeFileSync(
-        crn.configPath,
-        JSON.stringify({ host, port, domain: host, executor: 'process', dataDir: dir, ccn: ccn.url, authorizedAllocationSigners: [ccn.address], logLevel: 'warn', enforcePayments: false, ...(i < 2 ? { nodeHash: crn.hash } : {}) }),
-      );
+      crn.settings = { host, port, domain: host, executor: 'process', ccn: ccn.url, authorizedAllocationSigners: [ccn.address], ...(i < 2 ? { nodeHash: crn.hash } : {}) };
       crns.push(crn);
       await startCrnProcess(crn);
       await linkResourceNode(ccn.url, ccnAccount, TAG, crn.hash);
@@ -160,12 +152,12 @@ describe('allocation pushes are bound to their CRN and cannot be replayed', { ti
       await ccn?.close();
       for (const crn of crns) {
         try {
-          if (!crn.proc || crn.proc.child.exitCode !== null || crn.proc.child.signalCode !== null) await startCrnProcess(crn);
+          if (!crn.proc?.running) await startCrnProcess(crn);
           // Signed as the CCN would, later than any push it sent (the CRN refuses older iats).
           await pushAllocations(ccnAccount, crn.url, { persistent_vms: [], instances: [] }, 60_000, { crnHash: crn.hash, iat: Math.floor(Date.now() / 1000) + 5 }).catch(() => undefined);
           await eventually('the CRN to stop its workloads', 30_000, async () => (await runningOn(crn)).length === 0).catch(() => undefined);
         } finally {
-          await crn.proc?.stop('SIGTERM');
+          await crn.proc?.stop();
           await new Promise((r) => crn.proxy?.close(r));
         }
       }
@@ -245,7 +237,7 @@ describe('allocation pushes are bound to their CRN and cannot be replayed', { ti
   it('a CRN that restarts still refuses a push it already took; the CCN\'s own pushes keep working', async () => {
     const source = crns.find((c) => !c.captured.some((p) => p.body.toString().includes(program))) as CrnProc;
     const push = source.captured[source.captured.length - 1] as Captured;
-    await source.proc?.stop('SIGTERM');
+    await source.proc?.stop();
     const restartedAt = Date.now() / 1000;
     await startCrnProcess(source);
     const res = await replay(source.url, push);

@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ItemType } from '@aleph-sdk/message';
 import { makeZip } from '../../packages/crn/src/testing/zip.ts';
-import { ECHO_PROGRAM, eventually } from '../crn/helpers/nodes.ts';
+import { ECHO_PROGRAM } from '../crn/helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { deliver, listed, signed, startCrnUnderAttack, visit, type CrnUnderAttack } from './helpers/crn-under-attack.ts';
 
 describe('security: a stranger cannot stop or amend an execution (hole 3)', () => {
@@ -51,7 +52,7 @@ describe('security: a stranger cannot stop or amend an execution (hole 3)', () =
 
     // The CRN logs each attack it ignores; on the earlier code the victim stopped instead.
     const ignored = (hash: string): boolean => env.logs.some((l) => l.level >= 40 && l.item_hash === hash && /^ignored/.test(l.msg));
-    await eventually(async () => attacks.every((m) => ignored(m.item_hash)) || !(await listed(env, victim)), 30_000, 'the CRN to decide on every attack');
+    await eventually('the CRN to decide on every attack', 30_000, async () => attacks.every((m) => ignored(m.item_hash)) || !(await listed(env, victim)));
     assert.equal(await listed(env, victim), true, 'the victim still runs');
     const after = await visit(env, victim);
     assert.equal(after.status, 200);
@@ -68,7 +69,7 @@ describe('security: a stranger cannot stop or amend an execution (hole 3)', () =
     const ownFile = await env.owner.createStore({ fileObject: new Blob([update]), storageEngine: ItemType.storage, channel: 'TEST', sync: true });
     const ownHash = (ownFile.content as unknown as { item_hash: string }).item_hash;
     assert.equal(await deliver(env, signed(env.ownerAccount, 'STORE', { item_type: 'storage', item_hash: ownHash, ref: content.code.ref })), true);
-    await eventually(async () => !(await listed(env, victim)), 30_000, "the owner's amend to stop the execution");
+    await eventually("the owner's amend to stop the execution", 30_000, async () => !(await listed(env, victim)));
     const restarted = await visit(env, victim);
     assert.equal(restarted.status, 200);
     assert.notEqual(restarted.body.boot, boot, 'a new boot after the owner amended it');

@@ -13,7 +13,8 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage } from
 import { after, before, describe, it } from 'node:test';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
 import WebSocket from 'ws';
-import { eventually, startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const MiB = 1024 * 1024;
 const PAGE_CAP = 50;
@@ -124,7 +125,7 @@ describe('CCN memory and count limits', () => {
 
   before(async () => {
     ccn = await startCcnProcess({ maxPagination: PAGE_CAP, maxUploadsPerIp: UPLOADS_PER_IP, websocketMaxConnectionsPerIp: SOCKETS_PER_IP });
-    pid = ccn.child.pid as number;
+    pid = ccn.pid;
   });
   after(async () => {
     await ccn?.stop();
@@ -164,7 +165,7 @@ describe('CCN memory and count limits', () => {
       const res = await fetch(`${ccn.url}/api/v0/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sync: false, message: post }) });
       assert.equal(res.status, 202);
     }
-    const total = await eventually(async () => {
+    const total = await eventually('every message of alice to be processed', 60_000, async () => {
       const body = (await (await fetch(`${ccn.url}/api/v0/messages.json?addresses=${alice.address}&pagination=1`)).json()) as { pagination_total: number };
       return body.pagination_total === PAGE_CAP + 10 ? body.pagination_total : undefined;
     });
@@ -217,7 +218,7 @@ describe('CCN memory and count limits', () => {
     for (let i = 0; i < UPLOADS_PER_IP; i++) held.push(await heldUpload(ccn.url, '127.0.0.1'));
     try {
       // The server admits the held uploads when their headers arrive: poll until the next is refused.
-      const refused = await eventually(async () => {
+      const refused = await eventually('the upload to be refused with 429', 60_000, async () => {
         const res = await smallUpload(ccn.url, '127.0.0.1', 'one too many');
         return res.status === 429 ? res : undefined;
       });
@@ -228,7 +229,7 @@ describe('CCN memory and count limits', () => {
       for (const h of held) h.req.destroy();
     }
     // Slots come back when the held connections go.
-    await eventually(async () => ((await smallUpload(ccn.url, '127.0.0.1', 'after release')).status === 200 ? true : undefined));
+    await eventually('an upload to pass again after the release', 60_000, async () => ((await smallUpload(ccn.url, '127.0.0.1', 'after release')).status === 200 ? true : undefined));
   });
 
   it('closes websockets beyond the per-address cap with 1013 and a reason', async () => {

@@ -16,7 +16,8 @@ import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
 import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { ItemType } from '@aleph-sdk/message';
 import { buildInlineMessage, EthAccount, sha256Hex } from '@aleph-nodes/protocol';
-import { eventually, startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const PERMISSION_DENIED = 2;
 
@@ -68,7 +69,7 @@ describe('CCN ownership: nobody acts on what they do not own', () => {
 
   /** The settled status of a message (after processing and any retries). */
   const settled = (hash: string): Promise<StatusBody> =>
-    eventually(async () => {
+    eventually('the message to leave pending', 60_000, async () => {
       const res = await fetch(`${ccn.url}/api/v0/messages/${hash}`);
       if (res.status !== 200) return undefined;
       const body = (await res.json()) as StatusBody;

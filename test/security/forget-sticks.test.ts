@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EthAccount, signAllocationRequest } from '@aleph-nodes/protocol';
-import { ECHO_PROGRAM, eventually } from '../crn/helpers/nodes.ts';
+import { ECHO_PROGRAM } from '../crn/helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { listed, startCrnUnderAttack, visit, type CrnUnderAttack, type ErrorBody } from './helpers/crn-under-attack.ts';
 
 const scheduler = EthAccount.generate();
@@ -45,7 +46,7 @@ describe('security: a forgotten program never runs again on the CRN (hole 9)', (
     assert.equal(await listed(env, program), true);
 
     await env.owner.forget({ hashes: [program], channel: 'TEST', sync: true });
-    await eventually(async () => !(await listed(env, program)), 30_000, 'the FORGET to stop the execution');
+    await eventually('the FORGET to stop the execution', 30_000, async () => !(await listed(env, program)));
 
     assertGone(await visit(env, program));
     assertGone(await visit(env, program, 'again'));
@@ -74,7 +75,7 @@ describe('security: a CRN that missed the FORGET checks the status before starti
   it('refuses to start a forgotten program it still has in its message cache', async () => {
     const program = await env.publish(env.owner, ECHO_PROGRAM);
     assert.equal((await visit(env, program)).status, 200);
-    await eventually(async () => !(await listed(env, program)), 30_000, 'the idle stop');
+    await eventually('the idle stop', 30_000, async () => !(await listed(env, program)));
     await env.owner.forget({ hashes: [program], channel: 'TEST', sync: true });
     assertGone(await visit(env, program));
     assert.equal(await listed(env, program), false);

@@ -19,8 +19,7 @@ import { join } from 'node:path';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
 import { startCrn, type CrnConfig, type RunningCrn } from '@aleph-nodes/crn';
 import { silentLogger } from '@aleph-nodes/service';
-import { publishMessage } from '../../packages/cli/src/common/ccn-client.ts';
-import { storeFile } from '../../packages/cli/src/devnet/sample-program.ts';
+import { publishMessage, storeFile } from '@aleph-nodes/cli';
 import { ECHO_PROGRAM, startNodes, type Nodes } from '../crn/helpers/nodes.ts';
 
 const NODE_HASH = 'e1'.repeat(32);

@@ -12,7 +12,8 @@ import WebSocket from 'ws';
 import { EthAccount, OwnerSession } from '@aleph-nodes/protocol';
 import { startCrn, type CrnConfig, type RunningCrn } from '@aleph-nodes/crn';
 import { silentLogger } from '@aleph-nodes/service';
-import { ECHO_PROGRAM, eventually, OWNER_KEY, startNodes, type Nodes } from '../crn/helpers/nodes.ts';
+import { ECHO_PROGRAM, OWNER_KEY, startNodes, type Nodes } from '../crn/helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const DOMAIN = '127.0.0.1';
 
@@ -60,7 +61,7 @@ describe('owner operations are single-use', { timeout: 120_000 }, () => {
     const stop = headers('POST', stopPath);
     const first = await fetch(`${url}${stopPath}`, { method: 'POST', headers: stop });
     assert.equal(first.status, 200, await first.text());
-    await eventually(async () => !(await running(url, program)), 20_000, 'the program to stop');
+    await eventually('the program to stop', 20_000, async () => !(await running(url, program)));
 
     // The owner starts it again, with a new operation.
     const start = await fetch(`${url}/control/machine/${program}/start`, { method: 'POST', headers: headers('POST', `/control/machine/${program}/start`) });

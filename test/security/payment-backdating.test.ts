@@ -16,7 +16,8 @@ import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
 import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { ItemType } from '@aleph-sdk/message';
 import { buildInlineMessage, EthAccount } from '@aleph-nodes/protocol';
-import { eventually, startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { startCcnProcess, type CcnProcess } from '../ccn/helpers/ccn-process.ts';
+import { eventually } from '../helpers/eventually.ts';
 
 const INVALID_PAYMENT_METHOD = 202;
 /** pyaleph's cutoff for hold and stream instances (the CCN's default `holdAndStreamRefusedFromTime`). */
@@ -37,10 +38,10 @@ describe('payments: a backdated message does not escape the cutoffs', () => {
     (await fetch(`${ccn.url}/api/v0/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sync: true, message }) })).status;
 
   const settled = (hash: string) =>
-    eventually(async () => {
+    eventually('the message to leave pending', 60_000, async () => {
       const body = (await (await fetch(`${ccn.url}/api/v0/messages/${hash}`)).json()) as { status: string; error_code?: number; details?: { errors: unknown[] } };
       return body.status === 'pending' ? undefined : body;
-    }, 100);
+    });
 
   it('refuses a hold INSTANCE dated before the hold cutoff with 202', async () => {
     const key = `0x${randomBytes(32).toString('hex')}`;

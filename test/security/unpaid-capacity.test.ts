@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ECHO_PROGRAM, eventually } from '../crn/helpers/nodes.ts';
+import { ECHO_PROGRAM } from '../crn/helpers/nodes.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { listed, startCrnUnderAttack, visit, type CrnUnderAttack, type ErrorBody } from './helpers/crn-under-attack.ts';
 
 describe('security: one owner cannot fill a CRN with unpaid on-demand programs (hole 5)', () => {
@@ -46,7 +47,7 @@ describe('security: one owner cannot fill a CRN with unpaid on-demand programs (
     assert.equal(diag.status, 200, 'the diagnostic program is exempt from the caps');
 
     // Unpaid programs stop after the short idle timeout; the diagnostic one stays warm.
-    await eventually(async () => !(await listed(env, p1)) && !(await listed(env, p2)) && !(await listed(env, other)), 60_000, 'the unpaid programs to stop when idle');
+    await eventually('the unpaid programs to stop when idle', 60_000, async () => !(await listed(env, p1)) && !(await listed(env, p2)) && !(await listed(env, other)));
     assert.equal(await listed(env, diagnostic), true, 'the diagnostic program keeps the normal idle timeout');
     assert.equal((await visit(env, p3)).status, 200, 'with its programs stopped, the owner may start another');
   });

@@ -148,13 +148,3 @@ export async function startNodes(crnOverrides: Partial<CrnConfig> = {}): Promise
     },
   };
 }
-
-/** Polls `check` until it holds (for state that converges asynchronously), failing after `ms`. */
-export async function eventually(check: () => Promise<boolean>, ms = 20_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not hold within ${ms} ms`);
-}

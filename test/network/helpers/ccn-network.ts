@@ -8,13 +8,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildInlineMessage, sha256Hex, type AlephMessage, type EthAccount } from '@aleph-nodes/protocol';
 import { ProcessExecutor } from '@aleph-nodes/vmm';
-import { publishMessage, uploadStoredFile } from '../../../packages/cli/src/common/ccn-client.ts';
-import { buildSampleZip } from '../../../packages/cli/src/devnet/sample-program.ts';
+import { publishMessage, uploadStoredFile, buildSampleZip } from '@aleph-nodes/cli';
 import { rankByRendezvous } from '../../../packages/ccn/src/scheduler/rendezvous.ts';
 import { startCcnProcess, type CcnProcess, type CcnSettings } from '../../ccn/helpers/ccn-process.ts';
 import { getJson } from '../../helpers/eventually.ts';
 import { freePort } from '../../helpers/net.ts';
-import { jsonLine, RunningProcess } from '../../helpers/process.ts';
+import { startNodeProcess, type NodeProcess, type NodeSettings } from '../../kit/node-process.ts';
 
 export const TAG = 'ccn-network-test';
 export const CHANNEL = 'CCN-NETWORK-TEST';
@@ -57,9 +56,9 @@ export interface CrnNodeProc {
   name: string;
   url: string;
   dir: string;
-  configPath: string;
+  settings: NodeSettings;
   hash: string;
-  proc: RunningProcess | undefined;
+  proc: NodeProcess | undefined;
 }
 
 /** A CCN on a port chosen once (it keeps its URL across a restart), with its own data dir and key. */
@@ -94,19 +93,13 @@ export async function prepareCrn(root: string, name: string, host: string, ccnUr
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   const port = await freePort(host);
-  const configPath = join(root, `${name}.json`);
   // No authorizedAllocationSigners: the registry says who may push (the linked CCN).
-  writeFileSync(
-    configPath,
-    JSON.stringify({ host, port, domain: host, executor: 'process', dataDir: dir, ccn: ccnUrls, logLevel: 'info', restartBackoffMaxSeconds: 2, stopWorkloadsOnExit: true, ccnFailbackSeconds: 5, allocationSignersRefreshSeconds: 5, enforcePayments: false }),
-  );
-  return { name, url: `http://${host}:${port}`, dir, configPath, hash: '', proc: undefined };
+  const settings = { host, port, domain: host, executor: 'process', ccn: ccnUrls, restartBackoffMaxSeconds: 2, stopWorkloadsOnExit: true, ccnFailbackSeconds: 5, allocationSignersRefreshSeconds: 5 };
+  return { name, url: `http://${host}:${port}`, dir, settings, hash: '', proc: undefined };
 }
 
 export async function startCrnNode(crn: CrnNodeProc): Promise<void> {
-  const proc = new RunningProcess(process.execPath, ['--import', 'tsx', 'packages/crn/src/main.ts', crn.configPath]);
-  crn.proc = proc;
-  await proc.waitForLine((l) => jsonLine(l)?.msg === 'crn ready');
+  crn.proc = await startNodeProcess('crn', crn.settings, { dataDir: crn.dir });
 }
 
 /** Publishes the same signed message to every CCN given. */
@@ -200,7 +193,7 @@ export async function answers(crn: CrnNodeProc, hash: string, greeting: string):
 
 /** Stops a CRN process (SIGTERM; with stopWorkloadsOnExit its workloads stop too). */
 export async function stopCrn(crn: CrnNodeProc): Promise<void> {
-  await crn.proc?.stop('SIGTERM');
+  await crn.proc?.stop();
   // A CRN killed with -9 earlier may have left workloads its restart did not re-adopt (the
   // scheduler had moved them): whatever still runs under its data dir goes too, as the CRN's own
   // start-up would do (cleanupOrphans), so that no sandbox, netns or veth outlives the test.

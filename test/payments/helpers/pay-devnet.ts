@@ -14,7 +14,7 @@ import { AuthenticatedAlephHttpClient } from '@aleph-sdk/client';
 import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { broadcast, buildMessage, ItemType, MessageType, prepareAlephMessage, type ProgramContent } from '@aleph-sdk/message';
 import { EthAccount } from '@aleph-nodes/protocol';
-import { buildZip } from '../../../packages/cli/src/devnet/sample-program.ts';
+import { buildZip } from '@aleph-nodes/cli';
 import { getJson } from '../../helpers/eventually.ts';
 import { run, RunningProcess, type Finished } from '../../helpers/process.ts';
 

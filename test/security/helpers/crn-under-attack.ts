@@ -16,7 +16,8 @@ import { startCrn, type CrnConfig, type RunningCrn } from '@aleph-nodes/crn';
 import { buildInlineMessage, EthAccount, type AlephMessage, type MessageType } from '@aleph-nodes/protocol';
 import { createLogger } from '@aleph-nodes/service';
 import { ProcessExecutor } from '@aleph-nodes/vmm';
-import { createRuntime, eventually, OTHER_KEY, OWNER_KEY, publishWith, startCcnForCrn, type PublishOptions } from '../../crn/helpers/nodes.ts';
+import { createRuntime, OTHER_KEY, OWNER_KEY, publishWith, startCcnForCrn, type PublishOptions } from '../../crn/helpers/nodes.ts';
+import { eventually } from '../../helpers/eventually.ts';
 import { startCcnRelay, type CcnRelay } from './ccn-relay.ts';
 
 export interface LogLine {
@@ -97,7 +98,7 @@ export async function startCrnUnderAttack(overrides: Partial<CrnConfig> = {}): P
   try {
     crn = await boot();
     runtime = await createRuntime(owner);
-    if (watching) await eventually(async () => relay.followers() > 0, 20_000, 'the CRN to follow the message websocket');
+    if (watching) await eventually('the CRN to follow the message websocket', 20_000, async () => relay.followers() > 0);
   } catch (err) {
     // Nothing of a failed start is left behind.
     await crn?.close({ stopPersistent: true }).catch(() => undefined);
@@ -124,9 +125,9 @@ export async function startCrnUnderAttack(overrides: Partial<CrnConfig> = {}): P
     async restartCrn(changes = {}) {
       config = { ...config, ...changes };
       await running.close();
-      await eventually(async () => relay.followers() === 0, 20_000, 'the stopped CRN to leave the message websocket');
+      await eventually('the stopped CRN to leave the message websocket', 20_000, async () => relay.followers() === 0);
       running = await boot();
-      if (watching) await eventually(async () => relay.followers() > 0, 20_000, 'the restarted CRN to follow the message websocket');
+      if (watching) await eventually('the restarted CRN to follow the message websocket', 20_000, async () => relay.followers() > 0);
     },
     async close() {
       await running.close({ stopPersistent: true });

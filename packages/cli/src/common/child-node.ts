@@ -1,6 +1,6 @@
 /**
- * One node daemon as a child process (devnet, benchmarks): its output goes to a log file in its data
- * dir, readiness is its "<name> ready" log line (so the child must log at level info or lower),
+ * One node daemon as a child process (devnet, benchmarks, and the tests' kit in test/kit): its
+ * output goes to a log file in its data dir, readiness is its "<name> ready" log line (so the child must log at level info or lower),
  * and stop() sends one SIGTERM, then SIGKILL after a grace period.
  *
  * The child's stdin is a pipe this process never writes to: when this process exits, for whatever
@@ -26,6 +26,10 @@ export interface ChildNodeSpec {
   readyTimeoutMs: number;
   /** Start the child in a process group of its own (out of reach of the terminal's signals). */
   ownProcessGroup?: boolean;
+  /** Variables of this process NOT passed on, by prefix (a test's node must not read the developer's `CCN_*`). */
+  dropEnvPrefixes?: string[];
+  /** Called with every JSON log line of the child (tests read what a node logged). */
+  onLogLine?: (entry: Record<string, unknown>) => void;
 }
 
 export interface ChildNode {
@@ -36,6 +40,8 @@ export interface ChildNode {
   stop(timeoutMs?: number): Promise<void>;
   /** Resolves when the process exits, for whatever reason. */
   exited: Promise<number | null>;
+  /** Sends `signal` to the child (SIGKILL for crash tests, SIGSTOP/SIGCONT to freeze it); nothing once it is gone. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 /** A child from the moment it is spawned, before it is ready (so that it can be stopped then too). */
@@ -47,6 +53,7 @@ export interface SpawnedNode {
   exited: Promise<number | null>;
   /** One SIGTERM (never a second one), SIGKILL after `timeoutMs`; resolves when the child is gone. */
   stop(timeoutMs?: number): Promise<void>;
+  signal(signal: NodeJS.Signals): void;
   readonly running: boolean;
 }
 
@@ -69,8 +76,10 @@ function provisionKey(args: readonly string[]): void {
 
 export function spawnChildNode(spec: ChildNodeSpec): SpawnedNode {
   provisionKey(spec.args);
+  const drop = spec.dropEnvPrefixes ?? [];
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !drop.some((prefix) => name.startsWith(prefix))));
   const child: ChildProcess = spawn(process.execPath, [`${spec.binDir}/${spec.kind}.js`, 'start', ...spec.args], {
-    env: { ...process.env, ...spec.env, [STOP_WITH_PARENT_ENV]: '1' },
+    env: { ...inherited, ...spec.env, [STOP_WITH_PARENT_ENV]: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: spec.ownProcessGroup === true,
   });
@@ -100,6 +109,9 @@ export function spawnChildNode(spec: ChildNodeSpec): SpawnedNode {
     clearTimeout(timer);
     log.end();
   };
+  const signal = (sig: NodeJS.Signals): void => {
+    if (!gone) child.kill(sig);
+  };
 
   const lines = createInterface({ input: child.stdout! });
   const ready = new Promise<{ url: string; address: string }>((resolve, reject) => {
@@ -108,6 +120,7 @@ export function spawnChildNode(spec: ChildNodeSpec): SpawnedNode {
       log.write(`${line}\n`);
       try {
         const entry = JSON.parse(line) as { msg?: string; url?: string; address?: string; level?: number };
+        if (typeof entry === 'object' && entry !== null) spec.onLogLine?.(entry as Record<string, unknown>);
         if (entry.msg === `${spec.kind} ready` && entry.url && entry.address) {
           clearTimeout(timer);
           resolve({ url: entry.url, address: entry.address });
@@ -122,12 +135,13 @@ export function spawnChildNode(spec: ChildNodeSpec): SpawnedNode {
     });
   });
   const pid = child.pid ?? -1;
-  const node: ChildNode = { label: spec.label, url: '', address: '', pid, exited, stop };
+  const node: ChildNode = { label: spec.label, url: '', address: '', pid, exited, stop, signal };
   return {
     label: spec.label,
     pid,
     exited,
     stop,
+    signal,
     get running() {
       return !gone;
     },

@@ -3,3 +3,4 @@
  * conformance suite every Executor backend must pass.
  */
 export { runExecutorConformance, type ConformanceTarget } from './conformance.ts';
+export { FakeExecutor, type FakeExecutorOptions } from './fake-executor.ts';
