@@ -103,6 +103,8 @@ export interface ExecutionSpec {
     dir: string;
     /** Path of the executable inside `dir`. `.js`/`.mjs` run with Node.js; anything else is executed. */
     entrypoint: string;
+    /** `asgi`: `entrypoint` is a Python `module:app` the runtime serves (backends with the `asgi` capability). */
+    interface?: 'asgi' | 'executable' | undefined;
   };
   /**
    * The runtime root filesystem (a squashfs file for microVMs). The process backend runs the
@@ -208,6 +210,8 @@ export interface ExecutorCapabilities {
   instances: boolean;
   /** Runs a program inside the runtime image its message names (a squashfs root filesystem); without it, programs run on the host's own interpreter. */
   runtimeImages: boolean;
+  /** Serves ASGI programs (`entrypoint: "module:app"`) with the Python runtime's server; absent means no. */
+  asgi?: boolean | undefined;
 }
 
 export interface Executor {

@@ -29,11 +29,14 @@ export interface PrepareContext {
   unzip: UnzipLimits;
   /** Backends with their own root file system (microVMs) need `runtime.ref`; `process` uses the host. */
   downloadRuntime: boolean;
+  /** The backend serves ASGI programs (its `asgi` capability); absent means no. */
+  asgi?: boolean | undefined;
 }
 
 export interface PreparedProgram {
   codeDir: string;
   entrypoint: string;
+  interface?: 'asgi' | 'executable' | undefined;
   volumes: VolumeSpec[];
   /** Cache entries in use (pinned while the execution lives). */
   cacheKeys: string[];
@@ -89,10 +92,21 @@ export async function resolveRef(ctx: PrepareContext, ref: string, useLatest: bo
   return ctx.ccn.latestStoreRef(ref, owner).catch(() => ref);
 }
 
+/** lstat: the entrypoint itself must be a regular file of the code, not a link to one. */
+function isCodeFile(codeDir: string, entrypoint: string): boolean {
+  try {
+    return lstatSync(resolveInside(codeDir, entrypoint)).isFile();
+  } catch (err) {
+    if (!(err instanceof UnsafePathError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return false;
+  }
+}
+
 export async function prepareProgram(ctx: PrepareContext, executionId: string, content: ProgramContent): Promise<PreparedProgram> {
   // Before any download or write: a refused path fails the start here, with its reason.
   const { entrypoint } = checkProgramPaths(content);
-  if (programInterface(content.code) === 'asgi') {
+  const asgi = programInterface(content.code) === 'asgi';
+  if (asgi && !ctx.asgi) {
     throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', 'ASGI programs (entrypoint module:app) need the microvm executor; use an executable entrypoint');
   }
   const cacheKeys: string[] = [];
@@ -121,14 +135,8 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
       throw CRN_ERRORS.error('UNSUPPORTED_WORKLOAD', `code encoding ${content.code.encoding} needs the microvm executor`);
   }
   diskBytes += code.size;
-  let isFile = false;
-  try {
-    // lstat: the entrypoint itself must be a regular file of the code, not a link to one.
-    isFile = lstatSync(resolveInside(codeDir, entrypoint)).isFile();
-  } catch (err) {
-    if (!(err instanceof UnsafePathError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (!isFile) throw CRN_ERRORS.error('CODE_UNAVAILABLE', `entrypoint ${entrypoint} is not a file of the code`);
+  // An ASGI entrypoint is a Python `module:app`, not a file: the runtime imports it.
+  if (!asgi && !isCodeFile(codeDir, entrypoint)) throw CRN_ERRORS.error('CODE_UNAVAILABLE', `entrypoint ${entrypoint} is not a file of the code`);
 
   const prepared = await prepareVolumes(ctx, executionId, content.volumes as Volume[], content.address);
   const volumes = prepared.volumes;
@@ -152,7 +160,7 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
     diskBytes += runtime.size;
     runtimePath = runtime.path;
   }
-  return { codeDir, entrypoint, volumes, cacheKeys, diskMib: diskMib + Math.ceil(diskBytes / MIB), runtimePath };
+  return { codeDir, entrypoint, interface: asgi ? 'asgi' : 'executable', volumes, cacheKeys, diskMib: diskMib + Math.ceil(diskBytes / MIB), runtimePath };
 }
 
 export interface PreparedVolumes {

@@ -92,7 +92,7 @@ export class MicroVmExecutor implements Executor {
   // cgroup (memory, CPU, pids, IO), under its seccomp filter (vm-jail.ts); tools that read
   // tenant bytes on the host run jailed too (host/tool-jail.ts).
   // Egress: the shared ruleset (net/firewall-rules.ts) applies the public-unicast policy to its table.
-  readonly capabilities: ExecutorCapabilities = { instances: true, runtimeImages: true };
+  readonly capabilities: ExecutorCapabilities = { instances: true, runtimeImages: true, asgi: true };
   readonly isolation: ExecutorIsolation = { jailed: true, virtualized: true, seccomp: true, cgroups: true, egressFiltered: true };
   readonly #handles = new Map<string, MicroVmHandle>();
   readonly #network: TapPoolConfig;
@@ -188,7 +188,7 @@ export class MicroVmExecutor implements Executor {
       vcpus: spec.resources.vcpus,
       memoryMib: spec.resources.memoryMib,
       drives,
-      guest: { code: { encoding: 'squashfs', serial: 'aleph-code' }, entrypoint: spec.code.entrypoint, variables: spec.variables, volumes: mounts },
+      guest: { code: { encoding: 'squashfs', serial: 'aleph-code' }, entrypoint: spec.code.entrypoint, interface: spec.code.interface, variables: spec.variables, volumes: mounts },
       network: this.#network,
       firewall: this.firewall,
       internet: spec.internet,
@@ -209,8 +209,9 @@ export class MicroVmExecutor implements Executor {
       validateInstance(spec);
     } else {
       if (!isSquashfsImage(runtime)) throw new ExecutorError('START_FAILED', `runtime ${runtime} is not a squashfs image`);
+      // An ASGI `module:app` names no file: the guest's Python reports an import failure.
       const entry = join(spec.code.dir, spec.code.entrypoint);
-      if (!existsSync(entry) || !statSync(entry).isFile()) throw new ExecutorError('START_FAILED', `entrypoint ${spec.code.entrypoint} is not a file of the code`);
+      if (spec.code.interface !== 'asgi' && (!existsSync(entry) || !statSync(entry).isFile())) throw new ExecutorError('START_FAILED', `entrypoint ${spec.code.entrypoint} is not a file of the code`);
     }
     // Besides the volumes: the root drive, code or seed drive, network card, control channel.
     if (spec.volumes.length + 4 > MAX_VIRTIO_DEVICES) throw new ExecutorError('INVALID_SPEC', `a microVM takes at most ${MAX_VIRTIO_DEVICES - 4} volumes`);
