@@ -132,6 +132,8 @@ export interface CrnSettings {
   ccnUrls: string[];
   /** The key of the CCN it is linked to: the only one whose allocation pushes it accepts. */
   ccnAddress: string;
+  /** The devnet's copy of aleph's diagnostic program, for /status/check/fastapi. */
+  checkFastapiVmId?: string | undefined;
 }
 
 /** A list of CCNs when the CRN's `ccn` setting accepts one, else its own CCN alone. */
@@ -159,6 +161,7 @@ export function crnConfig(crn: CrnLayout, s: CrnSettings): Record<string, unknow
     // Stopping the devnet must leave no VM behind; production nodes keep them across restarts.
     stopWorkloadsOnExit: true,
     authorizedAllocationSigners: [s.ccnAddress],
+    ...(s.checkFastapiVmId ? { checkFastapiVmId: s.checkFastapiVmId } : {}),
     ...knownSettings(CrnConfigSchema, CRN_PAYMENT_SETTINGS),
   };
 }
