@@ -175,3 +175,8 @@ export function ccnUrls(config: Pick<CrnConfig, 'ccn'>): string[] {
 export function loadCrnConfig(opts: Omit<LoadConfigOptions, 'envPrefix'> = {}): CrnConfig {
   return loadConfig(CrnConfigSchema, { ...opts, envPrefix: 'CRN' });
 }
+
+/** `diagnosticPrograms` and the programs of the fastapi checks: what the network's monitors call. */
+export function diagnosticProgramSet(config: Pick<CrnConfig, 'diagnosticPrograms' | 'checkFastapiVmId' | 'legacyCheckFastapiVmId'>): Set<string> {
+  return new Set([...config.diagnosticPrograms, config.checkFastapiVmId, config.legacyCheckFastapiVmId]);
+}
