@@ -153,8 +153,9 @@ export function crnConfig(crn: CrnLayout, s: CrnSettings): Record<string, unknow
     nodeHash: s.nodeHash,
     executor: s.executor,
     ...(s.accelerator ? { accelerator: s.accelerator } : {}),
-    // Under software emulation a guest takes tens of seconds to boot (more on a loaded machine).
-    ...(s.accelerator === 'tcg' ? { startTimeoutSeconds: 240 } : {}),
+    // Under software emulation a guest takes tens of seconds to boot, and the diagnostic program
+    // (FastAPI and the Python SDK imported) minutes on a loaded machine (200 s seen at load 18).
+    ...(s.accelerator === 'tcg' ? { startTimeoutSeconds: 420 } : {}),
     // The CRNs share this host's ports: each forwards instance ports from its own range.
     portForwardStart: 24_000 + crn.index * 1000,
     portForwardEnd: 24_999 + crn.index * 1000,

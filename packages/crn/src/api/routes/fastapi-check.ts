@@ -6,8 +6,11 @@
  * status, a body of another shape, a timeout) is `false`, never an error of this route.
  */
 
-/** The first call may boot the program's VM (tens of seconds under emulation). */
-const CALL_TIMEOUT_MS = 120_000;
+/**
+ * aleph-vm's client timeout (aiohttp's default, 5 minutes a call): the first call may boot the
+ * program's VM, minutes under emulation on a loaded host.
+ */
+const CALL_TIMEOUT_MS = 300_000;
 
 type Json = unknown;
 
