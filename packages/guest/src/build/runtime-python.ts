@@ -20,7 +20,7 @@ import { runCommand } from './exec.ts';
 import { ASSETS_DIR } from './paths.ts';
 import { debootstrapFilter, finishRuntime, installAgent, PRUNED, type RuntimeArtifact } from './runtime.ts';
 
-const BUILDER_VERSION = 'runtime-python-1';
+const BUILDER_VERSION = 'runtime-python-2';
 
 export interface PythonRuntimeOptions {
   suite: string;
@@ -71,12 +71,12 @@ export async function buildPythonRuntime(imagesDir: string, log: (line: string) 
     // The host's CA bundle, for this build only (a build machine may reach PyPI through a proxy
     // with its own CA): removed before packing, never part of the image.
     await copyFile(hostCaBundle(), join(root, 'tmp/host-ca.crt'));
-    log(`pip install (${requirements.toString('utf8').split('\n').filter((l) => /^[A-Za-z]/.test(l)).length} pinned packages) into ${PYTHON_LIBS_DIR}`);
+    log(`pip install (${requirements.toString('utf8').split('\n').filter((l) => /^[A-Za-z]/.test(l)).length} packages pinned by hash) into ${PYTHON_LIBS_DIR}`);
     // --no-deps with a full pin list: exactly these versions, nothing resolved at build time;
-    // --only-binary: no compiler in the image, no build scripts from PyPI run as root here.
+    // --require-hashes: exactly these files; --only-binary: no build scripts from PyPI run here.
     await runCommand(
       '/usr/sbin/chroot',
-      [root, '/usr/bin/python3', '-m', 'pip', 'install', '--no-deps', '--only-binary=:all:', '--no-cache-dir', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off', '--cert', '/tmp/host-ca.crt', '--target', PYTHON_LIBS_DIR, '-r', '/tmp/requirements.txt'],
+      [root, '/usr/bin/python3', '-m', 'pip', 'install', '--no-deps', '--require-hashes', '--only-binary=:all:', '--no-cache-dir', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off', '--cert', '/tmp/host-ca.crt', '--target', PYTHON_LIBS_DIR, '-r', '/tmp/requirements.txt'],
       { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8' }, onLine: (line) => /^(Successfully|ERROR)/.test(line) && log(line.slice(0, 300)) },
     );
     log('byte-compiling the packages');
