@@ -20,6 +20,7 @@ import { silentLogger } from '@aleph-nodes/service';
 import { publishDiagnosticProgram, DIAGNOSTIC_PROGRAM_DIR } from '../../packages/cli/src/devnet/diagnostic-program.ts';
 import { storeFile } from '../../packages/cli/src/devnet/sample-program.ts';
 import { OWNER_KEY } from '../crn/helpers/nodes.ts';
+import { firstCall } from '../guest/first-call.ts';
 import { guestImages, qemuProcesses } from '../guest/helpers.ts';
 
 /** The fixture must stay upstream's bytes (its README lists them). */
@@ -45,7 +46,7 @@ describe("aleph's diagnostic program on our CRN (microvm executor)", () => {
     const crnDir = mkdtempSync(join(tmpdir(), 'diag-crn-'));
     dirs.push(crnDir);
     crn = await startCrn(
-      { dataDir: crnDir, ccn: ccn.url, port: 0, logLevel: 'silent', executor: 'microvm', accelerator: 'tcg', startTimeoutSeconds: 300, capacityVcpus: 8, enforcePayments: false, checkFastapiVmId: hash } as CrnConfig,
+      { dataDir: crnDir, ccn: ccn.url, port: 0, logLevel: 'silent', executor: 'microvm', accelerator: 'tcg', startTimeoutSeconds: 600, capacityVcpus: 8, enforcePayments: false, checkFastapiVmId: hash } as CrnConfig,
       { logger: silentLogger() },
     );
   });
@@ -59,8 +60,8 @@ describe("aleph's diagnostic program on our CRN (microvm executor)", () => {
 
   it('answers through /vm/{hash}/ (its index)', async () => {
     const started = Date.now();
-    const res = await fetch(`${crn?.url}/vm/${hash}/`);
-    const text = await res.text();
+    const res = await firstCall(`${crn?.url}/vm/${hash}/`);
+    const text = res.text;
     process.stderr.write(`# diagnostic program, boot to first answer: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     assert.equal(res.status, 200, text);
     const body = JSON.parse(text) as { Example: string; endpoints: string[] };

@@ -20,6 +20,7 @@ import { silentLogger } from '@aleph-nodes/service';
 import { publishMessage } from '../../packages/cli/src/common/ccn-client.ts';
 import { buildZip, storeFile } from '../../packages/cli/src/devnet/sample-program.ts';
 import { OWNER_KEY } from '../crn/helpers/nodes.ts';
+import { firstCall } from './first-call.ts';
 import { guestImages, qemuProcesses } from './helpers.ts';
 
 const MAIN_PY = `
@@ -78,7 +79,7 @@ describe('Python runtime (microvm executor): an ASGI program served through /vm/
     const crnDir = mkdtempSync(join(tmpdir(), 'pyrt-crn-'));
     dirs.push(crnDir);
     crn = await startCrn(
-      { dataDir: crnDir, ccn: ccn.url, port: 0, logLevel: 'silent', executor: 'microvm', accelerator: 'tcg', startTimeoutSeconds: 300, capacityVcpus: 8, enforcePayments: false } as CrnConfig,
+      { dataDir: crnDir, ccn: ccn.url, port: 0, logLevel: 'silent', executor: 'microvm', accelerator: 'tcg', startTimeoutSeconds: 600, capacityVcpus: 8, enforcePayments: false } as CrnConfig,
       { logger: silentLogger() },
     );
     const owner = EthAccount.fromPrivateKey(OWNER_KEY);
@@ -109,8 +110,8 @@ describe('Python runtime (microvm executor): an ASGI program served through /vm/
 
   it('boots the program and answers with what aleph programs read', async () => {
     const started = Date.now();
-    const res = await fetch(`${crn?.url}/vm/${hash}/`);
-    const text = await res.text();
+    const res = await firstCall(`${crn?.url}/vm/${hash}/`);
+    const text = res.text;
     process.stderr.write(`# boot to first answer: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     assert.equal(res.status, 200, text);
     const body = JSON.parse(text) as { python: string; lifespan: boolean; extra: string; os: string; env: Record<string, string> };
