@@ -78,6 +78,14 @@ describe("the fastapi check (aleph-vm's status.py)", () => {
     assert.equal((await checkDiagnosticProgram(await listen(good), false)).ok, true);
   });
 
+  it('an oversized answer fails its check', async () => {
+    const s = fakeDiagnostic({ '/': [200, { Example: 'example_fastapi', pad: 'x'.repeat(2 * 1024 * 1024) }] });
+    servers.push(s);
+    const { result } = await checkDiagnosticProgram(await listen(s), false);
+    assert.equal(result.index, false);
+    assert.equal(result.lifespan, true);
+  });
+
   it('an unreachable program: every check false', async () => {
     const { ok, result } = await checkDiagnosticProgram('http://127.0.0.1:1/vm/x', false);
     assert.equal(ok, false);

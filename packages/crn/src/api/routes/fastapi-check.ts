@@ -12,7 +12,28 @@
  */
 const CALL_TIMEOUT_MS = 300_000;
 
+/** The program's answers are a guest's bytes: larger ones fail their check instead of filling memory. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
 type Json = unknown;
+
+async function boundedText(res: Response, max: number): Promise<string | undefined> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 interface Answer {
   status: number;
@@ -29,7 +50,8 @@ export class DiagnosticClient {
   async call(path: string, method: 'GET' | 'POST' = 'GET'): Promise<Answer | undefined> {
     try {
       const res = await fetch(`${this.vmUrl}${path}`, { method, signal: AbortSignal.timeout(CALL_TIMEOUT_MS), redirect: 'manual' });
-      return { status: res.status, text: await res.text() };
+      const text = await boundedText(res, MAX_ANSWER_BYTES);
+      return text === undefined ? undefined : { status: res.status, text };
     } catch {
       return undefined;
     }
