@@ -153,8 +153,9 @@ if [ "$ROLE" = dev ]; then
   py_venv cli aleph-client==1.9.3
 fi
 
-# The guest kernel, initramfs and Node.js runtime of the microVMs, cached by the hash of their
-# inputs in .images/: the first build takes about a minute, a cached one seconds.
+# The guest kernel, initramfs, Node.js and Python runtimes and the instance image of the microVMs,
+# cached by the hash of their inputs in .images/: the first build takes minutes (the Python
+# runtime's pip install from PyPI and its squashfs dominate), a cached one seconds.
 if [ "$ROLE" != ccn ]; then
   step "guest images"
   node packages/guest/bin/build-images.js

@@ -53,8 +53,9 @@ const BOOT_WAIT_MS = 240_000;
 interface State {
   ccn: { url: string; address: string; pid: number; key_file: string; hash: string };
   crns: { url: string; hash: string; address: string; pid: number; ccn: string }[];
-  runtimes: { node: string };
+  runtimes: { node: string; python?: string };
   rootfs: { debian?: string };
+  diagnostic?: { program: string; url: string; check: string };
   registry: { address: string };
   oracle: { address: string; key_file: string };
   sample: { program: string; url: string };
@@ -145,6 +146,13 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
     assert.equal(state.crns.length, 3);
     assert.match(state.runtimes.node, /^[0-9a-f]{64}$/);
     assert.match(state.rootfs.debian ?? '', /^[0-9a-f]{64}$/);
+    // aleph's diagnostic program on the Python runtime, named by every CRN's fastapi check
+    // (booting it is test/compat/diagnostic-program.test.ts's job).
+    assert.match(state.runtimes.python ?? '', /^[0-9a-f]{64}$/);
+    for (const crn of state.crns) {
+      const config = await getJson<{ references: { CHECK_FASTAPI_VM_ID: string } }>(`${crn.url}/status/config`);
+      assert.equal(config.references.CHECK_FASTAPI_VM_ID, state.diagnostic?.program);
+    }
     assert.equal(state.registry.address.toLowerCase(), state.ccn.address.toLowerCase());
     const answer = (await (await fetch(curlLine.trim().slice('curl '.length))).json()) as { greeting: string; release: string };
     assert.equal(answer.greeting, 'hello from the devnet');

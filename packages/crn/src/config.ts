@@ -32,6 +32,16 @@ export const CrnConfigSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   serverName: z.string().default('aleph-vm').describe('Product name in the Server header (`<name>/<version>`); monitors expect aleph-vm'),
   serverVersion: z.string().default('1.14.0').describe('Version in the Server header and /status/config (semver)'),
+  checkFastapiVmId: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be an item hash (64 lowercase hex digits)')
+    .default('d2b74aa29898457bde0560e47f7cdd4e77287e9f1f7a1456161d2fd7d5c855d7')
+    .describe("CHECK_FASTAPI_VM_ID: item hash of the PROGRAM running aleph's diagnostic program (examples/example_fastapi), called by /status/check/fastapi; default: the one of aleph's public network (a private network sets the one it published)"),
+  legacyCheckFastapiVmId: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be an item hash (64 lowercase hex digits)')
+    .default('ad67c6857d6319486794ec2a3d14b584ac7e6c27593f3172148e486dbd1e0e21')
+    .describe("LEGACY_CHECK_FASTAPI_VM_ID: the diagnostic program on aleph's older runtime, called by /status/check/fastapi/legacy without its newer checks"),
   authorizedAllocationSigners: z
     .array(address)
     .default([])
@@ -183,4 +193,9 @@ export function ccnUrls(config: Pick<CrnConfig, 'ccn'>): string[] {
 
 export function loadCrnConfig(opts: Omit<LoadConfigOptions, 'envPrefix'> = {}): CrnConfig {
   return loadConfig(CrnConfigSchema, { ...opts, envPrefix: 'CRN' });
+}
+
+/** `diagnosticPrograms` and the programs of the fastapi checks: what the network's monitors call. */
+export function diagnosticProgramSet(config: Pick<CrnConfig, 'diagnosticPrograms' | 'checkFastapiVmId' | 'legacyCheckFastapiVmId'>): Set<string> {
+  return new Set([...config.diagnosticPrograms, config.checkFastapiVmId, config.legacyCheckFastapiVmId]);
 }

@@ -11,7 +11,7 @@ import type { ProgramContent } from '@aleph-nodes/protocol';
 import { buildServer } from './api/server.ts';
 import { CcnClient } from './ccn/ccn-client.ts';
 import { MessageWatch } from './ccn/message-watch.ts';
-import { ccnUrls, CrnConfigSchema, type CrnConfig } from './config.ts';
+import { ccnUrls, CrnConfigSchema, diagnosticProgramSet, type CrnConfig } from './config.ts';
 import { PortForwardTable } from './db/port-forwards.ts';
 import { ExecutionRecords } from './db/records.ts';
 import { RetiredMessages } from './db/retired.ts';
@@ -104,7 +104,7 @@ async function startLocked(config: CrnConfig, logger: Logger, unlock: () => void
     quota: ownerQuota(capacity, { vcpusShare: config.ownerOnDemandVcpusShare, memoryShare: config.ownerOnDemandMemoryShare, maxExecutions: config.ownerOnDemandMaxExecutions }),
     idleTimeoutSeconds: config.idleTimeoutSeconds,
     unpaidIdleTimeoutSeconds: config.unpaidIdleTimeoutSeconds,
-    exempt: new Set(config.diagnosticPrograms),
+    exempt: diagnosticProgramSet(config),
     // Paid = the last payment check of the message passed (the gate before its start, then the monitor).
     isPaid: (m) => payments.isPaid(m.message.item_hash),
   };

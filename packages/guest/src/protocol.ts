@@ -82,8 +82,13 @@ export interface GuestConfig {
   /** Execution id, used as the guest's hostname. */
   id: string;
   code: GuestCode;
-  /** Relative path inside /opt/code. `.js`/`.mjs`/`.cjs` run with node, anything else is executed. */
+  /**
+   * `executable` (default): a relative path inside /opt/code; `.js`/`.mjs`/`.cjs` run with node,
+   * anything else is executed. `asgi`: a Python `module:attribute` served on port 8080 by the
+   * runtime's ASGI server (runtimes with Python only).
+   */
   entrypoint: string;
+  interface?: 'asgi' | 'executable' | undefined;
   variables: Record<string, string>;
   volumes: GuestMount[];
   network?: GuestNetwork | undefined;

@@ -117,6 +117,8 @@ export interface ExecutionSpec {
      * what it derives from the code (the microVM's squashfs) under this key instead of redoing it.
      */
     contentKey?: string | undefined;
+    /** `asgi`: `entrypoint` is a Python `module:app` the runtime serves (backends with the `asgi` capability). */
+    interface?: 'asgi' | 'executable' | undefined;
   };
   /**
    * The runtime root filesystem (a squashfs file for microVMs). The process backend runs the

@@ -35,6 +35,8 @@ function banner(state: DevnetState, stateFile: string, dataDir: string): string 
     `  state ${stateFile}`,
     `  oracle ${state.oracle.address}: npx ccn oracle balance|credits|flow ... --key-file ${state.oracle.key_file} --ccn ${state.ccn.url}`,
     `  Node.js runtime ${state.runtimes.node}`,
+    ...(state.runtimes.python ? [`  Python runtime ${state.runtimes.python}`] : []),
+    ...(state.diagnostic ? [`  aleph's diagnostic program ${state.diagnostic.url}  (checked by ${state.diagnostic.check})`] : []),
     ...(state.rootfs.debian ? [`  Debian instance image ${state.rootfs.debian} (rootfs.parent.ref of an INSTANCE)`] : []),
     '',
     'call the sample program:',

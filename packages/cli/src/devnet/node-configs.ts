@@ -132,6 +132,8 @@ export interface CrnSettings {
   ccnUrls: string[];
   /** The key of the CCN it is linked to: the only one whose allocation pushes it accepts. */
   ccnAddress: string;
+  /** The devnet's copy of aleph's diagnostic program, for /status/check/fastapi. */
+  checkFastapiVmId?: string | undefined;
 }
 
 /** A list of CCNs when the CRN's `ccn` setting accepts one, else its own CCN alone. */
@@ -151,14 +153,16 @@ export function crnConfig(crn: CrnLayout, s: CrnSettings): Record<string, unknow
     nodeHash: s.nodeHash,
     executor: s.executor,
     ...(s.accelerator ? { accelerator: s.accelerator } : {}),
-    // Under software emulation a guest takes tens of seconds to boot (more on a loaded machine).
-    ...(s.accelerator === 'tcg' ? { startTimeoutSeconds: 240 } : {}),
+    // Under software emulation a guest takes tens of seconds to boot, and the diagnostic program
+    // (FastAPI and the Python SDK imported) minutes on a loaded machine (200 s seen at load 18).
+    ...(s.accelerator === 'tcg' ? { startTimeoutSeconds: 420 } : {}),
     // The CRNs share this host's ports: each forwards instance ports from its own range.
     portForwardStart: 24_000 + crn.index * 1000,
     portForwardEnd: 24_999 + crn.index * 1000,
     // Stopping the devnet must leave no VM behind; production nodes keep them across restarts.
     stopWorkloadsOnExit: true,
     authorizedAllocationSigners: [s.ccnAddress],
+    ...(s.checkFastapiVmId ? { checkFastapiVmId: s.checkFastapiVmId } : {}),
     ...knownSettings(CrnConfigSchema, CRN_PAYMENT_SETTINGS),
   };
 }

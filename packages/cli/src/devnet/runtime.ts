@@ -32,3 +32,12 @@ export async function publishInstanceImage(ccnUrl: string, account: EthAccount, 
   logger.info({ path }, 'publishing the Debian instance image');
   return storeFile(ccnUrl, account, new Uint8Array(await readFile(path)), channel);
 }
+
+/** The Python runtime (aleph-debian-12-python's counterpart) as a STORE; microvm executor only. */
+export async function publishPythonRuntime(ccnUrl: string, account: EthAccount, channel: string, logger: Logger): Promise<string> {
+  const images = await buildImages({ progress: (line) => logger.info({ component: 'images' }, line) });
+  const path = images.runtimes.python;
+  if (!path) throw new Error('the guest image build produced no Python runtime');
+  logger.info({ path }, 'publishing the Python runtime');
+  return storeFile(ccnUrl, account, new Uint8Array(await readFile(path)), channel);
+}

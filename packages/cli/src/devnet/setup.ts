@@ -17,7 +17,8 @@ import type { NodeGroup } from './node-group.ts';
 import { readPeerId } from './peer-id.ts';
 import { waitForMesh } from './mesh.ts';
 import { registerNetwork } from './registration.ts';
-import { publishInstanceImage, publishRuntime } from './runtime.ts';
+import { publishInstanceImage, publishPythonRuntime, publishRuntime } from './runtime.ts';
+import { publishDiagnosticProgram } from './diagnostic-program.ts';
 import { buildSampleZip, publishSampleProgram, storeFile } from './sample-program.ts';
 import type { DevnetState } from './state-file.ts';
 
@@ -71,7 +72,7 @@ async function startCcns(opts: DevnetOptions, layouts: CcnLayout[], group: NodeG
   return started;
 }
 
-async function startCrns(opts: DevnetOptions, layouts: CrnLayout[], ccns: StartedCcn[], hashes: string[], group: NodeGroup, accelerator: string | undefined): Promise<ChildNode[]> {
+async function startCrns(opts: DevnetOptions, layouts: CrnLayout[], ccns: StartedCcn[], hashes: string[], group: NodeGroup, accelerator: string | undefined, diagnostic: string | undefined): Promise<ChildNode[]> {
   const nodes: ChildNode[] = [];
   for (const layout of layouts) {
     const own = ccns[layout.ccn] as StartedCcn;
@@ -81,6 +82,7 @@ async function startCrns(opts: DevnetOptions, layouts: CrnLayout[], ccns: Starte
       nodeHash: hashes[layout.index] as string,
       ccnUrls: [own, ...ccns.filter((c) => c !== own)].map((c) => c.node.url),
       ccnAddress: own.node.address,
+      checkFastapiVmId: diagnostic,
     });
     opts.logger.info({ url: layout.url, ccn: own.node.url }, `starting ${layout.label}`);
     nodes.push(await group.start({ kind: 'crn', label: layout.label, args: ['--config', layout.configFile], logFile: join(layout.dir, 'node.log'), binDir: opts.binDir, readyTimeoutMs: READY_TIMEOUT_MS }));
@@ -125,13 +127,18 @@ export async function setUpDevnet(opts: DevnetOptions, group: NodeGroup): Promis
     devnetCrnOwners(opts.dataDir),
     opts.logger,
   );
-  const crns = await startCrns(opts, layout.crns, ccns, regs.crns, group, accelerator);
-
-  // Published on the first CCN; CRN 1 is linked to it and reads from it first.
+  // Published on the first CCN; CRN 1 is linked to it and reads from it first. Before the CRNs
+  // start: their /status/check/fastapi names the diagnostic program published here.
   const first = ccns[0] as StartedCcn;
   await fundOwner(first.node.url, oracleAccount, opts.owner, opts.logger);
   const runtime = await publishRuntime(first.node.url, opts.owner, opts.executor, CHANNEL, opts.logger);
-  const debian = opts.executor === 'microvm' ? await publishInstanceImage(first.node.url, opts.owner, CHANNEL, opts.logger) : undefined;
+  const microvm = opts.executor === 'microvm';
+  const debian = microvm ? await publishInstanceImage(first.node.url, opts.owner, CHANNEL, opts.logger) : undefined;
+  const python = microvm ? await publishPythonRuntime(first.node.url, opts.owner, CHANNEL, opts.logger) : undefined;
+  const diagnostic = python ? await publishDiagnosticProgram(first.node.url, opts.owner, { pythonRuntimeRef: python, internet: true, channel: CHANNEL }) : undefined;
+  if (diagnostic) opts.logger.info({ program: diagnostic }, "aleph's diagnostic program published (the CRNs' checkFastapiVmId)");
+  const crns = await startCrns(opts, layout.crns, ccns, regs.crns, group, accelerator, diagnostic);
+
   const code = await storeFile(first.node.url, opts.owner, await buildSampleZip(), CHANNEL);
   const program = await publishSampleProgram(first.node.url, opts.owner, { codeRef: code, runtimeRef: runtime }, CHANNEL);
   const sampleUrl = `${(crns[0] as ChildNode).url}/vm/${program}/`;
@@ -153,10 +160,11 @@ export async function setUpDevnet(opts: DevnetOptions, group: NodeGroup): Promis
     ccn: { url: head.url, address: head.address, pid: head.pid, key_file: head.key_file, hash: head.hash },
     ccns: ccnEntries,
     crns: crns.map((c, i) => ({ url: c.url, hash: regs.crns[i] as string, address: c.address, pid: c.pid, ccn: (ccns[(layout.crns[i] as CrnLayout).ccn] as StartedCcn).node.url })),
-    runtimes: { node: runtime },
+    runtimes: { node: runtime, ...(python ? { python } : {}) },
     rootfs: debian ? { debian } : {},
     registry: { address: (layout.ccns[0] as CcnLayout).owner.address },
     oracle: { address: oracle, key_file: oracleKeyFile },
     sample: { program, url: sampleUrl },
+    ...(diagnostic ? { diagnostic: { program: diagnostic, url: `${(crns[0] as ChildNode).url}/vm/${diagnostic}/`, check: `${(crns[0] as ChildNode).url}/status/check/fastapi` } } : {}),
   };
 }

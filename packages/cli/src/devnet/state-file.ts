@@ -17,12 +17,15 @@ export interface DevnetState {
   ccn: DevnetCcn;
   ccns: (DevnetCcn & { peer_id: string | null; crns: string[] })[];
   crns: { url: string; hash: string; address: string; pid: number; ccn: string }[];
-  runtimes: { node: string };
+  /** `python`: the Python runtime (microvm executor only). */
+  runtimes: { node: string; python?: string };
   /** Root filesystem images an INSTANCE names as `rootfs.parent.ref` (microvm executor only). */
   rootfs: { debian?: string };
   registry: { address: string };
   oracle: { address: string; key_file: string };
   sample: { program: string; url: string };
+  /** aleph's diagnostic program on the Python runtime (microvm only): the CRNs' checkFastapiVmId. */
+  diagnostic?: { program: string; url: string; check: string };
 }
 
 export function writeStateFile(path: string, state: DevnetState): void {

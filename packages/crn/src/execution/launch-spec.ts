@@ -130,10 +130,10 @@ export async function prepareProgramSpec(ctx: PrepareContext, exec: Execution, c
   const prepared = await prepareProgram(ctx, exec.id, content);
   const spec: ExecutionSpec = {
     id: exec.id,
-    code: { dir: prepared.codeDir, entrypoint: prepared.entrypoint, image: prepared.codeImage, contentKey: prepared.contentKey },
+    code: { dir: prepared.codeDir, entrypoint: prepared.entrypoint, image: prepared.codeImage, contentKey: prepared.contentKey, interface: prepared.interface },
     runtime: prepared.runtimePath ? { path: prepared.runtimePath } : undefined,
     volumes: prepared.volumes,
-    variables: { ...guestVariables(exec.ref, ccnUrl), ...(content.variables ?? {}) },
+    variables: { ...guestVariables(exec.ref, ccnUrl, ctx.capabilities.runtimeImages), ...(content.variables ?? {}) },
     resources: { vcpus: content.resources.vcpus, memoryMib: content.resources.memory },
     internet: content.environment.internet,
   };
@@ -162,14 +162,20 @@ export async function prepareInstanceSpec(ctx: PrepareContext, exec: Execution, 
   return { spec, cacheKeys: prepared.cacheKeys, diskMib: prepared.diskMib };
 }
 
-/** The variables a guest of the reference gets (guest-and-network.md §3.3). */
-export function guestVariables(ref: string, ccnUrl: string): Record<string, string> {
+/**
+ * The variables a guest of the reference gets (guest-and-network.md §3.3). In a runtime image the
+ * guest agent sets the guest API ones itself (its Unix socket inside the VM, as aleph's init
+ * does), so only the address comes from here.
+ */
+export function guestVariables(ref: string, ccnUrl: string, runtimeImage = false): Record<string, string> {
+  const address = isSha256Hex(ref) ? hashToHostLabel(ref) : String(ref);
+  if (runtimeImage) return { ALEPH_ADDRESS_TO_USE: address };
   return {
     ALEPH_INIT_VERSION: 'process-1',
     ALEPH_API_HOST: ccnUrl,
     ALEPH_API_UNIX_SOCKET: '',
     ALEPH_REMOTE_CRYPTO_HOST: '',
     ALEPH_REMOTE_CRYPTO_UNIX_SOCKET: '',
-    ALEPH_ADDRESS_TO_USE: isSha256Hex(ref) ? hashToHostLabel(ref) : String(ref),
+    ALEPH_ADDRESS_TO_USE: address,
   };
 }

@@ -41,6 +41,7 @@ export interface PreparedProgram {
   codeImage?: string | undefined;
   /** The code's content key (its encoding and STORE hash), for the executor's own caches. */
   contentKey: string;
+  interface?: 'asgi' | 'executable' | undefined;
   volumes: VolumeSpec[];
   /** Cache entries in use (pinned while the execution lives). */
   cacheKeys: string[];
@@ -111,6 +112,16 @@ export function imageFormat(path: string): Exclude<VolumeFormat, 'zip'> | undefi
 export async function resolveRef(ctx: PrepareContext, ref: string, useLatest: boolean | undefined, owner: string): Promise<string> {
   if (!useLatest) return ref;
   return ctx.ccn.latestStoreRef(ref, owner).catch(() => ref);
+}
+
+/** lstat: the entrypoint itself must be a regular file of the code, not a link to one. */
+function isCodeFile(codeDir: string, entrypoint: string): boolean {
+  try {
+    return lstatSync(resolveInside(codeDir, entrypoint)).isFile();
+  } catch (err) {
+    if (!(err instanceof UnsafePathError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return false;
+  }
 }
 
 export async function prepareProgram(ctx: PrepareContext, executionId: string, content: ProgramContent): Promise<PreparedProgram> {
@@ -189,7 +200,7 @@ export async function prepareProgram(ctx: PrepareContext, executionId: string, c
     runtimePath = runtime.path;
   }
   const contentKey = `${content.code.encoding}-${code.hash}`;
-  return { codeDir, codeImage, contentKey, entrypoint, volumes, cacheKeys, diskMib: diskMib + Math.ceil(diskBytes / MIB), runtimePath };
+  return { codeDir, codeImage, contentKey, entrypoint, interface: asgi ? 'asgi' : 'executable', volumes, cacheKeys, diskMib: diskMib + Math.ceil(diskBytes / MIB), runtimePath };
 }
 
 export interface PreparedVolumes {

@@ -7,7 +7,7 @@
 import type { Logger } from '@aleph-nodes/service';
 import type { VerifiedMessage } from '../ccn/ccn-client.ts';
 import type { JsonReader } from '../ccn/payment-reads.ts';
-import type { CrnConfig } from '../config.ts';
+import { diagnosticProgramSet, type CrnConfig } from '../config.ts';
 import type { Execution } from '../execution/execution.ts';
 import type { Supervisor } from '../execution/supervisor.ts';
 import { PaymentChecker, type PaidWorkload } from './checker.ts';
@@ -34,7 +34,7 @@ export function createPaymentChecker(config: CrnConfig, ccn: JsonReader, nodeAdd
       enforce: config.enforcePayments,
       receiver: paymentReceiver(config, nodeAddress),
       nodeHash: config.nodeHash,
-      exempt: new Set(config.diagnosticPrograms),
+      exempt: diagnosticProgramSet(config),
       priceCacheMs: config.paymentPriceCacheSeconds * 1000,
       accountCacheMs: config.paymentAccountCacheSeconds * 1000,
     },

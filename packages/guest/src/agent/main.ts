@@ -13,6 +13,7 @@ import { release, uptime } from 'node:os';
 import { AGENT_PROTOCOL_VERSION } from '../protocol.ts';
 import type { GuestConfig, HostMessage } from '../protocol.ts';
 import { ControlChannel, findControlPort, sleep } from './channel.ts';
+import { startGuestApi } from './guest-api.ts';
 import { applyConfig, unmountAll } from './setup.ts';
 import { Workload } from './workload.ts';
 
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
       void (async () => {
         try {
           await applyConfig(current);
+          // Before the program: the SDK checks for the socket when the program starts.
+          await startGuestApi().catch((err: Error) => console_(`guest API not started: ${err.message}`));
           workload = new Workload({
             log: (stream, text) => void channel.send({ type: 'log', stream, text }),
             ready: () => void channel.send({ type: 'ready' }),

@@ -1,11 +1,13 @@
 /** The program inside the VM: spawned once, its output forwarded line by line, its port polled. */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { WORKLOAD_PORT } from '../protocol.ts';
 import type { GuestConfig } from '../protocol.ts';
+import { GUEST_API_SOCKET } from './guest-api.ts';
 import { CODE_DIR } from './setup.ts';
 
 export interface WorkloadEvents {
@@ -16,6 +18,40 @@ export interface WorkloadEvents {
 
 const NODE_ENTRY = /\.(m|c)?js$/;
 
+/** The Python runtime's packages and ASGI server (runtime-python.ts); absent from the Node runtime. */
+export const PYTHON_LIBS_DIR = '/opt/aleph/libs';
+export const ASGI_SERVE = '/opt/aleph/asgi_serve.py';
+const PYTHON = '/usr/bin/python3';
+
+/**
+ * What aleph's runtimes give every program, before the message's own variables (which win, as
+ * in aleph's init): the guest API on its Unix socket, and the runtime's Python packages.
+ * ALEPH_ADDRESS_TO_USE comes from the host with the variables.
+ */
+export function runtimeEnvironment(): Record<string, string> {
+  return {
+    ALEPH_INIT_VERSION: 'aleph-nodes-2',
+    ALEPH_API_HOST: 'http://localhost',
+    ALEPH_API_UNIX_SOCKET: GUEST_API_SOCKET,
+    ALEPH_REMOTE_CRYPTO_HOST: 'http://localhost',
+    ALEPH_REMOTE_CRYPTO_UNIX_SOCKET: GUEST_API_SOCKET,
+    ...(existsSync(PYTHON_LIBS_DIR) ? { PYTHONPATH: PYTHON_LIBS_DIR } : {}),
+  };
+}
+
+/** The command that runs `config`'s entrypoint. */
+export async function entryCommand(config: GuestConfig): Promise<{ command: string; args: string[] }> {
+  if (config.interface === 'asgi') {
+    if (!existsSync(ASGI_SERVE) || !existsSync(PYTHON)) throw new Error('this runtime cannot serve ASGI programs (it has no Python); use the Python runtime');
+    // Unbuffered: the program's prints reach the log as they happen.
+    return { command: PYTHON, args: ['-u', ASGI_SERVE, config.entrypoint] };
+  }
+  const entry = join(CODE_DIR, config.entrypoint);
+  if (NODE_ENTRY.test(entry)) return { command: process.execPath, args: [entry] };
+  await chmod(entry, 0o755).catch(() => {}); // read-only squashfs keeps its modes
+  return { command: entry, args: [] };
+}
+
 export class Workload {
   #child: ChildProcess | undefined;
   #exited = false;
@@ -24,21 +60,12 @@ export class Workload {
   constructor(private readonly events: WorkloadEvents) {}
 
   async start(config: GuestConfig): Promise<void> {
-    const entry = join(CODE_DIR, config.entrypoint);
-    let command: string;
-    let args: string[];
-    if (NODE_ENTRY.test(entry)) {
-      command = process.execPath;
-      args = [entry];
-    } else {
-      await chmod(entry, 0o755).catch(() => {}); // read-only squashfs keeps its modes
-      command = entry;
-      args = [];
-    }
+    const { command, args } = await entryCommand(config);
     const env: Record<string, string> = {
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       HOME: '/root',
       LANG: 'C.UTF-8',
+      ...runtimeEnvironment(),
       ...config.variables,
     };
     const child = spawn(command, args, { cwd: CODE_DIR, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -7,6 +7,7 @@ import { buildKernel } from './kernel.ts';
 import { Progress } from './progress.ts';
 import type { ProgressSink } from './progress.ts';
 import { buildNodeRuntime } from './runtime.ts';
+import { buildPythonRuntime } from './runtime-python.ts';
 import { DEFAULT_IMAGES_DIR } from './paths.ts';
 
 export interface GuestImages {
@@ -15,7 +16,8 @@ export interface GuestImages {
   /** `uname -r` inside the guest. */
   kernelRelease: string;
   initramfs: string;
-  runtimes: { node: string };
+  /** Runtime root filesystems (squashfs); `python` is absent when built with `python: false`. */
+  runtimes: { node: string; python?: string | undefined };
   /**
    * Instance base images (raw ext4 root filesystems, booted with `kernel` + `initramfs` in
    * instance mode); absent when built with `instance: false`. Copy before booting: a booted disk
@@ -32,6 +34,8 @@ export interface BuildImagesOptions {
   prune?: boolean | undefined;
   /** Also build the instance base image (default true; false skips it for program-only uses). */
   instance?: boolean | undefined;
+  /** Also build the Python runtime (default true; its first build adds a few minutes of pip). */
+  python?: boolean | undefined;
 }
 
 export function imagesDir(dir?: string): string {
@@ -58,6 +62,11 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Gue
     log(`${r.cached ? 'cached' : 'built'}: ${r.path} (${(r.sizeBytes / 1048576).toFixed(1)} MiB)`);
     return r;
   });
+  const python = options.python === false ? undefined : await progress.step('runtime-python', async (log) => {
+    const r = await buildPythonRuntime(dir, log);
+    log(`${r.cached ? 'cached' : 'built'}: ${r.path} (${(r.sizeBytes / 1048576).toFixed(1)} MiB)`);
+    return r;
+  });
   const instance = options.instance === false ? undefined : await progress.step('instance-debian', async (log) => {
     const i = await buildInstanceImage(dir, kernel, log);
     log(`${i.cached ? 'cached' : 'built'}: ${i.path} (${(i.sizeBytes / 1048576).toFixed(0)} MiB)`);
@@ -65,6 +74,7 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Gue
   });
   if (options.prune) {
     const artifacts: Array<[string, string]> = [['kernel', kernel.dir], ['initramfs', initramfs.dir], ['runtime-node', runtime.dir]];
+    if (python) artifacts.push(['runtime-python', python.dir]);
     if (instance) artifacts.push(['instance-debian', instance.dir]);
     for (const [name, keep] of artifacts) {
       for (const removed of await pruneArtifacts(dir, name, keep)) progress.info(`pruned ${removed}`);
@@ -75,7 +85,7 @@ export async function buildImages(options: BuildImagesOptions = {}): Promise<Gue
     kernel: kernel.vmlinuz,
     kernelRelease: kernel.release,
     initramfs: initramfs.path,
-    runtimes: { node: runtime.path },
+    runtimes: { node: runtime.path, ...(python ? { python: python.path } : {}) },
     ...(instance ? { instances: { debian: instance.path } } : {}),
   };
 }

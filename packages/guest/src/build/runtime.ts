@@ -27,7 +27,7 @@ export const NODE_RUNTIME: RuntimeOptions = {
 };
 
 /** What is not needed at run time and only makes the image bigger. */
-const PRUNED = ['var/cache/apt/archives', 'var/lib/apt/lists', 'usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'var/log'];
+export const PRUNED = ['var/cache/apt/archives', 'var/lib/apt/lists', 'usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'var/log'];
 
 export interface RuntimeArtifact {
   dir: string;
@@ -68,30 +68,40 @@ export async function buildNodeRuntime(imagesDir: string, log: (line: string) =>
     await runCommand('debootstrap', ['--variant=minbase', `--include=${options.packages.join(',')}`, options.suite, root, options.mirror], {
       onLine: debootstrapFilter(log),
     });
-    log('installing the guest agent');
-    const aleph = join(root, 'opt/aleph');
-    await mkdir(join(aleph, 'bin'), { recursive: true });
-    await writeFile(join(aleph, 'agent.mjs'), agent);
-    await copyFile(join(ASSETS_DIR, 'runtime-init.sh'), join(aleph, 'init'));
-    await chmod(join(aleph, 'init'), 0o755);
-    await copyFile(busybox.path, join(aleph, 'bin/busybox'));
-    await chmod(join(aleph, 'bin/busybox'), 0o755);
-    for (const dir of PRUNED) {
-      await rm(join(root, dir), { recursive: true, force: true });
-      await mkdir(join(root, dir), { recursive: true });
-    }
-    // The agent writes the network's resolvers; the host's must not leak into the image.
-    await writeFile(join(root, 'etc/resolv.conf'), '');
-    await writeFile(join(root, 'etc/hostname'), 'aleph\n');
-    await mkdir(join(root, 'opt/code'), { recursive: true });
-    log('packing squashfs (zstd)');
-    const out = join(tmp, 'runtime.squashfs');
-    await runCommand('mksquashfs', [root, out, '-comp', 'zstd', '-noappend', '-no-progress', '-quiet', '-all-root']);
-    await rm(root, { recursive: true, force: true });
-    const size = (await stat(out)).size;
-    await writeFile(join(tmp, 'manifest.json'), JSON.stringify({ ...options, sizeBytes: size }, null, 2) + '\n');
-    log(`runtime.squashfs: ${(size / 1048576).toFixed(1)} MiB`);
+    await installAgent(root, agent, busybox.path, log);
+    await finishRuntime(root, tmp, { ...options }, log);
   });
   const path = join(artifact.dir, 'runtime.squashfs');
   return { ...artifact, path, sizeBytes: (await stat(path)).size };
+}
+
+/** The guest agent, its init script and busybox in `<root>/opt/aleph` (every runtime has them). */
+export async function installAgent(root: string, agent: Buffer, busyboxPath: string, log: (line: string) => void): Promise<void> {
+  log('installing the guest agent');
+  const aleph = join(root, 'opt/aleph');
+  await mkdir(join(aleph, 'bin'), { recursive: true });
+  await writeFile(join(aleph, 'agent.mjs'), agent);
+  await copyFile(join(ASSETS_DIR, 'runtime-init.sh'), join(aleph, 'init'));
+  await chmod(join(aleph, 'init'), 0o755);
+  await copyFile(busyboxPath, join(aleph, 'bin/busybox'));
+  await chmod(join(aleph, 'bin/busybox'), 0o755);
+}
+
+/** Prunes the root file system and packs it as `<tmp>/runtime.squashfs` with its manifest. */
+export async function finishRuntime(root: string, tmp: string, manifest: Record<string, unknown>, log: (line: string) => void): Promise<void> {
+  for (const dir of PRUNED) {
+    await rm(join(root, dir), { recursive: true, force: true });
+    await mkdir(join(root, dir), { recursive: true });
+  }
+  // The agent writes the network's resolvers; the host's must not leak into the image.
+  await writeFile(join(root, 'etc/resolv.conf'), '');
+  await writeFile(join(root, 'etc/hostname'), 'aleph\n');
+  await mkdir(join(root, 'opt/code'), { recursive: true });
+  log('packing squashfs (zstd)');
+  const out = join(tmp, 'runtime.squashfs');
+  await runCommand('mksquashfs', [root, out, '-comp', 'zstd', '-noappend', '-no-progress', '-quiet', '-all-root']);
+  await rm(root, { recursive: true, force: true });
+  const size = (await stat(out)).size;
+  await writeFile(join(tmp, 'manifest.json'), JSON.stringify({ ...manifest, sizeBytes: size }, null, 2) + '\n');
+  log(`runtime.squashfs: ${(size / 1048576).toFixed(1)} MiB`);
 }

@@ -214,7 +214,7 @@ export class MicroVmExecutor implements Executor {
       vcpus: spec.resources.vcpus,
       memoryMib: spec.resources.memoryMib,
       drives,
-      guest: { code: { encoding: 'squashfs', serial: 'aleph-code' }, entrypoint: spec.code.entrypoint, variables: spec.variables, volumes: mounts },
+      guest: { code: { encoding: 'squashfs', serial: 'aleph-code' }, entrypoint: spec.code.entrypoint, interface: spec.code.interface, variables: spec.variables, volumes: mounts },
       network: this.#network,
       firewall: this.firewall,
       internet: spec.internet,
@@ -237,8 +237,7 @@ export class MicroVmExecutor implements Executor {
       if (!isSquashfsImage(runtime)) throw new ExecutorError('START_FAILED', `runtime ${runtime} is not a squashfs image`);
       // An ASGI reference (`main:app`) names a module the runtime imports, and a code image is
       // not read on the host: the guest reports either missing.
-      const asgi = !spec.code.entrypoint.includes('/') && checkEntrypoint(spec.code.entrypoint, true).ok && spec.code.entrypoint.includes(':');
-      if (spec.code.image === undefined && !asgi) {
+      if (spec.code.image === undefined && spec.code.interface !== 'asgi') {
         const entry = join(spec.code.dir, spec.code.entrypoint);
         if (!existsSync(entry) || !statSync(entry).isFile()) throw new ExecutorError('START_FAILED', `entrypoint ${spec.code.entrypoint} is not a file of the code`);
       }

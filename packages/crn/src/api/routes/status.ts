@@ -5,9 +5,8 @@ import { z } from 'zod';
 import { paymentReceiver } from '../../payments/node-payments.ts';
 import type { ApiContext } from '../context.ts';
 import { ccnUrls } from '../../config.ts';
+import { checkDiagnosticProgram } from './fastapi-check.ts';
 
-/** The current diagnostic program of the reference network; a private network sets its own. */
-export const DIAGNOSTIC_VM = 'd2b74aa29898457bde0560e47f7cdd4e77287e9f1f7a1456161d2fd7d5c855d7';
 
 function parseSemver(v: string): [number, number, number] | undefined {
   const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(v.trim());
@@ -48,7 +47,7 @@ export async function statusRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       DOMAIN_NAME: ctx.config.domain,
       node_hash: ctx.config.nodeHash || null,
       version: ctx.config.serverVersion,
-      references: { API_SERVER: ccnUrls(ctx.config)[0], CHECK_FASTAPI_VM_ID: DIAGNOSTIC_VM, CONNECTOR_URL: ccnUrls(ctx.config)[0] },
+      references: { API_SERVER: ccnUrls(ctx.config)[0], CHECK_FASTAPI_VM_ID: ctx.config.checkFastapiVmId, CONNECTOR_URL: ccnUrls(ctx.config)[0] },
       security: { USE_JAILER: isolation.jailed, PRINT_SYSTEM_LOGS: false, WATCH_FOR_UPDATES: ctx.config.messageWatch, ALLOW_VM_NETWORKING: true, USE_DEVELOPER_SSH_KEYS: false },
       // Each VM gets the n-th /124 of the range (aleph-vm's `dynamic` policy); none without a range.
       networking: { IPV6_ADDRESS_POOL: ctx.config.ipv6Range || null, IPV6_ALLOCATION_POLICY: 'dynamic', IPV6_SUBNET_PREFIX: 124, IPV6_FORWARDING_ENABLED: ctx.executor.capabilities.ipv6, USE_NDP_PROXY: false },
@@ -102,7 +101,7 @@ export async function statusRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       if (!ctx.executor.capabilities.ipv6) return false;
       const port = (app.server.address() as { port: number }).port;
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/vm/${DIAGNOSTIC_VM}/ip/6`, { signal: AbortSignal.timeout(20_000) });
+        const res = await fetch(`http://127.0.0.1:${port}/vm/${ctx.config.checkFastapiVmId}/ip/6`, { signal: AbortSignal.timeout(20_000) });
         return res.ok && ((await res.json()) as { result?: unknown }).result === true;
       } catch {
         return false;
@@ -112,36 +111,21 @@ export async function statusRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     return { host, vm };
   });
 
-  const FastapiQuery = z.strictObject({ 'retro-compatibility': z.enum(['true', 'false']).optional() });
+  // aleph-vm's: the diagnostic program through this node's own /vm/{hash} route; `retro-compatibility`
+  // (and the legacy route) leave out the checks its Debian 12 runtime added.
+  const FastapiQuery = z.object({ 'retro-compatibility': z.string().optional() });
+  const fastapi = async (vmId: string, retro: boolean) => {
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/vm/${vmId}`;
+    return checkDiagnosticProgram(base, retro);
+  };
   app.get('/status/check/fastapi', async (request, reply) => {
     const q = FastapiQuery.safeParse(request.query);
     const retro = q.success && q.data['retro-compatibility'] === 'true';
-    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/vm/${DIAGNOSTIC_VM}`;
-    const get = async (path: string): Promise<Response | undefined> => {
-      try {
-        return await fetch(`${base}${path}`, { signal: AbortSignal.timeout(20_000) });
-      } catch {
-        return undefined;
-      }
-    };
-    const jsonOf = async (res: Response | undefined): Promise<Record<string, unknown> | undefined> => {
-      try {
-        return res && res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
-      } catch {
-        return undefined;
-      }
-    };
-    const index = (await jsonOf(await get('/')))?.Example === 'example_fastapi';
-    const environ = Object.keys((await jsonOf(await get('/environ'))) ?? {}).filter((k) => k.startsWith('ALEPH_')).length >= 5;
-    const raise = await get('/raise');
-    const errorHandling = raise?.status === 500 && (await raise.text()).includes('Traceback');
-    const boolOf = async (path: string, key: string): Promise<boolean> => (await jsonOf(await get(path)))?.[key] === true;
-    const [ipv4, internet, lifespan] = await Promise.all([boolOf('/ip/4', 'result'), boolOf('/internet', 'result'), boolOf('/lifespan', 'Lifespan')]);
-    const dnsBody = await jsonOf(await get('/dns'));
-    const dns = Boolean(dnsBody?.ipv4) && Boolean(dnsBody?.ipv6);
-    const body: Record<string, boolean> = { index, environ, messages: false, dns, ipv4, internet, cache: false, persistent_storage: false, error_handling: errorHandling };
-    if (!retro) Object.assign(body, { get_a_message: false, lifespan });
-    const ok = index && environ && ipv4 && internet && dns && errorHandling && (retro || lifespan);
-    return reply.status(ok ? 200 : 503).send(body);
+    const { ok, result } = await fastapi(ctx.config.checkFastapiVmId, retro);
+    return reply.status(ok ? 200 : 503).send(result);
+  });
+  app.get('/status/check/fastapi/legacy', async (_request, reply) => {
+    const { ok, result } = await fastapi(ctx.config.legacyCheckFastapiVmId, true);
+    return reply.status(ok ? 200 : 503).send(result);
   });
 }
