@@ -100,11 +100,7 @@ export class CcnNode {
       processor.events.on('processed', (row) => registry.onProcessed(row));
       this.#processor = processor;
       const network = this.#createNetwork(stores, registry, account);
-      processor.events.on('processed', (row) => {
-        if (row.type === 'PROGRAM' || row.type === 'INSTANCE' || row.type === 'FORGET' || (row.type === 'POST' && (row.content_type === 'corechan-operation' || row.content_type === 'amend'))) {
-          network.scheduler.trigger();
-        }
-      });
+      processor.events.on('processed', (row) => network.scheduler.onProcessed(row));
       this.#startState(processor, registry, network.scheduler);
       const sync = this.#startSync(stores, processor);
       this.#app = await buildApp(

@@ -116,7 +116,10 @@ export class ServiceLoop {
 
   start(): void {
     this.#go('running');
-    this.#arm(this.#opts.initialDelayMs ?? 0);
+    const delay = this.#opts.initialDelayMs ?? 0;
+    // No delay: the first round starts on the next microtask, before any timer of the caller's.
+    if (delay > 0) this.#arm(delay);
+    else this.#run();
   }
 
   /** Asks for a round (see the module comment); ignored unless running. */
