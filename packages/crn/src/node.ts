@@ -163,7 +163,7 @@ export class CrnNode implements RunningCrn {
     const p = this.#parts;
     this.#parts = {};
     this.#draining = true;
-    p.watch?.close();
+    await p.watch?.close();
     await p.statusMonitor?.close();
     if (p.supervisor) {
       const closing = p.supervisor.close({ stopPersistent: opts.stopPersistent });
