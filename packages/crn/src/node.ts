@@ -133,7 +133,7 @@ export class CrnNode implements RunningCrn {
       await this.#startLocked();
       this.#go('running');
     } catch (err) {
-      this.#state = 'failed';
+      this.#go('failed');
       await this.#release({ stopPersistent: false, failed: true });
       throw err;
     }
