@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { EthAccount } from '@aleph-nodes/protocol';
-import { createLogger, loadOrCreateKeyFile, type Logger } from '@aleph-nodes/service';
+import { createLogger, loadOrCreateKeyFile, ServiceLoop, type Logger } from '@aleph-nodes/service';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/server.ts';
 import type { CcnConfig } from './config.ts';
@@ -52,7 +52,7 @@ export class CcnNode {
   /** The CCNs this node knows (configuration, registry, announcements): peering fills it; anti-entropy and liveness read it. */
   readonly #peers = new PeerDirectory();
   #app: FastifyInstance | undefined;
-  #gcTimer: NodeJS.Timeout | undefined;
+  #gc: ServiceLoop | undefined;
   #payments: PaymentJob | undefined;
   #url = '';
   #address = '';
@@ -100,11 +100,7 @@ export class CcnNode {
       processor.events.on('processed', (row) => registry.onProcessed(row));
       this.#processor = processor;
       const network = this.#createNetwork(stores, registry, account);
-      processor.events.on('processed', (row) => {
-        if (row.type === 'PROGRAM' || row.type === 'INSTANCE' || row.type === 'FORGET' || (row.type === 'POST' && (row.content_type === 'corechan-operation' || row.content_type === 'amend'))) {
-          network.scheduler.trigger();
-        }
-      });
+      processor.events.on('processed', (row) => network.scheduler.onProcessed(row));
       this.#startState(processor, registry, network.scheduler);
       const sync = this.#startSync(stores, processor);
       this.#app = await buildApp(
@@ -123,8 +119,8 @@ export class CcnNode {
       await this.#startScheduling();
       network.scheduler.start();
       this.#startScoring(stores, processor, registry, account);
-      this.#gcTimer = setInterval(() => void this.#collectGarbage(), GC_INTERVAL_MS);
-      this.#gcTimer.unref();
+      this.#gc = new ServiceLoop({ name: 'file garbage collection', log: this.#log, intervalMs: GC_INTERVAL_MS, initialDelayMs: GC_INTERVAL_MS, round: () => this.#collectGarbage() });
+      this.#gc.start();
       // Payments: consumption, hold and credit checks, removing → removed.
       this.#payments = new PaymentJob({
         stores,
@@ -151,7 +147,7 @@ export class CcnNode {
   }
 
   async #release(): Promise<void> {
-    if (this.#gcTimer) clearInterval(this.#gcTimer);
+    await this.#gc?.stop();
     // The worker finishes its batch and sync waiters answer (202, still pending); then the API
     // drains its requests; the database closes last.
     // The scheduler first (its pushes in flight end), then the monitor, then the pipeline.
@@ -343,15 +339,11 @@ export class CcnNode {
   async #collectGarbage(): Promise<void> {
     const stores = this.#stores;
     if (!stores) return;
-    try {
-      for (const file of await stores.files.expiredUnpinned(this.#clock())) {
-        // Message contents stored as files (non-inline messages) stay while their message exists.
-        if (await stores.messages.get(file.hash)) continue;
-        await stores.files.delete(file.hash);
-        stores.fileStore.delete(file.hash);
-      }
-    } catch (err) {
-      this.#log.error({ err }, 'file garbage collection failed');
+    for (const file of await stores.files.expiredUnpinned(this.#clock())) {
+      // Message contents stored as files (non-inline messages) stay while their message exists.
+      if (await stores.messages.get(file.hash)) continue;
+      await stores.files.delete(file.hash);
+      stores.fileStore.delete(file.hash);
     }
   }
 }

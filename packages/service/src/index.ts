@@ -5,3 +5,4 @@ export * from './error-docs.ts';
 export * from './backoff.ts';
 export * from './keyfile.ts';
 export * from './safe-path.ts';
+export * from './service-loop.ts';

@@ -12,7 +12,7 @@
  * Rounds of one CRN never overlap: the next round starts `intervalMs` after the previous one
  * ended, so detecting a dead CRN takes at most failuresBeforeDown × (interval + probe timeout).
  */
-import type { Logger } from '@aleph-nodes/service';
+import { ServiceLoop, type Logger } from '@aleph-nodes/service';
 import type { ProbesRepo } from '../db/probes-repo.ts';
 import type { CrnCapacity, CrnHealth, CrnView } from '../scheduler/placement.ts';
 import { HEALTH_CHECKS, probeRound, type ProbeResult, type ProbeSettings, type RoundResult } from './probes.ts';
@@ -43,8 +43,8 @@ export interface CrnHealthStatus {
 
 interface TargetState extends CrnHealthStatus {
   owner: string;
-  timer: NodeJS.Timeout | undefined;
-  running: Promise<void> | undefined;
+  /** Its probe rounds, `intervalMs` apart. */
+  loop: ServiceLoop;
   removed: boolean;
 }
 
@@ -73,13 +73,12 @@ export class HealthMonitor {
   start(): void {
     if (this.#state !== 'idle') return;
     this.#state = 'running';
-    for (const t of this.#targets.values()) this.#schedule(t, 0);
+    for (const t of this.#targets.values()) t.loop.start();
   }
 
   async stop(): Promise<void> {
     this.#state = 'stopped';
-    for (const t of this.#targets.values()) if (t.timer) clearTimeout(t.timer);
-    await Promise.allSettled([...this.#targets.values()].map((t) => t.running));
+    await Promise.allSettled([...this.#targets.values()].map((t) => t.loop.stop()));
   }
 
   /** The CRNs to probe (the linked ones); new ones are probed at once. */
@@ -88,7 +87,7 @@ export class HealthMonitor {
     for (const [hash, state] of this.#targets) {
       if (!wanted.has(hash)) {
         state.removed = true;
-        if (state.timer) clearTimeout(state.timer);
+        void state.loop.stop();
         this.#targets.delete(hash);
       }
     }
@@ -110,12 +109,11 @@ export class HealthMonitor {
         version: null,
         capacity: null,
         downSince: null,
-        timer: undefined,
-        running: undefined,
+        loop: new ServiceLoop({ name: 'crn probes', log: this.#log.child({ crn: t.hash }), intervalMs: this.#settings.intervalMs, round: () => this.#runRound(state) }),
         removed: false,
       };
       this.#targets.set(t.hash, state);
-      if (this.#state === 'running') this.#schedule(state, 0);
+      if (this.#state === 'running') state.loop.start();
     }
   }
 
@@ -147,18 +145,6 @@ export class HealthMonitor {
       ...(t.health === 'down' ? { healthDetail: `${t.consecutiveFailures} failed probe rounds${t.lastErrors[0] ? `, last: ${t.lastErrors[0]}` : ''}` } : {}),
       capacity: t.capacity ?? undefined,
     };
-  }
-
-  #schedule(t: TargetState, delayMs: number): void {
-    if (this.#state !== 'running' || t.removed) return;
-    t.timer = setTimeout(() => {
-      t.timer = undefined;
-      t.running = this.#runRound(t).finally(() => {
-        t.running = undefined;
-        this.#schedule(t, this.#settings.intervalMs);
-      });
-    }, delayMs);
-    t.timer.unref();
   }
 
   async #runRound(t: TargetState): Promise<void> {

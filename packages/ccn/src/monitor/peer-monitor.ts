@@ -4,7 +4,7 @@
  * probe in the same table as the CRN probes. It decides nothing (no health, no failover): its
  * records only feed the published metrics and the scores.
  */
-import type { Logger } from '@aleph-nodes/service';
+import { ServiceLoop, type Logger } from '@aleph-nodes/service';
 import type { ProbesRepo } from '../db/probes-repo.ts';
 import { probeCcn } from './ccn-probes.ts';
 
@@ -23,53 +23,40 @@ export class PeerMonitor {
   readonly #settings: PeerMonitorSettings;
   readonly #targets: () => Promise<PeerTarget[]>;
   readonly #log: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #state: 'idle' | 'running' | 'stopped' = 'idle';
+  readonly #loop: ServiceLoop;
 
   constructor(probes: ProbesRepo, settings: PeerMonitorSettings, targets: () => Promise<PeerTarget[]>, log: Logger) {
     this.#probes = probes;
     this.#settings = settings;
     this.#targets = targets;
     this.#log = log;
+    // A failed round (registry unreadable, database busy) is logged by the loop and the
+    // monitoring goes on at the next interval.
+    this.#loop = new ServiceLoop({
+      name: 'CCN probes',
+      log,
+      intervalMs: settings.intervalMs,
+      backoff: { baseMs: settings.intervalMs, maxMs: settings.intervalMs },
+      round: ({ signal }) => this.#round(signal),
+    });
   }
 
   start(): void {
-    if (this.#state !== 'idle') return;
-    this.#state = 'running';
-    this.#schedule(0);
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#state = 'stopped';
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#running;
+    await this.#loop.stop();
   }
 
-  #schedule(delayMs: number): void {
-    if (this.#state !== 'running') return;
-    this.#timer = setTimeout(() => {
-      this.#running = this.#round().finally(() => {
-        this.#running = undefined;
-        this.#schedule(this.#settings.intervalMs);
-      });
-    }, delayMs);
-    this.#timer.unref();
-  }
-
-  async #round(): Promise<void> {
-    try {
-      const targets = await this.#targets();
-      await Promise.all(
-        targets.map(async (t) => {
-          const results = await probeCcn(t.url, this.#settings.timeoutMs);
-          if (this.#state === 'stopped') return;
-          await this.#probes.insert(results.map((p) => ({ node_hash: t.hash, check: p.check, time: p.time, latency: p.latency, ok: p.ok ? 1 : 0, version: p.version, error: p.error, url: t.url })));
-        }),
-      );
-    } catch (err) {
-      // A failed round (registry unreadable, database busy) must not stop the monitoring.
-      this.#log.error({ err }, 'CCN probe round failed');
-    }
+  async #round(signal: AbortSignal): Promise<void> {
+    const targets = await this.#targets();
+    await Promise.all(
+      targets.map(async (t) => {
+        const results = await probeCcn(t.url, this.#settings.timeoutMs);
+        if (signal.aborted) return;
+        await this.#probes.insert(results.map((p) => ({ node_hash: t.hash, check: p.check, time: p.time, latency: p.latency, ok: p.ok ? 1 : 0, version: p.version, error: p.error, url: t.url })));
+      }),
+    );
   }
 }

@@ -9,7 +9,7 @@
  * did not answer or did not list it, `running` when a round among those listed it, `unknown`
  * before enough rounds (nobody adopts it then: it may still run).
  */
-import type { Logger } from '@aleph-nodes/service';
+import { ServiceLoop, type Logger } from '@aleph-nodes/service';
 import { z } from 'zod';
 import type { OrphanState } from '../scheduler/ownership.ts';
 
@@ -51,8 +51,8 @@ interface Target {
   url: string;
   /** The last rounds, newest last: the running set, or null for a failed round. */
   rounds: (Set<string> | null)[];
-  timer: NodeJS.Timeout | undefined;
-  busy: boolean;
+  /** Its rounds: the next starts an interval after one ended, so they never overlap. */
+  loop: ServiceLoop;
 }
 
 export class OrphanProber {
@@ -75,15 +75,20 @@ export class OrphanProber {
     if (this.#stopped) return;
     for (const [hash, t] of this.#targets) {
       if (targets.get(hash) === t.url) continue;
-      if (t.timer) clearTimeout(t.timer);
+      void t.loop.stop();
       this.#targets.delete(hash);
     }
     for (const [hash, url] of targets) {
       if (this.#targets.has(hash)) continue;
-      const t: Target = { url, rounds: [], timer: undefined, busy: false };
+      const every = this.#settings.intervalMs;
+      const t: Target = {
+        url,
+        rounds: [],
+        loop: new ServiceLoop({ name: 'orphan probes', log: this.#log.child({ crn: hash }), intervalMs: every, backoff: { baseMs: every, maxMs: every }, round: () => this.#round(hash, t) }),
+      };
       this.#targets.set(hash, t);
       this.#log.info({ crn: hash, url }, 'probing a CRN of a silent CCN');
-      this.#schedule(hash, t, 0);
+      t.loop.start();
     }
   }
 
@@ -110,32 +115,22 @@ export class OrphanProber {
     });
   }
 
-  stop(): void {
+  /** Stops every target's rounds; resolves once those in flight ended. */
+  async stop(): Promise<void> {
     this.#stopped = true;
-    for (const t of this.#targets.values()) if (t.timer) clearTimeout(t.timer);
+    const loops = [...this.#targets.values()].map((t) => t.loop.stop());
     this.#targets.clear();
-  }
-
-  #schedule(hash: string, t: Target, delayMs: number): void {
-    t.timer = setTimeout(() => void this.#round(hash, t), delayMs);
-    t.timer.unref();
+    await Promise.all(loops);
   }
 
   async #round(hash: string, t: Target): Promise<void> {
-    if (this.#stopped || this.#targets.get(hash) !== t || t.busy) return;
-    t.busy = true;
-    try {
-      const before = this.#summary(t);
-      const running = await this.#list(t.url, this.#settings.timeoutMs);
-      if (this.#targets.get(hash) !== t) return;
-      t.rounds.push(running);
-      if (t.rounds.length > this.#settings.failuresBeforeGone) t.rounds.shift();
-      if (this.#summary(t) !== before) this.#onChange();
-    } finally {
-      t.busy = false;
-      // The next round starts an interval after this one ended: rounds never overlap.
-      if (!this.#stopped && this.#targets.get(hash) === t) this.#schedule(hash, t, this.#settings.intervalMs);
-    }
+    if (this.#stopped || this.#targets.get(hash) !== t) return;
+    const before = this.#summary(t);
+    const running = await this.#list(t.url, this.#settings.timeoutMs);
+    if (this.#targets.get(hash) !== t) return;
+    t.rounds.push(running);
+    if (t.rounds.length > this.#settings.failuresBeforeGone) t.rounds.shift();
+    if (this.#summary(t) !== before) this.#onChange();
   }
 
   /** What the rule can read from the target: changes only when a state may change. */

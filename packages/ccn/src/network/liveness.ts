@@ -89,7 +89,7 @@ export class Liveness {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#announcing) clearTimeout(this.#announcing);
-    this.#prober.stop();
+    void this.#prober.stop();
     this.#saveState();
     this.#markReady();
   }

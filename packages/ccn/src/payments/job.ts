@@ -24,7 +24,7 @@
  * at run time (balances are absolute reports, order-independent once they have arrived).
  */
 import { Dec } from '@aleph-nodes/protocol';
-import type { Logger } from '@aleph-nodes/service';
+import { ServiceLoop, type Logger } from '@aleph-nodes/service';
 import type { CcnConfig } from '../config.ts';
 import type { MessageRemovalsTable } from '../db/schema.ts';
 import type { Repos, Stores } from '../stores.ts';
@@ -147,9 +147,7 @@ export class PaymentJob {
   readonly #log: Logger;
   readonly #clock: () => number;
   readonly #changed: (report: JobReport) => void;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #stopped = false;
+  readonly #loop: ServiceLoop;
 
   constructor(deps: { stores: Stores; settings: JobSettings; log: Logger; clock: () => number; changed: (report: JobReport) => void }) {
     this.#stores = deps.stores;
@@ -157,32 +155,29 @@ export class PaymentJob {
     this.#log = deps.log;
     this.#clock = deps.clock;
     this.#changed = deps.changed;
+    this.#loop = new ServiceLoop({
+      name: 'payment check',
+      log: deps.log,
+      round: async () => {
+        await this.#run();
+        return this.#untilNextBoundaryMs();
+      },
+    });
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+    await this.#loop.stop();
   }
 
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#running = this.#run().finally(() => {
-        this.#running = undefined;
-        const interval = this.#settings.paymentCheckIntervalSeconds;
-        const now = this.#clock();
-        // The next boundary, plus a second for posts dated exactly at it.
-        this.#schedule(Math.max(100, (boundaryOf(now, interval) + interval + 1 - now) * 1000));
-      });
-    }, delayMs);
-    this.#timer.unref();
+  /** The next boundary, plus a second for posts dated exactly at it. */
+  #untilNextBoundaryMs(): number {
+    const interval = this.#settings.paymentCheckIntervalSeconds;
+    const now = this.#clock();
+    return Math.max(100, (boundaryOf(now, interval) + interval + 1 - now) * 1000);
   }
 
   async #run(): Promise<void> {

@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ALEPH_ERROR, validateMessage, type AlephErrorCode, type AlephMessage } from '@aleph-nodes/protocol';
-import { backoffMs, type Logger } from '@aleph-nodes/service';
+import { backoffMs, ServiceLoop, type Logger, type LoopState } from '@aleph-nodes/service';
 import type { CcnConfig } from '../config.ts';
 import type { MessageRow, MessageStatus } from '../db/messages-repo.ts';
 import type { Stores } from '../stores.ts';
@@ -52,8 +52,6 @@ export interface ProcessorEvents {
   stopped: [];
 }
 
-type ProcessorState = 'idle' | 'running' | 'stopped';
-
 const FINAL_STATUSES: ReadonlySet<MessageStatus> = new Set(['processed', 'rejected', 'forgotten', 'removing', 'removed']);
 /** Messages handled per worker turn before yielding to the event loop. */
 const BATCH = 50;
@@ -65,11 +63,12 @@ export class MessageProcessor {
   readonly #log: Logger;
   readonly #clock: () => number;
   readonly #attempts: Attempts;
-  #state: ProcessorState = 'idle';
-  #timer: NodeJS.Timeout | undefined;
-  /** The batch being run, if any: a single worker, so effects apply in order. */
-  #current: Promise<void> | undefined;
-  #again = false;
+  /**
+   * The single worker (effects apply in order): a round runs the due messages, then sleeps until
+   * the next pending attempt is due; a submission or an arrived dependency triggers it, and a
+   * trigger during a round runs one more (nothing that became due during it is missed).
+   */
+  readonly #worker: ServiceLoop;
 
   constructor(stores: Stores, config: CcnConfig, log: Logger, clock: () => number = () => Date.now() / 1000) {
     this.#stores = stores;
@@ -85,25 +84,23 @@ export class MessageProcessor {
       FORGET: forgetHandler(forgetOne),
     }));
     this.events.setMaxListeners(0);
+    // An unexpected failure of a round (not of one message: those are retried per message) is
+    // tried again after a second, as before the loop was shared.
+    this.#worker = new ServiceLoop({ name: 'message worker', log, round: () => this.#round(), backoff: { baseMs: 1000, maxMs: 1000 } });
   }
 
-  get state(): ProcessorState {
-    return this.#state;
+  get state(): LoopState {
+    return this.#worker.state;
   }
 
   /** Starts the worker; pending messages left by a previous run are picked up. */
   start(): void {
-    if (this.#state === 'running') return;
-    this.#state = 'running';
-    this.#kick();
+    this.#worker.start();
   }
 
   /** Stops the worker and waits for the batch in progress, so the database can be closed. */
   async stop(): Promise<void> {
-    this.#state = 'stopped';
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#current;
+    await this.#worker.stop();
     this.events.emit('stopped');
   }
 
@@ -127,7 +124,7 @@ export class MessageProcessor {
       return { itemHash: message.item_hash, status: now.status };
     }
     this.events.emit('accepted', message, rawCopy, origin);
-    this.#kick();
+    this.#worker.trigger();
     return { itemHash: message.item_hash, status: 'pending' };
   }
 
@@ -143,7 +140,7 @@ export class MessageProcessor {
     this.events.off('settled', onEarly);
     if (settledStatus) return settledStatus;
     if (current && FINAL_STATUSES.has(current)) return current;
-    if (this.#state === 'stopped') return current ?? 'pending';
+    if (this.#stopped()) return current ?? 'pending';
     return new Promise((resolve) => {
       const onSettled = (hash: string, status: MessageStatus): void => {
         if (hash !== itemHash) return;
@@ -172,7 +169,7 @@ export class MessageProcessor {
   async dependencyAvailable(): Promise<void> {
     await this.#stores.messages.wakeWaiting(this.#clock());
     await this.#stores.state.wakeFileWaiters(this.#clock());
-    this.#kick();
+    this.#worker.trigger();
   }
 
   /**
@@ -181,52 +178,29 @@ export class MessageProcessor {
    */
   async settle(): Promise<void> {
     for (;;) {
-      await this.#current;
-      if (this.#state !== 'running') return;
+      await this.#worker.settled();
+      if (this.#worker.state !== 'running') return;
       const due = await this.#stores.messages.duePending(this.#clock(), 1);
-      if (due.length === 0 && !this.#current) return;
-      this.#kick();
+      if (due.length === 0 && !this.#worker.busy) return;
+      this.#worker.trigger();
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
-  /**
-   * Asks the worker for a pass. `#again` records the request so that one arriving while a pass
-   * is finishing (after its last query) is never lost: the pass re-runs, or a new one starts.
-   */
-  #kick(): void {
-    if (this.#state !== 'running') return;
-    this.#again = true;
-    if (this.#current) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#current = this.#loop().finally(() => {
-      this.#current = undefined;
-      if (this.#again) this.#kick();
-    });
+  #stopped(): boolean {
+    return this.#worker.state === 'stopping' || this.#worker.state === 'stopped';
   }
 
-  async #loop(): Promise<void> {
-    try {
-      while (this.#again && this.#state === 'running') {
-        this.#again = false;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        while (this.#state === 'running' && (await this.#runBatch()) > 0) {
-          // keep going while messages are due
-        }
-      }
-      if (this.#state !== 'running') return;
-      const next = await this.#stores.messages.nextPendingAttempt();
-      // A kick during that query re-runs the worker (see #kick); no timer needed then.
-      if (next !== undefined && !this.#again && this.#state === 'running') {
-        const delayMs = Math.max(0, (next - this.#clock()) * 1000);
-        this.#timer = setTimeout(() => this.#kick(), Math.min(Math.max(delayMs, 5), 2_147_483_647));
-      }
-    } catch (err) {
-      if (this.#state !== 'running') return;
-      this.#log.error({ err }, 'message worker failed; retrying shortly');
-      this.#timer = setTimeout(() => this.#kick(), 1000);
+  /** One round of the worker: every due message, then the delay until the next one is due. */
+  async #round(): Promise<number> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.#worker.state === 'running' && (await this.#runBatch()) > 0) {
+      // keep going while messages are due
     }
+    if (this.#worker.state !== 'running') return Infinity;
+    const next = await this.#stores.messages.nextPendingAttempt();
+    if (next === undefined) return Infinity;
+    return Math.max((next - this.#clock()) * 1000, 5);
   }
 
   /** Runs one batch of due messages; returns how many were attempted. */
@@ -234,7 +208,7 @@ export class MessageProcessor {
     const due = await this.#stores.messages.duePending(this.#clock(), BATCH);
     let progressed = false;
     for (const row of due) {
-      if (this.#state !== 'running') return 0;
+      if (this.#worker.state !== 'running') return 0;
       if (await this.#processOne(row)) progressed = true;
     }
     // A processed message may be the dependency others wait for: give them a chance now.

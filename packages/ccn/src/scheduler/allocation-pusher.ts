@@ -13,7 +13,7 @@
  * differ), and the same set is signed again only in a later second (waiting for it when the
  * clock is there, else one second past the last `iat`).
  */
-import { backoffMs, type Logger } from '@aleph-nodes/service';
+import { backoffMs, ServiceLoop, type Logger } from '@aleph-nodes/service';
 import type { DesiredSet, PushAnswer } from './crn-client.ts';
 
 /** `signing.crnHash` and `signing.iat` go into the signed payload (crn-client.ts). */
@@ -44,17 +44,17 @@ interface CrnSlot {
   desired: DesiredSet;
   desiredKey: string;
   deliveredKey: string | null;
-  state: PushState;
   failures: number;
   lastError: string | null;
   lastDeliveredAt: number | null;
   /** The last `iat` signed for this CRN, and the sets signed with it. */
   lastIat: number;
   keysAtLastIat: Set<string>;
-  timer: NodeJS.Timeout | undefined;
-  nextRetryAt: number | null;
-  /** Another push is wanted once the one in flight ends. */
-  again: boolean;
+  /**
+   * Its pushes, one at a time: a round pushes the latest desired set; a request during a push
+   * runs one more after it (coalesced); a failed push waits its back-off before the next.
+   */
+  loop: ServiceLoop;
 }
 
 export interface PusherEvents {
@@ -76,7 +76,6 @@ export class AllocationPusher {
   readonly #events: PusherEvents;
   readonly #log: Logger;
   readonly #slots = new Map<string, CrnSlot>();
-  readonly #inflight = new Set<Promise<void>>();
   #closed = false;
 
   constructor(push: PushFn, settings: PusherSettings, events: PusherEvents, log: Logger) {
@@ -93,82 +92,74 @@ export class AllocationPusher {
    */
   setDesired(crnHash: string, url: string, set: DesiredSet, opts: { force?: boolean } = {}): void {
     if (this.#closed) return;
-    let slot = this.#slots.get(crnHash);
-    if (!slot) {
-      slot = {
+    const existing = this.#slots.get(crnHash);
+    if (!existing) {
+      const slot: CrnSlot = {
         url,
         desired: set,
         desiredKey: keyOf(set),
         deliveredKey: null,
-        state: 'idle',
         failures: 0,
         lastError: null,
         lastDeliveredAt: null,
         lastIat: 0,
         keysAtLastIat: new Set(),
-        timer: undefined,
-        nextRetryAt: null,
-        again: false,
+        loop: new ServiceLoop({ name: 'allocation push', log: this.#log.child({ crn: crnHash }), round: () => this.#run(crnHash, slot) }),
       };
       this.#slots.set(crnHash, slot);
+      slot.loop.start(); // the first push
+      return;
     }
+    const slot = existing;
     slot.url = url;
     slot.desired = set;
     slot.desiredKey = keyOf(set);
-    if (!opts.force && slot.deliveredKey === slot.desiredKey && slot.state !== 'waiting-retry') return;
-    if (slot.state === 'waiting-retry' && !opts.force) return; // the retry will send the latest set
-    this.#kick(crnHash, slot);
+    const waitingRetry = this.#stateOf(slot) === 'waiting-retry';
+    if (!opts.force && slot.deliveredKey === slot.desiredKey && !waitingRetry) return;
+    if (waitingRetry && !opts.force) return; // the retry will send the latest set
+    slot.loop.trigger();
   }
 
   /** Stops pushing to a CRN (no longer a target). */
   forget(crnHash: string): void {
     const slot = this.#slots.get(crnHash);
-    if (slot?.timer) clearTimeout(slot.timer);
+    if (slot) void slot.loop.stop();
     this.#slots.delete(crnHash);
   }
 
   status(crnHash: string): CrnPushStatus | undefined {
     const s = this.#slots.get(crnHash);
     if (!s) return undefined;
+    const state = this.#stateOf(s);
     return {
-      state: s.state,
+      state,
       desired: s.desired,
       delivered: s.deliveredKey === s.desiredKey,
       failures: s.failures,
       lastError: s.lastError,
       lastDeliveredAt: s.lastDeliveredAt,
-      nextRetryAt: s.nextRetryAt,
+      nextRetryAt: state === 'waiting-retry' && s.loop.nextRoundAt !== null ? s.loop.nextRoundAt / 1000 : null,
     };
   }
 
   /** Cancels retries and waits for the pushes in flight. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const slot of this.#slots.values()) if (slot.timer) clearTimeout(slot.timer);
-    await Promise.allSettled([...this.#inflight]);
+    await Promise.allSettled([...this.#slots.values()].map((s) => s.loop.stop()));
   }
 
-  #kick(crnHash: string, slot: CrnSlot): void {
-    if (slot.state === 'pushing') {
-      slot.again = true;
-      return;
-    }
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = undefined;
-    slot.nextRetryAt = null;
-    slot.state = 'pushing';
-    const run = this.#run(crnHash, slot);
-    this.#inflight.add(run);
-    void run.finally(() => this.#inflight.delete(run));
+  #stateOf(slot: CrnSlot): PushState {
+    if (slot.loop.busy) return 'pushing';
+    return slot.failures > 0 && slot.loop.state === 'running' ? 'waiting-retry' : 'idle';
   }
 
-  async #run(crnHash: string, slot: CrnSlot): Promise<void> {
+  /** One push of the latest desired set; returns the delay before the next (a retry), or none. */
+  async #run(crnHash: string, slot: CrnSlot): Promise<number> {
     const nowSecond = Math.floor(Date.now() / 1000);
     if (nowSecond === slot.lastIat && slot.keysAtLastIat.has(slot.desiredKey)) await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
-    if (this.#closed || this.#slots.get(crnHash) !== slot) return;
+    if (this.#closed || this.#slots.get(crnHash) !== slot) return Infinity;
     const set = slot.desired;
     const key = slot.desiredKey;
-    slot.again = false;
     let iat = Math.max(Math.floor(Date.now() / 1000), slot.lastIat);
     if (iat === slot.lastIat && slot.keysAtLastIat.has(key)) iat = slot.lastIat + 1;
     if (iat !== slot.lastIat) {
@@ -182,30 +173,22 @@ export class AllocationPusher {
       slot.failures = 0;
       slot.lastError = null;
       slot.lastDeliveredAt = Date.now() / 1000;
-      slot.state = 'idle';
       this.#log.debug({ crn: crnHash, set, status: answer.status }, 'allocations delivered');
       try {
         await this.#events.delivered(crnHash, set, answer);
       } catch (err) {
         this.#log.error({ err }, 'allocation delivery handler failed');
       }
-      if (slot.again || slot.desiredKey !== key) this.#kick(crnHash, slot);
+      // A set changed during the push was triggered (one more round); nothing else is due.
+      return slot.desiredKey !== key ? 0 : Infinity;
     } catch (err) {
       slot.failures += 1;
       slot.lastError = (err as Error).message;
       const delay = retryDelayMs(slot.failures, this.#settings);
       this.#log.warn({ crn: crnHash, failures: slot.failures, retryInMs: delay, err: (err as Error).message }, 'allocation push failed; will retry');
       this.#events.failed?.(crnHash, err as Error, delay);
-      if (this.#closed || this.#slots.get(crnHash) !== slot) return;
-      slot.state = 'waiting-retry';
-      slot.nextRetryAt = Date.now() / 1000 + delay / 1000;
-      slot.timer = setTimeout(() => {
-        slot.timer = undefined;
-        slot.state = 'idle';
-        // The retry sends whatever is desired NOW (see the module comment).
-        if (!this.#closed && this.#slots.get(crnHash) === slot) this.#kick(crnHash, slot);
-      }, delay);
-      slot.timer.unref();
+      // The retry sends whatever is desired THEN (see the module comment).
+      return delay;
     }
   }
 }

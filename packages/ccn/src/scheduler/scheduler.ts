@@ -13,9 +13,10 @@
  * for the first round of heartbeats: a CCN that comes back must hear the newer decisions first.
  */
 import { failureCode, type EthAccount } from '@aleph-nodes/protocol';
-import type { Logger } from '@aleph-nodes/service';
+import { ServiceLoop, type Logger, type LoopState } from '@aleph-nodes/service';
 import type { CcnConfig } from '../config.ts';
 import type { AllocationRow } from '../db/allocations-repo.ts';
+import type { MessageRow } from '../db/messages-repo.ts';
 import type { HealthMonitor, MonitorTarget } from '../monitor/health-monitor.ts';
 import type { RegistrySnapshot } from '../registry/registry-service.ts';
 import type { Stores } from '../stores.ts';
@@ -28,8 +29,6 @@ import { selectManaged, type SchedulerNetwork } from './managed.ts';
 import type { Ownership } from './ownership.ts';
 import { desiredSets, placeWorkloads, type CrnView } from './placement.ts';
 import { persistentWorkloads } from './workloads.ts';
-
-export type SchedulerState = 'created' | 'running' | 'stopping' | 'stopped';
 
 export interface SchedulerDeps {
   stores: Stores;
@@ -58,11 +57,11 @@ export interface ScheduledCrn {
 export class Scheduler {
   readonly #deps: SchedulerDeps;
   readonly #pusher: AllocationPusher;
-  #state: SchedulerState = 'created';
-  #timer: NodeJS.Timeout | undefined;
-  #current: Promise<void> | undefined;
-  #again = false;
+  /** Reconciliations: never overlapping, a request during one runs one more after it. */
+  readonly #loop: ServiceLoop;
   #forceNext = false;
+  /** When every CRN was last re-sent its set (performance.now() ms). */
+  #lastForcedAt = -Infinity;
   #nodeHash: string | null = null;
   #crns = new Map<string, ScheduledCrn>();
   /** CRNs that refused a workload for lack of capacity: no more work until they accept one. */
@@ -85,10 +84,19 @@ export class Scheduler {
       { delivered: (crn, set, answer) => this.#onDelivered(crn, set, answer) },
       deps.log.child({ component: 'allocation-pusher' }),
     );
+    this.#loop = new ServiceLoop({
+      name: 'scheduler',
+      log: deps.log,
+      intervalMs: deps.config.schedulerIntervalSeconds * 1000,
+      // A failed reconciliation (registry or database unreadable) is tried again soon, and at
+      // the latest at the next interval.
+      backoff: { baseMs: 1000, maxMs: Math.max(1000, deps.config.schedulerIntervalSeconds * 1000) },
+      round: () => this.#round(),
+    });
   }
 
-  get state(): SchedulerState {
-    return this.#state;
+  get state(): LoopState {
+    return this.#loop.state;
   }
 
   /** This CCN's node hash in the registry (null until it is registered). */
@@ -141,45 +149,47 @@ export class Scheduler {
   }
 
   start(): void {
-    if (this.#state !== 'created') return;
-    this.#state = 'running';
-    const every = this.#deps.config.schedulerIntervalSeconds * 1000;
-    this.#timer = setInterval(() => this.trigger({ forcePush: true }), every);
-    this.#timer.unref();
-    this.trigger({ forcePush: true });
+    this.#forceNext = true;
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    if (this.#state === 'stopped') return;
-    this.#state = 'stopping';
-    if (this.#timer) clearInterval(this.#timer);
-    await this.#current;
+    await this.#loop.stop();
     await this.#pusher.close();
-    this.#state = 'stopped';
   }
 
   /** Asks for a reconciliation (coalesced). `forcePush` re-sends every CRN its set. */
   trigger(opts: { forcePush?: boolean } = {}): void {
-    if (this.#state !== 'running') return;
     if (opts.forcePush) this.#forceNext = true;
-    if (this.#current) {
-      this.#again = true;
-      return;
+    this.#loop.trigger();
+  }
+
+  /**
+   * Called for every processed (or retracted) message, like the registry's: what may change a
+   * placement (an executable, a FORGET, a registry operation or an amend) asks for a reconciliation.
+   */
+  onProcessed(row: Pick<MessageRow, 'type' | 'content_type'>): void {
+    if (row.type === 'PROGRAM' || row.type === 'INSTANCE' || row.type === 'FORGET' || (row.type === 'POST' && (row.content_type === 'corechan-operation' || row.content_type === 'amend'))) {
+      this.trigger();
     }
-    this.#current = (async () => {
-      do {
-        this.#again = false;
-        const force = this.#forceNext;
-        this.#forceNext = false;
-        try {
-          await this.reconcile({ forcePush: force });
-        } catch (err) {
-          this.#deps.log.error({ err }, 'scheduling failed; will retry at the next trigger');
-        }
-      } while (this.#again && this.#state === 'running');
-    })().finally(() => {
-      this.#current = undefined;
-    });
+  }
+
+  /**
+   * One reconciliation. Every CRN is re-sent its set at least once per interval (a CRN that
+   * restarted or drifted converges), whatever triggers came in between.
+   */
+  async #round(): Promise<void> {
+    const every = this.#deps.config.schedulerIntervalSeconds * 1000;
+    const force = this.#forceNext || performance.now() - this.#lastForcedAt >= every;
+    this.#forceNext = false;
+    if (force) this.#lastForcedAt = performance.now();
+    try {
+      await this.reconcile({ forcePush: force });
+    } catch (err) {
+      // The retry re-sends what this round did not.
+      if (force) this.#forceNext = true;
+      throw err;
+    }
   }
 
   /** A CRN came back: push it its current desired set at once. */
@@ -291,7 +301,7 @@ export class Scheduler {
 
   /** Records what the CRN did with each workload of the set it applied. */
   async #onDelivered(crnHash: string, set: DesiredSet, answer: PushAnswer): Promise<void> {
-    if (this.#state === 'stopped') return;
+    if (this.#loop.state === 'stopped') return;
     const { stores, log } = this.#deps;
     const refused = new Set<string>();
     try {

@@ -9,6 +9,7 @@
  * Nothing is published for a window without probes or a period without measured nodes.
  */
 import { buildInlineMessage, type EthAccount } from '@aleph-nodes/protocol';
+import { ServiceLoop } from '@aleph-nodes/service';
 import type { Logger } from '@aleph-nodes/service';
 import type { MessagesRepo } from '../db/messages-repo.ts';
 import type { ProbesRepo } from '../db/probes-repo.ts';
@@ -45,9 +46,7 @@ export interface ScoringDeps {
 export class ScoringService {
   readonly #d: ScoringDeps;
   readonly #s: ScoringSettings;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #state: 'idle' | 'running' | 'stopped' = 'idle';
+  readonly #loop: ServiceLoop;
   /** Probes with a time before this are published. */
   #publishedUpTo = 0;
   #nextMetricsAt = 0;
@@ -59,38 +58,34 @@ export class ScoringService {
   constructor(deps: ScoringDeps, settings: ScoringSettings) {
     this.#d = deps;
     this.#s = settings;
+    this.#loop = new ServiceLoop({ name: 'scoring', log: deps.log, round: () => this.#tick() });
   }
 
   start(): void {
-    if (this.#state !== 'idle') return;
-    this.#state = 'running';
+    this.#loop.start(); // first: a second start throws before touching the windows
     const now = this.#d.clock();
     this.#publishedUpTo = now;
     this.#nextMetricsAt = now + this.#s.metricsIntervalSeconds;
     this.#nextBoundary = (Math.floor(now / this.#s.scorePeriodSeconds) + 1) * this.#s.scorePeriodSeconds;
-    this.#schedule();
   }
 
   async stop(): Promise<void> {
-    this.#state = 'stopped';
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#running;
+    await this.#loop.stop();
   }
 
-  #schedule(): void {
-    if (this.#state !== 'running') return;
+  /** The delay until the next metrics window or score period is due. */
+  #nextDelayMs(): number {
     const wake = Math.max(this.#notBefore, Math.min(this.#nextMetricsAt, this.#nextBoundary + this.#s.lagSeconds));
-    const delayMs = Math.max(0, (wake - this.#d.clock()) * 1000);
-    this.#timer = setTimeout(() => {
-      this.#running = this.#tick().finally(() => {
-        this.#running = undefined;
-        this.#schedule();
-      });
-    }, delayMs);
-    this.#timer.unref();
+    return Math.max(0, (wake - this.#d.clock()) * 1000);
   }
 
-  async #tick(): Promise<void> {
+  /** One tick: publishes what is due; returns the delay before the next. */
+  async #tick(): Promise<number> {
+    await this.#publishDue();
+    return this.#nextDelayMs();
+  }
+
+  async #publishDue(): Promise<void> {
     try {
       const now = this.#d.clock();
       const upTo = now - this.#s.lagSeconds;
@@ -101,7 +96,7 @@ export class ScoringService {
         }
         this.#nextMetricsAt = now + this.#s.metricsIntervalSeconds;
       }
-      while (this.#nextBoundary <= this.#publishedUpTo && this.#state === 'running') {
+      while (this.#nextBoundary <= this.#publishedUpTo && this.#loop.state === 'running') {
         const to = this.#nextBoundary;
         this.#nextBoundary += this.#s.scorePeriodSeconds;
         await this.#publishScores(to - this.#s.scorePeriodSeconds, to);

@@ -5,7 +5,7 @@
  * `syncIntervalSeconds` once caught up, again at once while it is behind, at once when the
  * directory announces it (new or reconnected), and not before its back-off ends after a failure.
  */
-import type { Logger } from '@aleph-nodes/service';
+import { ServiceLoop, type Logger } from '@aleph-nodes/service';
 import type { CcnConfig } from '../config.ts';
 import type { PeerDirectory } from '../network/peers.ts';
 import type { MessageProcessor } from '../processing/processor.ts';
@@ -50,8 +50,8 @@ export class SyncService {
   readonly #pull: PullContext;
   #slots: number;
   readonly #queue: (() => void)[] = [];
-  #scanTimer: NodeJS.Timeout | undefined;
-  #scanning: Promise<void> | undefined;
+  /** The scan for messages waiting for files (and the eviction), every sync interval. */
+  #scanLoop: ServiceLoop | undefined;
   #stopped = false;
   #evicted = 0;
 
@@ -108,23 +108,21 @@ export class SyncService {
       if (need && !stores.fileStore.has(need.hash)) this.#wants.want(need.hash, need.purpose, message.item_hash);
     });
     this.#reconcile();
-    this.#scanTimer = setInterval(() => {
-      this.#scanning ??= this.#scan().finally(() => (this.#scanning = undefined));
-    }, config.syncIntervalSeconds * 1000);
-    this.#scanTimer.unref();
-    this.#scanning = this.#scan().finally(() => (this.#scanning = undefined));
+    this.#scanLoop = new ServiceLoop({ name: 'sync scan', log: this.#deps.log, intervalMs: config.syncIntervalSeconds * 1000, round: () => this.#scan() });
+    this.#scanLoop.start();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#deps.peers.events.off('changed', this.#onPeerChanged);
     this.#abort.abort();
-    if (this.#scanTimer) clearInterval(this.#scanTimer);
+    const scanStopped = this.#scanLoop?.stop();
     this.#wants.stop();
     for (const r of this.#records.values()) if (r.timer) clearTimeout(r.timer);
     // Rounds in flight end on the abort; wait for them so the database closes after them.
-    while ([...this.#records.values()].some((r) => r.running) || this.#scanning) {
-      await Promise.race([this.#scanning, new Promise((r) => setTimeout(r, 20))]);
+    await scanStopped;
+    while ([...this.#records.values()].some((r) => r.running)) {
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 

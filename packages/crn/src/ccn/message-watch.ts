@@ -11,7 +11,7 @@
  * across a switch; their handlers are idempotent (a FORGET forgets once).
  */
 import WebSocket from 'ws';
-import { backoffMs, type Logger } from '@aleph-nodes/service';
+import { backoffMs, ServiceLoop, type Logger } from '@aleph-nodes/service';
 
 /** Largest frame accepted (an inline content is at most 200,000 characters; headroom for the envelope). */
 const MAX_FRAME_BYTES = 4 * 1024 * 1024;
@@ -22,13 +22,13 @@ export interface MessageWatchHandlers {
 }
 
 export class MessageWatch {
-  #socket: WebSocket | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #failback: NodeJS.Timeout | undefined;
-  #closed = false;
+  /** One round = one connection, from its opening to its close; it returns the delay before the next. */
+  readonly #loop: ServiceLoop;
   /** Failed connections in a row (a whole turn of the list backs off). */
   #attempt = 0;
   #index = 0;
+  /** Where the next connection resumes (unix seconds). */
+  #lastSeen = 0;
   readonly #urls: readonly string[];
   readonly #failbackMs: number;
 
@@ -41,6 +41,7 @@ export class MessageWatch {
     this.#urls = typeof ccnUrls === 'string' ? [ccnUrls] : [...ccnUrls];
     if (this.#urls.length === 0) throw new Error('MessageWatch needs at least one CCN URL');
     this.#failbackMs = opts.failbackMs ?? 60_000;
+    this.#loop = new ServiceLoop({ name: 'message watch', log: logger, round: ({ signal }) => this.#follow(signal) });
   }
 
   /** The CCN followed now (or tried next). */
@@ -49,31 +50,38 @@ export class MessageWatch {
   }
 
   start(): void {
-    this.#connect(Date.now() / 1000);
+    this.#lastSeen = Date.now() / 1000;
+    this.#loop.start();
   }
 
-  #connect(since: number): void {
-    if (this.#closed) return;
+  /** Closes the socket; resolves once its connection ended. */
+  close(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  /** Follows one CCN until its socket closes (or the watch stops); returns the delay before the next connection. */
+  #follow(signal: AbortSignal): Promise<number> {
     const ccnUrl = this.ccnUrl;
     const url = new URL('api/ws0/messages', ccnUrl.endsWith('/') ? ccnUrl : `${ccnUrl}/`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('startDate', String(Math.floor(since)));
+    url.searchParams.set('startDate', String(Math.floor(this.#lastSeen)));
     url.searchParams.set('history', '0');
     const socket = new WebSocket(url, { maxPayload: MAX_FRAME_BYTES });
-    this.#socket = socket;
-    let lastSeen = since;
     let opened = false;
+    let failback: NodeJS.Timeout | undefined;
+    const stop = (): void => socket.terminate();
+    signal.addEventListener('abort', stop, { once: true });
     socket.on('open', () => {
       opened = true;
       this.#attempt = 0;
       this.logger.info({ ccn: ccnUrl }, 'following the CCN message stream');
       if (this.#index !== 0) {
         // Following a fallback CCN: go back to the first one later (closing makes the reconnect try it).
-        this.#failback = setTimeout(() => {
+        failback = setTimeout(() => {
           this.#index = this.#urls.length - 1; // the close handler advances to 0
           socket.close();
         }, this.#failbackMs);
-        this.#failback.unref();
+        failback.unref();
       }
     });
     socket.on('message', (data) => {
@@ -86,7 +94,7 @@ export class MessageWatch {
       // Frames that are not full messages are skipped, as the reference CRN does.
       if (!msg || typeof msg !== 'object' || !msg.item_type || !msg.content) return;
       // Where to resume after a reconnect; a frame's time is not trusted beyond the present.
-      if (typeof msg.time === 'number') lastSeen = Math.min(Date.now() / 1000, Math.max(lastSeen, msg.time));
+      if (typeof msg.time === 'number') this.#lastSeen = Math.min(Date.now() / 1000, Math.max(this.#lastSeen, msg.time));
       try {
         this.handlers.message(msg as Record<string, unknown>);
       } catch (err) {
@@ -94,25 +102,19 @@ export class MessageWatch {
       }
     });
     socket.on('error', (err) => this.logger.debug({ err: err.message }, 'message websocket error'));
-    socket.on('close', () => {
-      if (this.#failback) clearTimeout(this.#failback);
-      this.#failback = undefined;
-      if (this.#closed) return;
-      if (!opened) this.#attempt += 1;
-      // The next CCN of the list; a full turn without success backs off, a lost connection does not.
-      this.#index = (this.#index + 1) % this.#urls.length;
-      const turns = Math.floor(this.#attempt / this.#urls.length);
-      const delay = opened ? 200 : this.#attempt % this.#urls.length !== 0 ? 100 : backoffMs(turns, { baseMs: 500, maxMs: 30_000 });
-      if (opened && this.#urls.length > 1) this.logger.warn({ ccn: ccnUrl, next: this.ccnUrl }, 'CCN message stream closed: following the next CCN');
-      this.#timer = setTimeout(() => this.#connect(lastSeen), delay);
-      this.#timer.unref();
+    return new Promise((resolve) => {
+      socket.on('close', () => {
+        if (failback) clearTimeout(failback);
+        signal.removeEventListener('abort', stop);
+        if (signal.aborted) return resolve(Infinity);
+        if (!opened) this.#attempt += 1;
+        // The next CCN of the list; a full turn without success backs off, a lost connection does not.
+        this.#index = (this.#index + 1) % this.#urls.length;
+        const turns = Math.floor(this.#attempt / this.#urls.length);
+        const delay = opened ? 200 : this.#attempt % this.#urls.length !== 0 ? 100 : backoffMs(turns, { baseMs: 500, maxMs: 30_000 });
+        if (opened && this.#urls.length > 1) this.logger.warn({ ccn: ccnUrl, next: this.ccnUrl }, 'CCN message stream closed: following the next CCN');
+        resolve(delay);
+      });
     });
-  }
-
-  close(): void {
-    this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    if (this.#failback) clearTimeout(this.#failback);
-    this.#socket?.terminate();
   }
 }

@@ -13,6 +13,37 @@ export type ExecutionState = 'preparing' | 'starting' | 'running' | 'stopping' |
 
 export const LIVE_STATES: ReadonlySet<ExecutionState> = new Set(['preparing', 'starting', 'running', 'stopping']);
 
+/**
+ * The only transitions an execution takes (`setState` refuses any other):
+ * - preparing → starting (prepared), running (a persistent one re-adopted after a restart of the
+ *   node: it never stopped), stopping (stopped while preparing), failed (could not prepare);
+ * - starting → running, stopping, failed (did not come up, or crashed while starting);
+ * - running → stopping, failed (crashed);
+ * - stopping → stopped: a stop always ends as `stopped`, whatever the workload did meanwhile;
+ * - failed → failed: a crash while starting is seen both by the exit watcher and by the start
+ *   sequence that was waiting for it;
+ * - stopped and failed are final: a restart is a new Execution.
+ */
+export const EXECUTION_TRANSITIONS: Readonly<Record<ExecutionState, readonly ExecutionState[]>> = {
+  preparing: ['starting', 'running', 'stopping', 'failed'],
+  starting: ['running', 'stopping', 'failed'],
+  running: ['stopping', 'failed'],
+  stopping: ['stopped'],
+  stopped: [],
+  failed: ['failed'],
+};
+
+export class ExecutionStateError extends Error {
+  constructor(
+    readonly ref: string,
+    readonly from: ExecutionState,
+    readonly to: ExecutionState,
+  ) {
+    super(`execution ${ref}: illegal state change ${from} → ${to}`);
+    this.name = 'ExecutionStateError';
+  }
+}
+
 export type StateTimestamps = Record<
   'defined_at' | 'preparing_at' | 'prepared_at' | 'starting_at' | 'started_at' | 'stopping_at' | 'stopped_at',
   string | null
@@ -70,7 +101,9 @@ export class Execution {
     return LIVE_STATES.has(this.#state);
   }
 
+  /** Moves to `state`; throws ExecutionStateError for a transition EXECUTION_TRANSITIONS does not list. */
   setState(state: ExecutionState): void {
+    if (!EXECUTION_TRANSITIONS[this.#state].includes(state)) throw new ExecutionStateError(this.ref, this.#state, state);
     this.#state = state;
     const now = new Date().toISOString();
     const key = ({ preparing: 'preparing_at', starting: 'starting_at', running: 'started_at', stopping: 'stopping_at', stopped: 'stopped_at', failed: 'stopped_at' } as const)[state];

@@ -4,7 +4,7 @@
  * consecutive terminal statuses (rejected, forgotten, removed) the execution is stopped. A
  * healthy answer resets the count, and a failed request counts as nothing.
  */
-import type { Logger } from '@aleph-nodes/service';
+import { ServiceLoop, type Logger } from '@aleph-nodes/service';
 import type { CcnClient } from '../ccn/ccn-client.ts';
 import type { Supervisor } from './supervisor.ts';
 
@@ -13,7 +13,7 @@ const CONFIRMATIONS = 3;
 
 export class StatusMonitor {
   readonly #strikes = new Map<string, number>();
-  #timer: NodeJS.Timeout | undefined;
+  #loop: ServiceLoop | undefined;
   #running = false;
 
   constructor(
@@ -22,10 +22,20 @@ export class StatusMonitor {
     private readonly logger: Logger,
   ) {}
 
+  /** A check every `intervalSeconds` (the first one interval after the start); 0 = never. */
   start(intervalSeconds: number): void {
+    if (this.#loop) throw new Error('the status monitor is already started');
     if (intervalSeconds <= 0) return;
-    this.#timer = setInterval(() => void this.check(), intervalSeconds * 1000);
-    this.#timer.unref();
+    const every = intervalSeconds * 1000;
+    this.#loop = new ServiceLoop({
+      name: 'status monitor',
+      log: this.logger,
+      intervalMs: every,
+      initialDelayMs: every,
+      backoff: { baseMs: every, maxMs: every },
+      round: () => this.check(),
+    });
+    this.#loop.start();
   }
 
   async check(): Promise<void> {
@@ -60,7 +70,8 @@ export class StatusMonitor {
     }
   }
 
-  close(): void {
-    if (this.#timer) clearInterval(this.#timer);
+  /** Stops the checks; resolves once the one in flight ended. */
+  async close(): Promise<void> {
+    await this.#loop?.stop();
   }
 }

@@ -9,7 +9,7 @@
  * With payments enforced this also replaces the message status poll (status-monitor.ts): the
  * state read here carries the status, so forgotten and rejected messages are retired from here.
  */
-import type { Logger } from '@aleph-nodes/service';
+import { ServiceLoop, type Logger } from '@aleph-nodes/service';
 import { nowMs } from './clock.ts';
 import { byStart, ownerKey, type PaidWorkload, type PaymentChecker } from './checker.ts';
 import { statusVerdict, type Verdict } from './decisions.ts';
@@ -50,7 +50,7 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
 export class PaymentMonitor {
   readonly #strikes = new Map<string, number>();
   readonly #reportedRemoving = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
+  #loop: ServiceLoop | undefined;
   #running = false;
 
   constructor(
@@ -60,16 +60,25 @@ export class PaymentMonitor {
     private readonly logger: Logger,
   ) {}
 
+  /** A pass every `intervalSeconds` (the first one interval after the start); 0 = never. */
   start(intervalSeconds: number): void {
+    if (this.#loop) throw new Error('the payment monitor is already started');
     if (intervalSeconds <= 0) return;
-    this.#timer = setInterval(() => {
-      this.pass().catch((err: unknown) => this.logger.error({ err: (err as Error).message }, 'payment monitor pass failed'));
-    }, intervalSeconds * 1000);
-    this.#timer.unref();
+    const every = intervalSeconds * 1000;
+    this.#loop = new ServiceLoop({
+      name: 'payment monitor',
+      log: this.logger,
+      intervalMs: every,
+      initialDelayMs: every,
+      backoff: { baseMs: every, maxMs: every },
+      round: async () => void (await this.pass()),
+    });
+    this.#loop.start();
   }
 
-  close(): void {
-    if (this.#timer) clearInterval(this.#timer);
+  /** Stops the passes; resolves once the one in flight (and the stops it decided) ended. */
+  async close(): Promise<void> {
+    await this.#loop?.stop();
   }
 
   /** One pass over the live workloads; overlapping calls return an empty report. */
