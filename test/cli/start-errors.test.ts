@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EthAccount } from '@aleph-nodes/protocol';
+import { eventually } from '../helpers/eventually.ts';
 import { freePort } from '../helpers/net.ts';
 import { jsonLine, run, RunningProcess } from '../helpers/process.ts';
 
@@ -124,7 +125,10 @@ describe('network errors name the URL and the cause', () => {
     try {
       await node.waitForLine((l) => jsonLine(l)?.msg === 'crn ready');
       await node.waitForLine((l) => jsonLine(l)?.level === 40 && /no CCN can be reached/.test(String(jsonLine(l)?.msg)));
-      assert.match(node.stderr, new RegExp(`crn: warning: no CCN can be reached \\(cannot reach ${closed}/api/v0/version: .*ECONNREFUSED`));
+      // stderr and stdout are separate pipes: the warning may arrive after the log line.
+      const warning = new RegExp(`crn: warning: no CCN can be reached \\(cannot reach ${closed}/api/v0/version: .*ECONNREFUSED`);
+      await eventually('the warning on stderr', 30_000, async () => warning.test(node.stderr));
+      assert.match(node.stderr, warning);
     } finally {
       assert.equal((await node.stop()).code, 0, node.stderr);
     }

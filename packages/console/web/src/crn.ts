@@ -110,12 +110,15 @@ async function refreshOperator(): Promise<boolean> {
     fill('login-state', badge('logged out'));
     return false;
   }
-  const details = (await res.json()) as Record<string, { state: string; inflight: number; persistent: boolean; endpoint: { host: string; port: number } | null }>;
+  // aleph-vm 1.14's shape: a one-element list of {ref: detail}.
+  type Detail = { state: string; concurrent_runs: number; persistent: boolean; endpoint: { host: string; port: number } | null };
+  const answer = (await res.json()) as unknown;
+  const details = (Array.isArray(answer) ? (answer[0] ?? {}) : {}) as Record<string, Detail>;
   fill('login-state', badge('logged in'));
   fill(
     'operator-view',
     h('h3', {}, 'Live executions'),
-    table(['execution', 'state', 'in flight', 'persistent', 'endpoint'], Object.entries(details).map(([ref, d]) => [short(ref), badge(d.state), d.inflight, String(d.persistent), d.endpoint ? `${d.endpoint.host}:${d.endpoint.port}` : '—']), 'details-table'),
+    table(['execution', 'state', 'in flight', 'persistent', 'endpoint'], Object.entries(details).map(([ref, d]) => [short(ref), badge(d.state), d.concurrent_runs, String(d.persistent), d.endpoint ? `${d.endpoint.host}:${d.endpoint.port}` : '—']), 'details-table'),
   );
   return true;
 }
