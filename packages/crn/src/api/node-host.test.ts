@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hashToHostLabel } from '@aleph-nodes/protocol';
-import { isNodeHost } from './node-host.ts';
+import { isNodeHost, nodeHostConstraint } from './node-host.ts';
 
 describe('isNodeHost', () => {
   it('the domain (any case, any port) and loopback names are the node', () => {
@@ -13,6 +13,15 @@ describe('isNodeHost', () => {
     const label = hashToHostLabel('ab'.repeat(32));
     for (const host of [`${label}.crn.example.org`, 'evil.example.org', 'crn.example.org.evil.org', '', undefined, 'crn.example.or']) {
       assert.equal(isNodeHost(host, 'crn.example.org'), false, String(host));
+    }
+  });
+
+  it('the route constraint accepts exactly the Host headers isNodeHost does', () => {
+    const label = hashToHostLabel('ab'.repeat(32));
+    const hosts = ['crn.example.org', 'CRN.example.org:443', 'localhost:4020', '127.0.0.1', '[::1]:4020', `${label}.crn.example.org`, 'evil.example.org', 'crn.example.org.evil.org', 'crn.example.or', 'crnXexample.org', '[2001:db8::1]:4020'];
+    for (const domain of ['crn.example.org', '2001:db8::1', '[2001:db8::1]']) {
+      const { host: pattern } = nodeHostConstraint(domain);
+      for (const host of hosts) assert.equal(pattern.test(host), isNodeHost(host, domain), `${host} for ${domain}`);
     }
   });
 });

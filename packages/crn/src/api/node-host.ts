@@ -13,9 +13,27 @@ function hostname(host: string): string {
   return colon >= 0 && h.indexOf(':', colon + 1) < 0 ? h.slice(0, colon) : h;
 }
 
+/** The node's own name from DOMAIN_NAME: lower case, an IPv6 address without its brackets. */
+function ownName(domain: string): string {
+  return domain.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+}
+
 export function isNodeHost(host: string | undefined, domain: string): boolean {
   if (host === undefined || host === '') return false;
   const name = hostname(host);
-  const own = domain.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return name === own || LOOPBACK.has(name);
+  return name === ownName(domain) || LOOPBACK.has(name);
+}
+
+/**
+ * The same rule as a Fastify route constraint (find-my-way matches Host against a RegExp): the
+ * node's own names, any port. A request for another host falls through to host routing (a
+ * program's own `/console/...` or `/openapi.json`). Built from the names isNodeHost accepts so
+ * the two cannot drift apart; an IPv6 name matches in its bracketed Host form.
+ */
+export function nodeHostConstraint(domain: string): { host: RegExp } {
+  const names = [ownName(domain), ...LOOPBACK].map((n) => {
+    const escaped = n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return n.includes(':') ? `\\[${escaped}\\]` : escaped;
+  });
+  return { host: new RegExp(`^(?:${names.join('|')})(?::\\d+)?$`, 'i') };
 }

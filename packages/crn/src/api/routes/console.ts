@@ -8,16 +8,7 @@ import { consoleAnswer, loadConsole, type ConsoleBundle } from '@aleph-nodes/con
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { freeDiskMib } from '../../execution/admission.ts';
 import type { ApiContext } from '../context.ts';
-
-/**
- * A Fastify route constraint matching the node's own host names (node-host.ts: its domain or a
- * loopback name, any port). A request for another host falls through to host routing (the
- * program's own `/console/...` or `/openapi.json`).
- */
-export function nodeHostConstraint(domain: string): { host: RegExp } {
-  const own = domain.trim().toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return { host: new RegExp(`^(?:${own}|localhost|127\\.0\\.0\\.1|\\[::1\\])(?::\\d+)?$`, 'i') };
-}
+import { nodeHostConstraint } from '../node-host.ts';
 
 export interface UsageSample {
   /** Unix seconds. */

@@ -10,7 +10,7 @@ import { FRAMEWORK_ERRORS } from '@aleph-nodes/service';
 import type { FastifyInstance } from 'fastify';
 import { CRN_ERRORS } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
-import { nodeHostConstraint } from './console.ts';
+import { nodeHostConstraint } from '../node-host.ts';
 
 const DOCS: RouteDocs = {
   'POST /control/allocations': { summary: 'The scheduler pushes the persistent workloads this node must run (signed by the allocation signer)', body: AllocationRequestSchema },
