@@ -28,7 +28,9 @@ function samples(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?) (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    // prom-client writes NaN as `Nan` (Prometheus parses either): the event-loop lag mean is one
+    // when two scrapes fall in one sampling window.
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?) (-?[0-9.e+-]+|NaN|Nan|\+Inf|-Inf)$/.exec(line);
     assert.ok(m, `not an exposition line: ${line}`);
     out.set(m[1] as string, Number(m[2]));
   }
