@@ -45,11 +45,14 @@ function isObject(value: Json): value is Record<string, Json> {
 }
 
 export class DiagnosticClient {
-  constructor(private readonly vmUrl: string) {}
+  constructor(
+    private readonly vmUrl: string,
+    private readonly timeoutMs = CALL_TIMEOUT_MS,
+  ) {}
 
   async call(path: string, method: 'GET' | 'POST' = 'GET'): Promise<Answer | undefined> {
     try {
-      const res = await fetch(`${this.vmUrl}${path}`, { method, signal: AbortSignal.timeout(CALL_TIMEOUT_MS), redirect: 'manual' });
+      const res = await fetch(`${this.vmUrl}${path}`, { method, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'manual' });
       const text = await boundedText(res, MAX_ANSWER_BYTES);
       return text === undefined ? undefined : { status: res.status, text };
     } catch {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { paymentReceiver } from '../../payments/node-payments.ts';
 import type { ApiContext } from '../context.ts';
 import { ccnUrls } from '../../config.ts';
-import { checkDiagnosticProgram } from './fastapi-check.ts';
+import { checkDiagnosticProgram, DiagnosticClient } from './fastapi-check.ts';
 
 
 function parseSemver(v: string): [number, number, number] | undefined {
@@ -96,16 +96,13 @@ export async function statusRoutes(app: FastifyInstance, ctx: ApiContext): Promi
 
   // As aleph-vm: `vm` is what the diagnostic program answers on /ip/6 (it connects out to public
   // IPv6 services from inside its VM), false whenever it cannot answer or the executor gives VMs no IPv6.
+  // The diagnostic program through this node's own /vm/{hash} route (its answers bounded there).
+  const diagnosticUrl = (vmId: string): string => `http://127.0.0.1:${(app.server.address() as { port: number }).port}/vm/${vmId}`;
   app.get('/status/check/ipv6', async () => {
     const vmCheck = async (): Promise<boolean> => {
       if (!ctx.executor.capabilities.ipv6) return false;
-      const port = (app.server.address() as { port: number }).port;
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/vm/${ctx.config.checkFastapiVmId}/ip/6`, { signal: AbortSignal.timeout(20_000) });
-        return res.ok && ((await res.json()) as { result?: unknown }).result === true;
-      } catch {
-        return false;
-      }
+      const body = await new DiagnosticClient(diagnosticUrl(ctx.config.checkFastapiVmId), 20_000).json('/ip/6');
+      return typeof body === 'object' && body !== null && (body as { result?: unknown }).result === true;
     };
     const [host, vm] = await Promise.all([reachable('https://[2606:4700:4700::1111]/'), vmCheck()]);
     return { host, vm };
@@ -114,10 +111,7 @@ export async function statusRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   // aleph-vm's: the diagnostic program through this node's own /vm/{hash} route; `retro-compatibility`
   // (and the legacy route) leave out the checks its Debian 12 runtime added.
   const FastapiQuery = z.object({ 'retro-compatibility': z.string().optional() });
-  const fastapi = async (vmId: string, retro: boolean) => {
-    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/vm/${vmId}`;
-    return checkDiagnosticProgram(base, retro);
-  };
+  const fastapi = (vmId: string, retro: boolean) => checkDiagnosticProgram(diagnosticUrl(vmId), retro);
   app.get('/status/check/fastapi', async (request, reply) => {
     const q = FastapiQuery.safeParse(request.query);
     const retro = q.success && q.data['retro-compatibility'] === 'true';
