@@ -44,7 +44,7 @@ interface Streamed {
  * POSTs a multipart body made of `fields` text fields of `fieldBytes` each, written as fast as the
  * node reads it, and stops writing as soon as an answer arrives.
  */
-function streamFields(url: string, path: string, names: readonly string[], fieldBytes: number): Promise<Streamed> {
+function streamFieldsOnce(url: string, path: string, names: readonly string[], fieldBytes: number): Promise<Streamed> {
   return new Promise((resolve, reject) => {
     const chunk = Buffer.alloc(MiB, 'a');
     let sent = 0;
@@ -78,6 +78,24 @@ function streamFields(url: string, path: string, names: readonly string[], field
     };
     write().catch(() => undefined);
   });
+}
+
+/**
+ * streamFieldsOnce, tried again when the connection broke before the answer was read. The node
+ * answers a refused body early and closes the connection without reading the rest (by design:
+ * nobody can make it read what it refused); a client whose write is still in flight then may see
+ * the reset (EPIPE / ECONNRESET) before it has parsed the answer that was already sent. That race
+ * is the client's, not a missing limit: the peak-memory check still covers every attempt.
+ */
+async function streamFields(url: string, path: string, names: readonly string[], fieldBytes: number): Promise<Streamed> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await streamFieldsOnce(url, path, names, fieldBytes);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (attempt >= 5 || (code !== 'EPIPE' && code !== 'ECONNRESET')) throw err;
+    }
+  }
 }
 
 /** An upload kept open: headers and the start of the file part sent, the rest held back. */
