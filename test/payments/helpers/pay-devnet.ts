@@ -23,6 +23,7 @@ export interface DevnetState {
   crns: { url: string; hash: string; address: string; ccn: string }[];
   runtimes: { node: string };
   oracle: { address: string; key_file: string };
+  aggregates: { address: string };
 }
 
 export interface User {
@@ -53,11 +54,18 @@ export class PayDevnet {
   devnet: RunningProcess | undefined;
   state!: DevnetState;
 
+  /** `env`: more node settings from the environment (e.g. CCN_DB and CCN_PG_SCHEMA for PostgreSQL). */
+  private readonly env: Record<string, string>;
+
+  constructor(env: Record<string, string> = {}) {
+    this.env = env;
+  }
+
   async start(): Promise<void> {
     this.devnet = new RunningProcess(
       process.execPath,
       ['packages/cli/bin/devnet.js', '--state-file', this.stateFile, '--data-dir', this.dataDir, '--executor', 'process', '--ccns', '1', '--crns', '1', '--ccn-port', '0', '--crn-port', '0'],
-      { env: NODE_ENV },
+      { env: { ...NODE_ENV, ...this.env } },
     );
     await this.devnet.waitForLine((l) => l.includes('devnet ready'));
     this.state = JSON.parse(readFileSync(this.stateFile, 'utf8')) as DevnetState;

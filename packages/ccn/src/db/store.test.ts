@@ -133,6 +133,14 @@ for (const engine of ENGINES) describe(`store layer (${engine})`, () => {
     assert.deepEqual(rows.map((r) => r.balance), [100, 50]);
   });
 
+  it('applies a report whose height passes 2^31 (a 32-bit column refused it on PostgreSQL), up to 2^53', async () => {
+    const carol = EthAccount.generate();
+    await stores.balances.apply('d'.repeat(64), 1003, 'SOL', '', 2 ** 40, { [carol.address]: 3 });
+    await stores.balances.apply('e'.repeat(64), 1004, 'SOL', '', Number.MAX_SAFE_INTEGER, { [carol.address]: 4 });
+    await stores.balances.apply('f'.repeat(64), 1005, 'SOL', '', 2 ** 41, { [carol.address]: 5 });
+    assert.deepEqual(await stores.balances.of(carol.address), { total: 4, byChain: { SOL: 4 } });
+  });
+
   it('pins and releases files, and finds expired unpinned ones', async () => {
     await stores.files.upsert('f'.repeat(64), 'storage', 10, 1, 100);
     await stores.files.upsert('f'.repeat(64), 'storage', 10, 2, 50);

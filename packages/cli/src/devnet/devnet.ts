@@ -38,6 +38,7 @@ function banner(state: DevnetState, stateFile: string, dataDir: string): string 
     ...(state.runtimes.python ? [`  Python runtime ${state.runtimes.python}`] : []),
     ...(state.diagnostic ? [`  aleph's diagnostic program ${state.diagnostic.url}  (checked by ${state.diagnostic.check})`] : []),
     ...(state.rootfs.debian ? [`  Debian instance image ${state.rootfs.debian} (rootfs.parent.ref of an INSTANCE)`] : []),
+    `  Python clients (aleph-client, aleph-sdk-python): export ALEPH_API_HOST=${state.ccn.url} ALEPH_ALEPH_AGGREGATE_ADDRESS=${state.aggregates.address}`,
     '',
     'call the sample program:',
     `  curl ${state.sample.url}`,

@@ -106,6 +106,8 @@ export function ccnConfig(ccn: CcnLayout, net: CcnNetwork): Record<string, unkno
     // balances, and credits and flows where the CCN has those oracles. Every CCN honours
     // every CCN's score posts, so that the registry's scores are the same on all of them.
     balanceIndexers: [net.oracleAddress],
+    // The oracle also publishes the pricing and settings aggregates the clients read (pricing.ts).
+    pricingOwner: net.oracleAddress,
     scoresSenders: net.all.map((c) => c.owner.address),
     // Metrics and scores come often enough that `ccn rewards` for the last hour has a dozen periods.
     metricsPublishIntervalSeconds: 60,

@@ -19,6 +19,7 @@ import { waitForMesh } from './mesh.ts';
 import { registerNetwork } from './registration.ts';
 import { publishInstanceImage, publishPythonRuntime, publishRuntime } from './runtime.ts';
 import { publishDiagnosticProgram } from './diagnostic-program.ts';
+import { publishPricingAggregates } from './pricing.ts';
 import { buildSampleZip, publishSampleProgram, storeFile } from './sample-program.ts';
 import type { DevnetState } from './state-file.ts';
 
@@ -131,6 +132,7 @@ export async function setUpDevnet(opts: DevnetOptions, group: NodeGroup): Promis
   // start: their /status/check/fastapi names the diagnostic program published here.
   const first = ccns[0] as StartedCcn;
   await fundOwner(first.node.url, oracleAccount, opts.owner, opts.logger);
+  await publishPricingAggregates(first.node.url, oracleAccount, opts.logger);
   const runtime = await publishRuntime(first.node.url, opts.owner, opts.executor, CHANNEL, opts.logger);
   const microvm = opts.executor === 'microvm';
   const debian = microvm ? await publishInstanceImage(first.node.url, opts.owner, CHANNEL, opts.logger) : undefined;
@@ -164,6 +166,7 @@ export async function setUpDevnet(opts: DevnetOptions, group: NodeGroup): Promis
     rootfs: debian ? { debian } : {},
     registry: { address: (layout.ccns[0] as CcnLayout).owner.address },
     oracle: { address: oracle, key_file: oracleKeyFile },
+    aggregates: { address: oracle },
     sample: { program, url: sampleUrl },
     ...(diagnostic ? { diagnostic: { program: diagnostic, url: `${(crns[0] as ChildNode).url}/vm/${diagnostic}/`, check: `${(crns[0] as ChildNode).url}/status/check/fastapi` } } : {}),
   };

@@ -23,6 +23,8 @@ export interface DevnetState {
   rootfs: { debian?: string };
   registry: { address: string };
   oracle: { address: string; key_file: string };
+  /** Owner of the `pricing` and `settings` aggregates (the Python clients' ALEPH_AGGREGATE_ADDRESS). */
+  aggregates: { address: string };
   sample: { program: string; url: string };
   /** aleph's diagnostic program on the Python runtime (microvm only): the CRNs' checkFastapiVmId. */
   diagnostic?: { program: string; url: string; check: string };
