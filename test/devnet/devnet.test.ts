@@ -9,6 +9,8 @@
  *   each; `kill -9` of the instance's CRN moves what it ran to another CRN within the CCN's
  *   failover bound (a setting), the instance answers SSH with the owner's key there, and the
  *   killed CRN, once back, runs no duplicate;
+ * - aleph's diagnostic program, which the devnet publishes on its Python runtime, answers through
+ *   `/vm/{hash}/` and `/status/check/fastapi` as the network's monitors probe it;
  * - Ctrl-C stops everything it started and leaves no VM or tap behind, even when a CRN gets the
  *   terminal's SIGINT and the devnet's SIGTERM in quick succession (it used to exit at once on the
  *   second signal and leave a QEMU VM and its tap running).
@@ -26,6 +28,7 @@ import { importAccountFromPrivateKey } from '@aleph-sdk/ethereum';
 import { ItemType } from '@aleph-sdk/message';
 import { EthAccount } from '@aleph-nodes/protocol';
 import { buildZip } from '@aleph-nodes/cli';
+import { assertDiagnosticAnswers, assertFastapiCheck, assertUpstreamFixture } from '../compat/helpers/diagnostic.ts';
 import { eventually, getJson } from '../helpers/eventually.ts';
 import { isAlive, jsonLine, run, RunningProcess } from '../helpers/process.ts';
 import { startNodeProcess, type NodeProcess } from '../kit/node-process.ts';
@@ -147,7 +150,7 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
     assert.match(state.runtimes.node, /^[0-9a-f]{64}$/);
     assert.match(state.rootfs.debian ?? '', /^[0-9a-f]{64}$/);
     // aleph's diagnostic program on the Python runtime, named by every CRN's fastapi check
-    // (booting it is test/compat/diagnostic-program.test.ts's job).
+    // (booted by the diagnostic test below).
     assert.match(state.runtimes.python ?? '', /^[0-9a-f]{64}$/);
     for (const crn of state.crns) {
       const config = await getJson<{ references: { CHECK_FASTAPI_VM_ID: string } }>(`${crn.url}/status/config`);
@@ -281,6 +284,19 @@ describe('devnet: three microVM CRNs, SDK workloads, failover', { timeout: 1_500
       const lists = await Promise.all(state.crns.map((c) => runningOn(c.url)));
       assert.equal(lists.filter((l) => l.includes(hash)).length, 1, `${hash.slice(0, 12)} runs exactly once`);
     }
+  });
+
+  // Before the rewards test, which mostly waits for the end of a score period: the Python VM boots meanwhile.
+  it("answers as aleph's diagnostic program through /vm/{hash}/ and /status/check/fastapi (what the network's monitors probe)", async (t) => {
+    assertUpstreamFixture();
+    const hash = state.diagnostic?.program ?? '';
+    assert.match(hash, /^[0-9a-f]{64}$/);
+    // A CRN that was not killed (the killed one is back, but its restart is not under test here).
+    const crn = state.crns.find((c) => c.hash !== outage?.hash) ?? state.crns[0];
+    assert.ok(crn);
+    const seconds = await assertDiagnosticAnswers(crn.url, hash);
+    const checks = await assertFastapiCheck(crn.url);
+    t.diagnostic(`diagnostic program: first answer after ${seconds.toFixed(1)} s; checks ${JSON.stringify(checks)}`);
   });
 
   it('scores the CRN that was down lower and pays it less (ccn rewards over the outage)', async (t) => {
