@@ -31,8 +31,6 @@ const HASH_NAME_RE = /^[0-9A-Za-z]{32,128}$/;
 const WRITE_BATCH_BYTES = 1024 * 1024;
 /** A batch of many small chunks is written earlier (fewer iovecs per call). */
 const MAX_BATCH_BUFFERS = 256;
-/** Chunks below this size are copied into the batch rather than kept by reference (see stage). */
-const SMALL_CHUNK_BYTES = 4096;
 
 /**
  * Chunk size of file reads (downloads): a quarter of the per-chunk cost of the 64 KiB default
@@ -156,10 +154,8 @@ export class FileStore {
         if (size > maxBytes) throw new FileTooLargeError(`the file is larger than ${maxBytes} bytes`);
         hash.update(chunk);
         digest?.update(chunk);
-        // Small chunks are copied: a multipart parser may hand out views of a buffer it reuses
-        // (busboy's boundary look-behind), and they would be overwritten before being written.
-        // Large chunks are the socket's own buffers, kept by reference until written.
-        batch.push(chunk.length < SMALL_CHUNK_BYTES ? Buffer.from(chunk) : chunk);
+        // Kept by reference until written, not copied: a stream's chunks belong to its reader.
+        batch.push(chunk);
         batchBytes += chunk.length;
         if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= MAX_BATCH_BUFFERS) await flush();
       }
