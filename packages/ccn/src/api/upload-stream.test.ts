@@ -20,9 +20,12 @@ import { openTestApi, type TestApi } from '../testing/api.ts';
 const MiB = 1024 * 1024;
 const BOUNDARY = 'streamboundary42';
 
-/** File bytes: `size` bytes mixing a fill byte with prefixes of the boundary delimiter. */
+/**
+ * File bytes: `size` bytes mixing a fill byte with proper prefixes of the boundary delimiter. The
+ * fill byte is not ASCII, so no prefix ever completes into the delimiter itself.
+ */
 function contents(size: number, seed: number): Buffer {
-  const out = Buffer.alloc(size, seed & 0xff);
+  const out = Buffer.alloc(size, 0x80 | (seed & 0x7f));
   const delimiter = Buffer.from(`\r\n--${BOUNDARY}`);
   for (let at = seed % 977; at < size; at += 977 + (seed % 13)) delimiter.copy(out, at, 0, 1 + ((at + seed) % (delimiter.length - 1)));
   return out;
