@@ -60,11 +60,12 @@ function codeOf(err: unknown): string | undefined {
 }
 
 /**
- * Reads an upload, staging the `file` part on disk. Malformed or truncated bodies are 400, a file
+ * Reads an upload, staging the `file` part on disk (hashed with sha256, and with `digest` when
+ * given, in the same pass). Malformed or truncated bodies are 400, a file
  * over `maxFileBytes` or a field over the metadata cap 413; a staged file is discarded on any
  * failure. A refused body is not drained: the connection closes after the answer (server.ts).
  */
-export async function readUpload(request: FastifyRequest, ctx: UploadDeps, maxFileBytes: number): Promise<Upload> {
+export async function readUpload(request: FastifyRequest, ctx: UploadDeps, maxFileBytes: number, digest?: { update(chunk: Uint8Array): unknown }): Promise<Upload> {
   const maxFieldBytes = ctx.config.maxMetadataBytes;
   const upload: Upload = { file: undefined, metadata: undefined };
   try {
@@ -76,7 +77,7 @@ export async function readUpload(request: FastifyRequest, ctx: UploadDeps, maxFi
       if (part.type !== 'file') throw CCN_ERRORS.error('MALFORMED_MULTIPART', 'unexpected field part');
       if (part.fieldname === 'file') {
         if (upload.file) throw CCN_ERRORS.error('UNEXPECTED_PART', 'the body has two file parts');
-        upload.file = await ctx.stores.fileStore.stage(part.file, maxFileBytes);
+        upload.file = await ctx.stores.fileStore.stage(part.file, maxFileBytes, digest);
         if (part.file.truncated) throw new FileTooLargeError(`the file is larger than ${maxFileBytes} bytes`);
       } else if (part.fieldname === 'metadata') {
         if (upload.metadata !== undefined) throw CCN_ERRORS.error('UNEXPECTED_PART', 'the body has two metadata parts');

@@ -47,10 +47,21 @@ function multihashOf(block: Uint8Array): Uint8Array {
   return Buffer.concat([Buffer.from([0x12, 0x20]), createHash('sha256').update(block).digest()]);
 }
 
-function leaf(chunk: Uint8Array): DagNode {
-  // PBNode with Data only (field 1).
-  const block = field(1, unixfsData(chunk, chunk.length, []));
-  return { multihash: multihashOf(block), cumulativeSize: block.length, fileSize: chunk.length };
+/** A leaf block over `pieces` (one chunk of the file), hashed piece by piece without joining them. */
+function leaf(pieces: readonly Uint8Array[]): DagNode {
+  const length = pieces.reduce((a, p) => a + p.length, 0);
+  // PBNode with Data only (field 1), Data being the UnixFS message of unixfsData(): the chunk's
+  // bytes sit between a prefix and a suffix that depend only on its length.
+  const type = field(1, UNIXFS_FILE);
+  const dataHead = length > 0 ? Buffer.concat([varint((2 << 3) | 2), varint(length)]) : Buffer.alloc(0);
+  const suffix = field(3, length);
+  const innerLength = type.length + dataHead.length + length + suffix.length;
+  const prefix = Buffer.concat([varint((1 << 3) | 2), varint(innerLength), type, dataHead]);
+  const hash = createHash('sha256').update(prefix);
+  for (const piece of pieces) hash.update(piece);
+  hash.update(suffix);
+  const multihash = Buffer.concat([Buffer.from([0x12, 0x20]), hash.digest()]);
+  return { multihash, cumulativeSize: prefix.length + length + suffix.length, fileSize: length };
 }
 
 function parent(children: readonly DagNode[]): DagNode {
@@ -100,7 +111,7 @@ export class CidV0Hasher {
     while (this.#pendingBytes + rest.length >= CHUNK_SIZE) {
       const take = CHUNK_SIZE - this.#pendingBytes;
       this.#pending.push(rest.subarray(0, take));
-      this.#leaves.push(leaf(Buffer.concat(this.#pending)));
+      this.#leaves.push(leaf(this.#pending));
       this.#pending = [];
       this.#pendingBytes = 0;
       rest = rest.subarray(take);
@@ -115,7 +126,7 @@ export class CidV0Hasher {
 
   digest(): string {
     let level = [...this.#leaves];
-    if (this.#pendingBytes > 0 || level.length === 0) level.push(leaf(Buffer.concat(this.#pending)));
+    if (this.#pendingBytes > 0 || level.length === 0) level.push(leaf(this.#pending));
     while (level.length > 1) {
       const next: DagNode[] = [];
       for (let i = 0; i < level.length; i += MAX_LINKS) next.push(parent(level.slice(i, i + MAX_LINKS)));

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
-import { cidV0 } from '../../ipfs/cid-v0.ts';
+import { CidV0Hasher, cidV0 } from '../../ipfs/cid-v0.ts';
 import type { StagedFile } from '../../storage/file-store.ts';
 import type { Stores } from '../../stores.ts';
 import type { CcnConfig } from '../../config.ts';
@@ -25,9 +25,8 @@ export interface IpfsUploadDeps {
 }
 
 export async function ipfsUploadRoutes(app: FastifyInstance, deps: IpfsUploadDeps): Promise<void> {
-  const keep = async (staged: StagedFile): Promise<string> => {
-    // Bounded by the anonymous upload limit, so reading the staged file back is acceptable.
-    const cid = cidV0(deps.stores.fileStore.readStaged(staged));
+  /** Makes a staged file visible under its CID (computed while it was staged) and records it. */
+  const keep = async (staged: StagedFile, cid: string): Promise<string> => {
     const now = deps.clock();
     deps.stores.fileStore.commit(staged, cid);
     await deps.stores.files.upsert(cid, 'ipfs', staged.size, now, now + deps.config.unpinnedFileTtlSeconds);
@@ -37,10 +36,11 @@ export async function ipfsUploadRoutes(app: FastifyInstance, deps: IpfsUploadDep
 
   app.post('/api/v0/ipfs/add_file', { onRequest: deps.gate }, async (request) => {
     if (!request.isMultipart()) throw CCN_ERRORS.error('INVALID_BODY', 'expected multipart/form-data with a file part');
-    const upload = await readUpload(request, deps, deps.config.maxAnonymousUploadBytes);
+    const cid = new CidV0Hasher();
+    const upload = await readUpload(request, deps, deps.config.maxAnonymousUploadBytes, cid);
     if (!upload.file) throw CCN_ERRORS.error('MISSING_FILE');
     try {
-      return { status: 'success', hash: await keep(upload.file), name: 'blob', size: upload.file.size };
+      return { status: 'success', hash: await keep(upload.file, cid.digest()), name: 'blob', size: upload.file.size };
     } finally {
       deps.stores.fileStore.discard(upload.file);
     }
@@ -49,7 +49,7 @@ export async function ipfsUploadRoutes(app: FastifyInstance, deps: IpfsUploadDep
   rawJsonRoute(app, '/api/v0/ipfs/add_json', deps.config.maxAnonymousUploadBytes, deps.gate, async (bytes) => {
     const staged = await deps.stores.fileStore.stageBytes(bytes);
     try {
-      return { status: 'success', hash: await keep(staged) };
+      return { status: 'success', hash: await keep(staged, cidV0(bytes)) };
     } finally {
       deps.stores.fileStore.discard(staged);
     }
