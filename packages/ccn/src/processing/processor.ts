@@ -10,7 +10,7 @@
  * on every CCN whatever order the messages arrived in (order.ts, README "Same state everywhere").
  */
 import { EventEmitter } from 'node:events';
-import { ALEPH_ERROR, validateMessage, type AlephErrorCode, type AlephMessage } from '@aleph-nodes/protocol';
+import { ALEPH_ERROR, SIGNATURE_BACKEND, validateMessage, type AlephErrorCode, type AlephMessage } from '@aleph-nodes/protocol';
 import { backoffMs, ServiceLoop, type Logger, type LoopState } from '@aleph-nodes/service';
 import type { CcnConfig } from '../config.ts';
 import type { MessageRow, MessageStatus } from '../db/messages-repo.ts';
@@ -94,6 +94,9 @@ export class MessageProcessor {
     // An unexpected failure of a round (not of one message: those are retried per message) is
     // tried again after a second, as before the loop was shared.
     this.#durability = new CommitDurability(stores.db, stores.engine);
+    // Said once per node: without the native library every EVM message costs ~40× more to verify.
+    if (SIGNATURE_BACKEND.name === 'libsecp256k1') log.debug('signatures recovered with libsecp256k1');
+    else log.warn({ reason: SIGNATURE_BACKEND.nativeError }, 'libsecp256k1 could not be loaded: signatures are recovered in JavaScript (much slower)');
     this.#intake = new IntakeBatch({
       write: (items) => this.#durability.full(() => queuePending(stores.db, items)),
       writeOne: (item) => this.#durability.full(async () => (await queuePending(stores.db, [item]))[0] as IntakeResult),
