@@ -233,6 +233,10 @@ export class MessageProcessor {
     const due = await this.#stores.messages.duePending(this.#clock(), BATCH);
     let progressed = false;
     for (const row of due) {
+      // SQLite answers synchronously, so a batch is one long chain of microtasks: without a turn
+      // of the event loop between messages, sockets are not read and submissions wait for the
+      // whole batch (and get committed one group per batch instead of one per message).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.#worker.state !== 'running') return 0;
       if (await this.#processOne(row)) progressed = true;
     }
