@@ -82,7 +82,12 @@ export class CommitDurability {
 
   #leave(): void {
     this.#holders--;
-    if (this.#holders > 0 || this.#waiting.length === 0) return;
+    if (this.#holders > 0) return;
+    if (this.#waiting.length === 0) {
+      // Idle: back to FULL, so writes outside these sections (other parts of the node) are synced.
+      if (this.#phase === 'relaxed') void this.#switchTo('full').catch(() => undefined);
+      return;
+    }
     // The next phase: the first waiter's kind, with every waiter of that kind.
     const kind = (this.#waiting[0] as { kind: Kind }).kind;
     const admitted = this.#waiting.filter((w) => w.kind === kind);
