@@ -11,6 +11,7 @@ export * from './message.ts';
 export * from './build.ts';
 export * from './content/index.ts';
 export * from './crypto/eth.ts';
+export { DEFAULT_RECOVERER, NATIVE_RECOVERER, NOBLE_RECOVERER, SIGNATURE_BACKEND, type EcdsaRecoverer } from './crypto/secp256k1-recover.ts';
 export * from './crypto/hex.ts';
 export * from './crypto/sha256.ts';
 export * from './crypto/signer.ts';

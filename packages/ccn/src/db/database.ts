@@ -40,7 +40,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
     if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true });
     const sqlite = new Database(target.path);
     sqlite.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before the answer that reports it (durability over throughput).
+    // FULL: a commit is on disk before the answer that reports it. The message worker's background
+    // commits switch to NORMAL in turns (commit-durability.ts): they survive kill -9 and are synced
+    // by the next FULL commit.
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('busy_timeout = 5000');
     db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });

@@ -4,7 +4,7 @@
  * never leave this module inside a message object.
  */
 import type { AlephMessage } from '@aleph-nodes/protocol';
-import type { Expression, ExpressionBuilder, Kysely, Selectable, SqlBool } from 'kysely';
+import type { Expression, ExpressionBuilder, Insertable, Kysely, Selectable, SqlBool } from 'kysely';
 import { countOf } from './database.ts';
 import type { MessageStatus, MessagesTable, Tables } from './schema.ts';
 
@@ -103,6 +103,37 @@ function filterConditions(eb: MessagesEb, f: MessageFilter, dateColumn: 'time' |
   return conds;
 }
 
+/** The row of a message new to this node: pending, nothing derived yet. `rawJson` is the envelope as received. */
+export function pendingRow(msg: AlephMessage, rawJson: string, receptionTime: number): Insertable<MessagesTable> {
+  return {
+    item_hash: msg.item_hash,
+    status: 'pending',
+    chain: msg.chain,
+    sender: msg.sender,
+    sender_lc: msg.sender.toLowerCase(),
+    type: msg.type,
+    channel: msg.channel ?? null,
+    time: msg.time,
+    item_type: msg.item_type,
+    item_content: msg.item_content ?? null,
+    signature: msg.signature,
+    content: null,
+    content_time: null,
+    ...NO_DERIVED_COLUMNS,
+    reception_time: receptionTime,
+    raw: rawJson,
+    error_code: null,
+    error_details: null,
+    forgotten_by: null,
+    retries: 0,
+    next_attempt: 0,
+    retry_at: 0,
+    post_last_amend: null,
+    post_last_updated: null,
+    waiting_for: null,
+  };
+}
+
 export class MessagesRepo {
   readonly #db: Kysely<Tables>;
 
@@ -116,36 +147,7 @@ export class MessagesRepo {
 
   /** Inserts a new pending message. */
   async insertPending(msg: AlephMessage, raw: unknown, receptionTime: number): Promise<void> {
-    await this.#db
-      .insertInto('messages')
-      .values({
-        item_hash: msg.item_hash,
-        status: 'pending',
-        chain: msg.chain,
-        sender: msg.sender,
-        sender_lc: msg.sender.toLowerCase(),
-        type: msg.type,
-        channel: msg.channel ?? null,
-        time: msg.time,
-        item_type: msg.item_type,
-        item_content: msg.item_content ?? null,
-        signature: msg.signature,
-        content: null,
-        content_time: null,
-        ...NO_DERIVED_COLUMNS,
-        reception_time: receptionTime,
-        raw: JSON.stringify(raw),
-        error_code: null,
-        error_details: null,
-        forgotten_by: null,
-        retries: 0,
-        next_attempt: 0,
-        retry_at: 0,
-        post_last_amend: null,
-        post_last_updated: null,
-        waiting_for: null,
-      })
-      .execute();
+    await this.#db.insertInto('messages').values(pendingRow(msg, JSON.stringify(raw), receptionTime)).execute();
   }
 
   /** A rejected message submitted again gets a fresh chance, with the new envelope. */

@@ -10,12 +10,15 @@
  * on every CCN whatever order the messages arrived in (order.ts, README "Same state everywhere").
  */
 import { EventEmitter } from 'node:events';
-import { ALEPH_ERROR, validateMessage, type AlephErrorCode, type AlephMessage } from '@aleph-nodes/protocol';
+import { ALEPH_ERROR, SIGNATURE_BACKEND, validateMessage, type AlephErrorCode, type AlephMessage } from '@aleph-nodes/protocol';
 import { backoffMs, ServiceLoop, type Logger, type LoopState } from '@aleph-nodes/service';
 import type { CcnConfig } from '../config.ts';
 import type { MessageRow, MessageStatus } from '../db/messages-repo.ts';
 import type { Stores } from '../stores.ts';
+import { CommitDurability } from '../db/commit-durability.ts';
+import { queuePending, type IntakeResult } from '../db/pending-intake.ts';
 import { Attempts, type Committed } from './attempt.ts';
+import { IntakeBatch } from './intake-batch.ts';
 import type { Effects } from './convergence.ts';
 import { aggregateHandler } from './handlers/aggregate.ts';
 import type { HandlerContext } from './handlers/context.ts';
@@ -69,6 +72,10 @@ export class MessageProcessor {
    * trigger during a round runs one more (nothing that became due during it is missed).
    */
   readonly #worker: ServiceLoop;
+  /** Submissions committed together (group commit), each answered after its commit. */
+  readonly #intake: IntakeBatch;
+  /** Which commits wait for the disk (commit-durability.ts): the answered ones. */
+  readonly #durability: CommitDurability;
 
   constructor(stores: Stores, config: CcnConfig, log: Logger, clock: () => number = () => Date.now() / 1000) {
     this.#stores = stores;
@@ -86,6 +93,15 @@ export class MessageProcessor {
     this.events.setMaxListeners(0);
     // An unexpected failure of a round (not of one message: those are retried per message) is
     // tried again after a second, as before the loop was shared.
+    this.#durability = new CommitDurability(stores.db, stores.engine);
+    // Said once per node: without the native library every EVM message costs ~40× more to verify.
+    if (SIGNATURE_BACKEND.name === 'libsecp256k1') log.debug('signatures recovered with libsecp256k1');
+    else log.warn({ reason: SIGNATURE_BACKEND.nativeError }, 'libsecp256k1 could not be loaded: signatures are recovered in JavaScript (much slower)');
+    this.#intake = new IntakeBatch({
+      write: (items) => this.#durability.full(() => queuePending(stores.db, items)),
+      writeOne: (item) => this.#durability.full(async () => (await queuePending(stores.db, [item]))[0] as IntakeResult),
+      log,
+    });
     this.#worker = new ServiceLoop({ name: 'message worker', log, round: () => this.#round(), backoff: { baseMs: 1000, maxMs: 1000 } });
   }
 
@@ -100,6 +116,7 @@ export class MessageProcessor {
 
   /** Stops the worker and waits for the batch in progress, so the database can be closed. */
   async stop(): Promise<void> {
+    await this.#intake.drained();
     await this.#worker.stop();
     this.events.emit('stopped');
   }
@@ -111,18 +128,18 @@ export class MessageProcessor {
    */
   async submit(raw: unknown, origin: MessageOrigin = 'api'): Promise<SubmitResult> {
     const { message } = validateMessage(raw, { now: this.#clock(), maxFutureSeconds: this.#config.maxFutureSeconds });
-    const existing = await this.#stores.messages.get(message.item_hash);
-    if (existing && existing.status !== 'rejected') return { itemHash: message.item_hash, status: existing.status };
     const rawCopy = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
+    const rawJson = JSON.stringify(rawCopy);
+    let result: IntakeResult;
     try {
-      if (existing) await this.#stores.messages.resetToPending(message, rawCopy, this.#clock());
-      else await this.#stores.messages.insertPending(message, rawCopy, this.#clock());
+      result = await this.#intake.add({ message, rawJson, receptionTime: this.#clock() });
     } catch (err) {
-      // Two submissions of the same new message raced: the other one inserted it.
+      // Committed by another path meanwhile (a database refusing a duplicate): its status stands.
       const now = await this.#stores.messages.get(message.item_hash);
       if (!now) throw err;
       return { itemHash: message.item_hash, status: now.status };
     }
+    if (!result.queued) return { itemHash: message.item_hash, status: result.status };
     this.events.emit('accepted', message, rawCopy, origin);
     this.#worker.trigger();
     return { itemHash: message.item_hash, status: 'pending' };
@@ -130,6 +147,14 @@ export class MessageProcessor {
 
   /** Resolves with the message's status once final, or its current status after `timeoutMs`. */
   async waitFor(itemHash: string, timeoutMs: number): Promise<MessageStatus> {
+    const status = await this.#waitForStatus(itemHash, timeoutMs);
+    // The answer reports a processed (or refused) message: its commit, made relaxed by the
+    // worker, is synced first. A stopped node's database is closed with everything synced.
+    if (FINAL_STATUSES.has(status) && !this.#stopped()) await this.#durability.barrier(itemHash);
+    return status;
+  }
+
+  async #waitForStatus(itemHash: string, timeoutMs: number): Promise<MessageStatus> {
     let settledStatus: MessageStatus | undefined;
     const onEarly = (hash: string, status: MessageStatus): void => {
       if (hash === itemHash) settledStatus = status;
@@ -208,6 +233,10 @@ export class MessageProcessor {
     const due = await this.#stores.messages.duePending(this.#clock(), BATCH);
     let progressed = false;
     for (const row of due) {
+      // SQLite answers synchronously, so a batch is one long chain of microtasks: without a turn
+      // of the event loop between messages, sockets are not read and submissions wait for the
+      // whole batch (and get committed one group per batch instead of one per message).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.#worker.state !== 'running') return 0;
       if (await this.#processOne(row)) progressed = true;
     }
@@ -218,6 +247,11 @@ export class MessageProcessor {
 
   /** Runs one attempt; true when the message became processed (or forgotten on arrival). */
   async #processOne(row: MessageRow): Promise<boolean> {
+    // Nobody is answered on these commits: they reach the disk with the next synced one.
+    return this.#durability.relaxed(() => this.#attemptOne(row));
+  }
+
+  async #attemptOne(row: MessageRow): Promise<boolean> {
     let outcome: Outcome;
     let ctx: HandlerContext | undefined;
     let judged: { message: AlephMessage; content?: Record<string, unknown> } | undefined;

@@ -6,6 +6,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { ProtocolError } from '../errors.ts';
 import { decodeHex, encodeHex, utf8 } from './hex.ts';
+import { DEFAULT_RECOVERER, type EcdsaRecoverer } from './secp256k1-recover.ts';
 
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 
@@ -43,10 +44,10 @@ export function addressFromPublicKey(publicKey: Uint8Array): string {
 }
 
 /**
- * Parses a 65-byte r‖s‖v signature (v = 27/28, or 0/1) into noble's "recovered" layout
- * (recovery byte first). Anything else is INVALID_SIGNATURE.
+ * Parses a 65-byte r‖s‖v signature (v = 27/28, or 0/1) into r‖s and the recovery id. Anything
+ * else is INVALID_SIGNATURE.
  */
-function toRecoveredLayout(signature: string): Uint8Array {
+function parseSignature(signature: string): { rs: Uint8Array; recovery: 0 | 1 } {
   let raw: Uint8Array;
   try {
     raw = decodeHex(signature, 'signature');
@@ -57,27 +58,35 @@ function toRecoveredLayout(signature: string): Uint8Array {
   const v = raw[64] as number;
   const recovery = v >= 27 ? v - 27 : v;
   if (recovery !== 0 && recovery !== 1) throw new ProtocolError('INVALID_SIGNATURE', `invalid recovery byte ${v}`);
-  const out = new Uint8Array(65);
-  out[0] = recovery;
-  out.set(raw.subarray(0, 64), 1);
-  return out;
+  return { rs: raw.subarray(0, 64), recovery };
+}
+
+/**
+ * The lower-case address that personal_signed `message`, recovered with `recoverer` (tests and
+ * the bench compare implementations); throws INVALID_SIGNATURE.
+ */
+export function recoverPersonalAddressWith(recoverer: EcdsaRecoverer, message: Uint8Array, signature: string): string {
+  const { rs, recovery } = parseSignature(signature);
+  let publicKey: Uint8Array;
+  try {
+    publicKey = recoverer.recover(rs, recovery, personalMessageDigest(message));
+  } catch {
+    throw new ProtocolError('INVALID_SIGNATURE', 'signature does not recover a public key');
+  }
+  if (publicKey.length !== 65 || publicKey[0] !== 4) throw new ProtocolError('INVALID_SIGNATURE', 'signature does not recover a public key');
+  return `0x${encodeHex(keccak_256(publicKey.subarray(1)).subarray(12))}`;
 }
 
 /** Recovers the checksummed address that personal_signed `message`; throws INVALID_SIGNATURE. */
 export function recoverPersonalSigner(message: Uint8Array, signature: string): string {
-  const sig = toRecoveredLayout(signature);
-  try {
-    const publicKey = secp256k1.recoverPublicKey(sig, personalMessageDigest(message), { prehash: false });
-    return addressFromPublicKey(publicKey);
-  } catch {
-    throw new ProtocolError('INVALID_SIGNATURE', 'signature does not recover a public key');
-  }
+  return toChecksumAddress(recoverPersonalAddressWith(DEFAULT_RECOVERER, message, signature));
 }
 
 /** True when `signature` over `message` recovers `address` (compared case-insensitively). */
 export function verifyPersonalSignature(message: Uint8Array, signature: string, address: string): boolean {
   try {
-    return recoverPersonalSigner(message, signature).toLowerCase() === address.toLowerCase();
+    // Compared in lower case: the checksum form would cost one more hash per message.
+    return recoverPersonalAddressWith(DEFAULT_RECOVERER, message, signature) === address.toLowerCase();
   } catch {
     return false;
   }

@@ -1,12 +1,13 @@
 /**
  * CCN ingest: signed messages accepted per second (format, hash, schema and signature checks,
- * durable queueing) against the limit measured in the same run: the same number of bare
- * signature recoveries. On SQLite and, when reachable, on PostgreSQL.
+ * durable queueing) against the limit measured in the same run: bare signature recoveries per
+ * second with libsecp256k1 (the native library pyaleph verifies with), over the same messages.
+ * On SQLite and, when reachable, on PostgreSQL.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildInlineMessage, EthAccount, recoverPersonalSigner, verificationBuffer, type AlephMessage } from '@aleph-nodes/protocol';
+import { buildInlineMessage, EthAccount, NATIVE_RECOVERER, NOBLE_RECOVERER, recoverPersonalAddressWith, verificationBuffer, type AlephMessage } from '@aleph-nodes/protocol';
 import { Pool } from 'undici';
 import { startChildNode } from '../../common/child-node.ts';
 import type { Figure } from '../report.ts';
@@ -21,10 +22,17 @@ function buildMessages(count: number): AlephMessage[] {
   );
 }
 
+/** Signer recoveries per second (digest, recovery, address) over the messages, for at least half a second. */
 function recoveriesPerSecond(messages: readonly AlephMessage[]): number {
+  const recoverer = NATIVE_RECOVERER ?? NOBLE_RECOVERER;
+  const encoder = new TextEncoder();
+  let done = 0;
   const start = nowMs();
-  for (const m of messages) recoverPersonalSigner(new TextEncoder().encode(verificationBuffer(m)), m.signature);
-  return messages.length / ((nowMs() - start) / 1000);
+  do {
+    for (const m of messages) recoverPersonalAddressWith(recoverer, encoder.encode(verificationBuffer(m)), m.signature);
+    done += messages.length;
+  } while (nowMs() - start < 500);
+  return done / ((nowMs() - start) / 1000);
 }
 
 async function ingestPerSecond(url: string, messages: readonly AlephMessage[], concurrency: number): Promise<{ rate: number; failed: number }> {
@@ -57,13 +65,15 @@ export async function benchCcnIngest(ctx: BenchContext, db: { label: string; url
       const warmup = buildMessages(50);
       await ingestPerSecond(ccn.url, warmup, 8);
       const messages = buildMessages(count);
+      if (!NATIVE_RECOVERER) ctx.logger.warn('libsecp256k1 did not load here: the baseline is the JavaScript recovery rate, not the native one');
       const limit = recoveriesPerSecond(messages);
-      const { rate, failed } = await ingestPerSecond(ccn.url, messages, 16);
+      // Many clients at once, as a CCN serves: submissions arriving together share one commit.
+      const { rate, failed } = await ingestPerSecond(ccn.url, messages, 64);
       if (failed > 0) ctx.logger.warn({ failed }, 'some messages were not accepted');
       return [
         {
           id: `ccn.ingest.${db.label}.messages_per_s`,
-          title: `CCN ingest on ${db.label} (accepted msg/s vs bare signature recoveries/s)`,
+          title: `CCN ingest on ${db.label} (accepted msg/s vs ${NATIVE_RECOVERER ? 'libsecp256k1' : 'JS (native missing)'} signature recoveries/s)`,
           unit: 'msg/s',
           value: rate,
           baseline: limit,
