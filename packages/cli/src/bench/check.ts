@@ -7,6 +7,13 @@ import { boundFor, boundText, keeps, type BenchPromise } from './promises.ts';
 import type { Report } from './report.ts';
 import { round } from './stats.ts';
 
+/** The `--only` group of a skipped scenario's name (as the runner and the warm path name them). */
+function groupOf(scenario: string): string {
+  const first = scenario.split(' ')[0] ?? scenario;
+  if (['cold-start', 'density', 'cache-microvm'].includes(first)) return 'microvm';
+  return first.replace(/-(sqlite|postgres|process)$/, '');
+}
+
 export interface CheckResult {
   /** One line per missed or unmeasured promise. */
   problems: string[];
@@ -22,7 +29,7 @@ export function checkPromises(report: Report, promises: readonly BenchPromise[],
     if (!selectedGroups.includes(p.group)) continue;
     const f = figures.get(p.id);
     if (!f) {
-      const why = report.skipped.filter((s) => s.scenario.startsWith(p.group) || (p.group === 'microvm' && ['cold-start', 'density', 'cache-microvm'].includes(s.scenario)));
+      const why = report.skipped.filter((s) => groupOf(s.scenario) === p.group);
       problems.push(`NOT MEASURED ${p.id} (${p.group})${why.length > 0 ? `: skipped ${why.map((s) => `${s.scenario}: ${s.reason}`).join('; ')}` : ': the scenario did not emit it'}`);
       continue;
     }
