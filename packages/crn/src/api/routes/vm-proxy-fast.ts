@@ -1,8 +1,8 @@
 /**
  * The path form of program requests (`/vm/{hash}…`) taken before Fastify's routing: profiled
- * under load, Fastify's per-request lifecycle (routing, request and reply objects, a child
- * logger, hooks, the content-type parser the proxy does not use) cost about as much as the
- * proxying itself. The same forwardToProgram does the work, with the same checks: the ref must
+ * under load, Fastify's per-request lifecycle around the handler (routing, request and reply
+ * objects, a child logger, hooks, the content-type parser the proxy does not use) was a share of
+ * the CRN's CPU per request that this path does not need. The same forwardToProgram does the work, with the same checks: the ref must
  * be an item hash as the route's handler requires (anything else, percent-encoded refs
  * included, goes through Fastify as before and gets its answer there), the body bounds and
  * header hygiene are forwardToProgram's. The HTTP metrics keep counting these requests under
