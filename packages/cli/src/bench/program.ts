@@ -31,7 +31,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--vms <n>', 'microVM scenarios: programs started through the CRN, at least 2, or 0 to skip them (default 3 with --quick, else 8)')
     .option('--bare-boots <n>', 'microVM scenarios: bare QEMU boots for the cold-start limit (default 2 with --quick, else 5)')
     .option('--only <groups>', `comma-separated scenario groups to run: ${GROUPS.join(', ')} (default: all)`)
-    .option('--check', 'exit 1 when a promise is missed or a promised figure of the selected groups was not measured (one line each); 0 when all are kept')
+    .option('--check', 'exit 1 when a promise is missed or a promised figure of the selected groups (--only; --vms 0 deselects microvm) was not measured (one line each); 0 when all are kept')
     .option('--promises <file>', 'the promises the targets and --check use', DEFAULT_PROMISES_PATH)
     .addHelpText('after', '\nExit codes: 0 done (with --check: every promise of the selected groups kept), 1 a promise missed or not measured (--check), 2 bad arguments or promises file.')
     .action(async (opts: { json?: string; executor: string; quick?: boolean; vms?: string; bareBoots?: string; only?: string; check?: boolean; promises: string }) => {
