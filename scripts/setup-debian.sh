@@ -3,7 +3,8 @@
 # idempotently. Run as root (or with sudo). Safe to run again: each step checks before it acts.
 #   bash scripts/setup-debian.sh [--role dev|ccn|crn]
 # --role dev (the default; CI and development machines): everything, including the test database
-#   (role aleph, password aleph), npm dev dependencies and the Python SDK/CLI of the compat tests.
+#   (role aleph, password aleph), npm dev dependencies, the Python SDK/CLI of the compat tests and
+#   nginx (the bench's warm-path baseline; its system service is neither started nor enabled).
 # --role ccn / --role crn (production hosts): only what that node runs. No test database, no npm
 #   dev dependencies, no Python clients; `ccn` creates its own PostgreSQL database with a random
 #   password, written to /etc/aleph-nodes/ccn-database.url (mode 0600; $ALEPH_NODES_ETC elsewhere).
@@ -52,7 +53,9 @@ fi
 # - curl: the examples the devnet prints; chromium: the browser the console tests drive
 #   (playwright-core, test/console/);
 # - python3-venv, python3-pip, libmagic1: the Python SDK and `aleph` CLI the compatibility tests
-#   drive the nodes with (libmagic for aleph-client's python-magic).
+#   drive the nodes with (libmagic for aleph-client's python-magic);
+# - nginx: `npm run bench` compares the CRN's proxy with nginx `proxy_pass` to the same app (the
+#   bench runs /usr/sbin/nginx itself, with its own config and port; no system service).
 APT_PACKAGES=(
   postgresql postgresql-client
   iproute2 util-linux nftables iptables
@@ -60,6 +63,7 @@ APT_PACKAGES=(
   dosfstools mtools openssh-client bubblewrap
   curl ca-certificates chromium
   python3 python3-venv python3-pip libmagic1
+  nginx
 )
 # Production roles install only what their node runs (the images of a CRN are built on the host).
 case "$ROLE" in
@@ -78,9 +82,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   step "apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # nginx's maintainer scripts would start (and enable) a system service on port 80: policy-rc.d
+  # exit 101 makes invoke-rc.d refuse, unless the host already has a policy of its own.
+  own_policy=
+  if printf '%s\n' "${missing[@]}" | grep -qx nginx && [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  apt-get install -y -q --no-install-recommends "${missing[@]}" || { [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+  [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
 else
   step "Debian packages already installed"
+fi
+
+if [ "$ROLE" = dev ] && [ -x /usr/sbin/nginx ]; then
+  step "nginx: system service disabled (the bench starts its own nginx)"
+  if [ -d /run/systemd/system ]; then systemctl disable --now nginx.service 2>/dev/null || true
+  else update-rc.d nginx disable 2>/dev/null || true; fi
 fi
 
 if [ "$ROLE" != crn ]; then

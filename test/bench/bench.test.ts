@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --quick` runs end to end and writes a well-formed report. No figure is
- * judged here: speed is for the report, never a test assertion.
+ * judged here: speed is for the report, never a test assertion (`--check`: check.test.ts).
  *
  * The microVM scenarios are limited to their smallest plan (`--vms 2 --bare-boots 1`: one first
  * start, one cold start, one bare boot) so that the test stays around two minutes under TCG;
@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -27,6 +27,17 @@ function qemuUsable(): boolean {
     return false;
   }
 }
+
+function nginxUsable(): boolean {
+  try {
+    accessSync('/usr/sbin/nginx', constants.X_OK);
+    return process.getuid?.() === 0;
+  } catch {
+    return false;
+  }
+}
+
+const NGINX = ['crn.warm.vs_nginx.added_p50', 'crn.warm.vs_nginx.throughput'];
 
 const ALWAYS = [
   'ccn.ingest.sqlite.messages_per_s',
@@ -76,6 +87,8 @@ describe('npm run bench', () => {
     const ids = new Set(report.figures.map((f) => f.id));
     assert.equal(ids.size, report.figures.length, 'figure ids are unique');
     for (const id of ALWAYS) assert.ok(ids.has(id), `figure ${id}`);
+    if (nginxUsable()) for (const id of NGINX) assert.ok(ids.has(id), `figure ${id}`);
+    else assert.ok(report.skipped.some((s) => s.scenario === 'crn-warm-path vs nginx' && s.reason.length > 0), 'the nginx comparison skipped with a reason');
     if (qemuUsable()) {
       for (const id of MICROVM) assert.ok(ids.has(id), `figure ${id}`);
       assert.match(report.host.accelerator, /^(kvm|tcg) /);

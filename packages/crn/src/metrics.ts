@@ -20,6 +20,8 @@ export interface CrnMetrics {
   bind(supervisor: Supervisor, cache: DownloadCache): void;
   /** HTTP metrics of the API server and the gauges of the node's settings (server.ts). */
   instrument(app: FastifyInstance, node: InstrumentedNode): void;
+  /** One answered request in the HTTP metrics (route: its pattern, never the raw URL). */
+  observeHttp(method: string, route: string, status: number, seconds: number): void;
 }
 
 export interface InstrumentedNode {
@@ -134,6 +136,10 @@ export function createMetrics(): CrnMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const observeHttp = (method: string, route: string, status: number, seconds: number): void => {
+    httpRequests.inc({ method, route, status_code: String(status) });
+    httpSeconds.observe({ method, route }, seconds);
+  };
   new Gauge({
     name: 'crn_download_cache_bytes',
     help: 'Bytes held by the download cache',
@@ -156,10 +162,9 @@ export function createMetrics(): CrnMetrics {
       buildInfo.set({ version: n.serverHeader.split('/')[1] ?? n.serverHeader, executor: n.config.executor }, 1);
       app.addHook('onResponse', async (request, reply) => {
         // The route pattern, never the raw URL: the label set stays bounded whatever is asked.
-        const route = request.routeOptions.url ?? 'unmatched';
-        httpRequests.inc({ method: request.method, route, status_code: String(reply.statusCode) });
-        httpSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+        observeHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
       });
     },
+    observeHttp,
   };
 }

@@ -3,6 +3,7 @@
  * then host routing. Every response carries `Server: <name>/<version>`; the read-only and owner
  * routes allow any origin (CORS, crn-api.md §1).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { installErrorHandlers } from '@aleph-nodes/service';
@@ -16,7 +17,8 @@ import { machineRoutes } from './routes/machine.ts';
 import { reserveRoutes } from './routes/reserve.ts';
 import { openapiDocRoutes } from './routes/openapi.ts';
 import { statusRoutes } from './routes/status.ts';
-import { PROGRAM_BODY_LIMIT, vmProxyRoutes } from './routes/vm-proxy.ts';
+import { PROGRAM_BODY_LIMIT, vmProxyRoutes, type VmProxyDeps } from './routes/vm-proxy.ts';
+import { vmProxyFastPath } from './routes/vm-proxy-fast.ts';
 
 const CORS_PREFIXES = ['/about/', '/v2/about/', '/status/', '/control/machine/', '/control/allocation/notify', '/control/reserve_resources'];
 
@@ -73,16 +75,26 @@ export async function buildServer(ctx: ApiContext, agent: Agent): Promise<Fastif
   await app.register(async (scope) => machineRoutes(scope, ctx, auth));
   await app.register(async (scope) => reserveRoutes(scope, ctx, auth));
   await app.register(async (scope) => consoleRoutes(scope, ctx));
-  await app.register(async (scope) =>
-    vmProxyRoutes(scope, {
-      supervisor: ctx.supervisor,
-      domain: ctx.config.domain,
-      serverHeader: ctx.serverHeader,
-      agent,
-      metrics: ctx.metrics,
-      isDraining: ctx.isDraining,
-      pathSandbox: ctx.config.programPathSandbox,
-    }),
-  );
+  const proxyDeps: VmProxyDeps = {
+    supervisor: ctx.supervisor,
+    domain: ctx.config.domain,
+    serverHeader: ctx.serverHeader,
+    agent,
+    metrics: ctx.metrics,
+    isDraining: ctx.isDraining,
+    pathSandbox: ctx.config.programPathSandbox,
+  };
+  await app.register(async (scope) => vmProxyRoutes(scope, proxyDeps));
+  // Path-form program requests are taken before Fastify's lifecycle (vm-proxy-fast.ts: it cost
+  // as much as the proxying); every other request, and any `/vm/` URL the fast path does not
+  // recognize, goes to Fastify's own handler as before. The server itself stays Fastify's.
+  const fast = vmProxyFastPath({ ...proxyDeps, observeHttp: (method, route, status, seconds) => ctx.metrics.observeHttp(method, route, status, seconds) });
+  const [fastifyHandler] = app.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  if (fastifyHandler) {
+    app.server.removeListener('request', fastifyHandler);
+    app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (!fast(req, res)) fastifyHandler(req, res);
+    });
+  }
   return app;
 }

@@ -14,21 +14,28 @@ export interface RetiredMessage {
 }
 
 export class RetiredMessages {
-  constructor(private readonly db: Database.Database) {
+  // Prepared once: `get` runs on every proxied request (the retired check comes before any
+  // start), and preparing the statement each time was a tenth of the CRN's busy time there.
+  readonly #insert: Database.Statement<[string, string, string]>;
+  readonly #select: Database.Statement<[string]>;
+
+  constructor(db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS retired_messages (
       ref TEXT PRIMARY KEY,
       reason TEXT NOT NULL,
       retired_at TEXT NOT NULL
     )`);
+    this.#insert = db.prepare('INSERT OR IGNORE INTO retired_messages (ref, reason, retired_at) VALUES (?, ?, ?)');
+    this.#select = db.prepare('SELECT ref, reason, retired_at FROM retired_messages WHERE ref = ?');
   }
 
   /** Records `ref` as retired; the first reason stays. */
   retire(ref: string, reason: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO retired_messages (ref, reason, retired_at) VALUES (?, ?, ?)').run(ref, reason, new Date().toISOString());
+    this.#insert.run(ref, reason, new Date().toISOString());
   }
 
   get(ref: string): RetiredMessage | undefined {
-    const row = this.db.prepare('SELECT ref, reason, retired_at FROM retired_messages WHERE ref = ?').get(ref) as { ref: string; reason: string; retired_at: string } | undefined;
+    const row = this.#select.get(ref) as { ref: string; reason: string; retired_at: string } | undefined;
     return row ? { ref: row.ref, reason: row.reason, retiredAt: row.retired_at } : undefined;
   }
 

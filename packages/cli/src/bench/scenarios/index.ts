@@ -72,7 +72,7 @@ export async function runScenarios(ctx: BenchContext): Promise<{ figures: Figure
   } else skipped.push({ scenario: 'ccn-ingest-postgres', reason: ctx.only && !ctx.only.includes('ccn-ingest') ? 'not selected (--only)' : `no PostgreSQL server at ${POSTGRES_ADMIN_URL}` });
   await attempt('ccn-files', () => benchCcnFiles(ctx));
   await attempt('ccn-network', () => benchCcnNetwork(ctx));
-  await attempt('crn-warm-path', () => benchCrnWarmPath(ctx));
+  await attempt('crn-warm-path', () => benchCrnWarmPath(ctx, (scenario, reason) => skipped.push({ scenario, reason })));
   await attempt('crn-payments', () => benchCrnPayments(ctx));
   await attempt('cache-process', () => benchCache(ctx));
   let accelerator = 'none (no microVM scenario ran)';
