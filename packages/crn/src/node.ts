@@ -274,8 +274,11 @@ export class CrnNode implements RunningCrn {
         intervalMs: 60_000,
         backoff: { baseMs: 1000, maxMs: 300_000 },
         round: async () => {
+          const before = pools.idle().length;
           await executor.refillPools();
-          poolLog.info({ idle: pools.idle().length, taken: pools.taken }, 'warm pools refilled');
+          const idle = pools.idle().length;
+          // Said when VMs were booted (after each take, at start), quiet on a full pool's rounds.
+          if (idle !== before) poolLog.info({ idle, taken: pools.taken }, 'warm pools refilled');
         },
       });
       this.#parts.warmPool = poolLoop;

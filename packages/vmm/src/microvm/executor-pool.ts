@@ -19,6 +19,8 @@ import type { MicroVmOptions } from './vm-types.ts';
 import { RuntimeDigests, writeCodeImage, type PoolVm, type WarmPoolConfig, type WarmPools } from './warm-pool.ts';
 
 const MIB = 1024 * 1024;
+/** Longest wait for a pooled program's readiness before its pool is refilled anyway. */
+const REFILL_AFTER_MS = 120_000;
 
 /** What the pool functions need of the executor. */
 export interface PoolContext {
@@ -103,6 +105,8 @@ export async function startPooled(ctx: PoolContext, spec: ExecutionSpec, runtime
   }
   await rm(scratch, { recursive: true, force: true });
   const boot = vm.configure({ id: spec.id, guest: guestOf(spec, []), dnsServers: ctx.dnsFor(spec) });
+  // The replacement boots once this program accepts connections (or failed, or after the cap).
+  void boot.then(() => vm.waitReady(REFILL_AFTER_MS)).catch(() => {}).finally(() => ctx.pools.refillDue());
   const handle = new MicroVmHandle(spec, { host: tap.guestIp, port: WORKLOAD_PORT }, network, vm, entry.scratch, () => ctx.handles.delete(spec.id), boot);
   ctx.handles.set(spec.id, handle);
   return handle;

@@ -49,7 +49,7 @@ export interface WarmPoolDeps {
   boot(pool: WarmPoolConfig): Promise<PoolVm>;
   /** Removes a VM's scratch directory once the VM is gone. */
   release(vm: PoolVm): Promise<void>;
-  /** A VM was taken: the caller's refill loop should run. */
+  /** A pool is short of a VM (one was taken and its program started, or one died): refill. */
   onTaken?: (() => void) | undefined;
   onEvent?: ((line: string) => void) | undefined;
 }
@@ -130,10 +130,16 @@ export class WarmPools {
       if (index < 0) continue;
       const [entry] = list.splice(index, 1);
       this.taken += 1;
-      this.deps.onTaken?.();
+      // No onTaken here: the executor calls `refillDue` once the program started, so that the
+      // refill's boot does not compete for the CPU with the start it is meant to speed up.
       return entry;
     }
     return undefined;
+  }
+
+  /** A taken VM's program started (or failed to): the caller's refill may run now. */
+  refillDue(): void {
+    if (!this.#closed) this.deps.onTaken?.();
   }
 
   /** Stops every idle VM; no refill boots after it. */

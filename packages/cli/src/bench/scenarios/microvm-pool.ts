@@ -54,7 +54,7 @@ async function firstAnswerMs(net: BenchNetwork, hash: string): Promise<number | 
 export async function poolColdStarts(ctx: BenchContext, dir: string, programs: number, guestMib: number): Promise<PoolColdStarts> {
   const netDir = join(dir, 'pool');
   mkdirSync(netDir, { recursive: true });
-  const net = await startNetwork(ctx, netDir, 'microvm', { vcpuOvercommit: Math.max(4, programs + 2), warmPoolSize: 1, warmPoolMemoryMib: guestMib, warmPoolVcpus: 1 });
+  const net = await startNetwork(ctx, netDir, 'microvm', { vcpuOvercommit: Math.max(4, programs + 2), startTimeoutSeconds: 300, warmPoolSize: 1, warmPoolMemoryMib: guestMib, warmPoolVcpus: 1 });
   try {
     const echo = await publishEcho(ctx, net);
     const hashes: string[] = [];

@@ -92,7 +92,8 @@ class BareRuns {
  */
 async function crnPhase(ctx: BenchContext, plan: MicroVmPlan, dir: string, bare: BareRuns, onAccelerator: (accelerator: string) => void): Promise<CrnPhase> {
   // Idle programs are the point of the density figure: allow more vCPUs than the host has.
-  const net = await startNetwork(ctx, dir, 'microvm', { vcpuOvercommit: Math.max(4, plan.programs) });
+  // A deadline, not a measure: TCG boots on a loaded host can exceed the default 30 s.
+  const net = await startNetwork(ctx, dir, 'microvm', { vcpuOvercommit: Math.max(4, plan.programs), startTimeoutSeconds: 300 });
   const sampler = new QemuSampler(net.crnDataDir);
   try {
     const accelerator = crnAccelerator(readFileSync(net.crnLog, 'utf8')) ?? 'unknown';
