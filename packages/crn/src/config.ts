@@ -142,6 +142,19 @@ export const CrnConfigSchema = z.object({
     .min(0)
     .default(2048)
     .describe('microVM executor: disk the squashfs images of program code may take, kept by code hash so a program is not repacked at each start (least recently used removed first); 0 packs the code at every start'),
+  warmPoolSize: z
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(0)
+    .describe('microVM executor: VMs per pool runtime kept booted with the guest agent waiting for code, so a never-seen program starts without a boot (each serves one program, then is destroyed; refilled in the background). Their memory is taken from the capacity. 0 (default): no pool'),
+  warmPoolRuntimes: z
+    .array(z.enum(['node', 'python']))
+    .default(['node'])
+    .describe('microVM executor: the built runtimes that get a warm pool; a program takes a pool VM when its runtime has the same bytes as the pool\'s'),
+  warmPoolMemoryMib: z.number().int().min(64).default(128).describe('microVM executor: memory of a pool VM; only programs asking exactly this much take one'),
+  warmPoolVcpus: z.number().int().min(1).default(1).describe('microVM executor: vCPUs of a pool VM; only programs asking exactly this many take one'),
   dnsServers: z
     .array(z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]+$/, 'an IPv4 or IPv6 address'))
     .min(1)

@@ -9,9 +9,9 @@ import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
-import { createLogger, loadOrCreateKeyFile, type Logger } from '@aleph-nodes/service';
+import { createLogger, loadOrCreateKeyFile, ServiceLoop, type Logger } from '@aleph-nodes/service';
 import { buildImages } from '@aleph-nodes/guest/build';
-import { MicroVmExecutor, ProcessExecutor, type Executor } from '@aleph-nodes/vmm';
+import { MicroVmExecutor, ProcessExecutor, type Executor, type MicroVmExecutorConfig } from '@aleph-nodes/vmm';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './api/server.ts';
 import { CcnClient } from './ccn/ccn-client.ts';
@@ -65,9 +65,20 @@ interface Parts {
   records: ExecutionRecords;
   statusMonitor: { close(): Promise<void> };
   watch: MessageWatch | undefined;
+  /** Refills the microVM executor's warm pools (absent without pools). */
+  warmPool: ServiceLoop;
 }
 
-async function createExecutor(config: CrnConfig, dataDir: string, logger: Logger): Promise<Executor> {
+/** The warm pools the settings ask for, on the built runtimes (none when `warmPoolSize` is 0). */
+function warmPools(config: CrnConfig, runtimes: Record<string, string | undefined>): MicroVmExecutorConfig['warmPools'] {
+  if (config.warmPoolSize === 0) return [];
+  return [...new Set(config.warmPoolRuntimes)]
+    .map((name) => runtimes[name])
+    .filter((runtime): runtime is string => runtime !== undefined)
+    .map((runtime) => ({ runtime, size: config.warmPoolSize, vcpus: config.warmPoolVcpus, memoryMib: config.warmPoolMemoryMib }));
+}
+
+async function createExecutor(config: CrnConfig, dataDir: string, logger: Logger, onPoolTaken: () => void): Promise<Executor> {
   if (config.executor === 'microvm') {
     // The guest images are built by setup; here they are found in their cache (a few seconds),
     // or built with progress in the log when missing.
@@ -82,6 +93,8 @@ async function createExecutor(config: CrnConfig, dataDir: string, logger: Logger
       dnsServers: config.dnsServers,
       ...(config.ipv6Range ? { network: { ipv6Range: config.ipv6Range } } : {}),
       codeCache: config.codeCacheMib > 0 ? { maxBytes: config.codeCacheMib * 1024 * 1024 } : false,
+      warmPools: warmPools(config, images.runtimes),
+      onPoolTaken,
     });
     logger.info({ accelerator: executor.accelerator.accelerator, reason: executor.accelerator.reason }, 'microvm executor ready');
     return executor;
@@ -167,10 +180,14 @@ export class CrnNode implements RunningCrn {
     this.#draining = true;
     await p.watch?.close();
     await p.statusMonitor?.close();
+    // Not awaited yet: a pool VM booting ends the round only after its boot; the executor's
+    // close (through the supervisor) marks the pools closed, and that VM is destroyed then.
+    const poolStopped = p.warmPool?.stop();
     if (p.supervisor) {
       const closing = p.supervisor.close({ stopPersistent: opts.stopPersistent });
       await (opts.failed ? closing.catch(() => undefined) : closing);
     }
+    await poolStopped;
     if (p.app) await (opts.failed ? p.app.close().catch(() => undefined) : p.app.close());
     await p.agent?.close().catch(() => undefined);
     p.records?.close();
@@ -184,11 +201,14 @@ export class CrnNode implements RunningCrn {
     const { account } = loadOrCreateKeyFile(config.keyFile || join(config.dataDir, 'node.key'));
     this.#address = account.address;
 
-    const executor = await createExecutor(config, config.dataDir, logger);
+    let poolLoop: ServiceLoop | undefined;
+    const executor = await createExecutor(config, config.dataDir, logger, () => poolLoop?.trigger());
     const host = executor.capacity();
+    // Pool VMs hold their memory whether or not a program took them yet: not for admission.
+    const poolMib = executor instanceof MicroVmExecutor ? (executor.pools?.reservedMemoryMib() ?? 0) : 0;
     const capacity: CapacitySettings = {
       vcpus: Math.max(0, (config.capacityVcpus || host.vcpus || cpus().length) * config.vcpuOvercommit - config.reservedVcpus),
-      memoryMib: Math.max(0, (config.capacityMemoryMib || host.memoryMib || Math.floor(totalmem() / 1048576)) - config.reservedMemoryMib),
+      memoryMib: Math.max(0, (config.capacityMemoryMib || host.memoryMib || Math.floor(totalmem() / 1048576)) - config.reservedMemoryMib - poolMib),
       reservedDiskMib: config.reservedDiskMib,
       dataDir: config.dataDir,
     };
@@ -244,6 +264,25 @@ export class CrnNode implements RunningCrn {
       onExecutableMessage: (v) => triggers?.register(v.message.item_hash, (v.content.on as { message?: unknown } | undefined)?.message),
     });
     this.#parts.supervisor = supervisor;
+    if (executor instanceof MicroVmExecutor && executor.pools) {
+      const pools = executor.pools;
+      const poolLog = logger.child({ component: 'warm-pool' });
+      // A pool that fails to boot: the loop logs it and backs off (1 s doubling up to 5 min).
+      poolLoop = new ServiceLoop({
+        name: 'warm-pool',
+        log: poolLog,
+        intervalMs: 60_000,
+        backoff: { baseMs: 1000, maxMs: 300_000 },
+        round: async () => {
+          const before = pools.idle().length;
+          await executor.refillPools();
+          const idle = pools.idle().length;
+          // Said when VMs were booted (after each take, at start), quiet on a full pool's rounds.
+          if (idle !== before) poolLog.info({ idle, taken: pools.taken }, 'warm pools refilled');
+        },
+      });
+      this.#parts.warmPool = poolLoop;
+    }
     const triggers = config.messageWatch ? new MessageTriggers(supervisor, logger.child({ component: 'triggers' })) : undefined;
     metrics.bind(supervisor, cache);
 
@@ -283,6 +322,8 @@ export class CrnNode implements RunningCrn {
       : new StatusMonitor(supervisor, ccn, logger.child({ component: 'status-monitor' }));
     this.#parts.statusMonitor = statusMonitor;
     await supervisor.restore();
+    // After the restore's orphan cleanup, which must not meet a pool VM half booted.
+    poolLoop?.start();
     statusMonitor.start(config.enforcePayments ? config.paymentMonitorIntervalSeconds : config.statusPollSeconds);
     if (config.messageWatch) {
       this.#parts.watch = messageWatch({ config, ccn, ccns, supervisor, records, triggers, logger });

@@ -68,6 +68,7 @@ export class MicroVmHandle implements ExecutionHandle {
     switch (this.vm.state) {
       case 'created':
       case 'booting':
+      case 'waiting':
       case 'configuring':
         return 'starting';
       case 'running':
@@ -87,7 +88,7 @@ export class MicroVmHandle implements ExecutionHandle {
     const deadline = Date.now() + timeoutMs;
     await settlesWithin(this.#booted, timeoutMs);
     if (this.#bootError) throw this.#bootError;
-    if (this.vm.state === 'created' || this.vm.state === 'booting' || this.vm.state === 'configuring') {
+    if (this.vm.state === 'created' || this.vm.state === 'booting' || this.vm.state === 'waiting' || this.vm.state === 'configuring') {
       throw new ExecutorError('NOT_READY', `the VM did not boot within ${timeoutMs} ms`, this.recentLogs(50));
     }
     try {

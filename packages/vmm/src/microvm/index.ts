@@ -9,7 +9,9 @@ export { createTap, deleteTap, tapAddresses, cleanupOrphanTaps, DEFAULT_TAP_POOL
 export type { TapLease, TapPoolConfig } from './tap.ts';
 export { QmpClient, QmpError } from './qmp.ts';
 export { hostTscKhz } from './host-tsc.ts';
-export { MicroVmExecutor } from './microvm-executor.ts';
+export { MicroVmExecutor, DEFAULT_POOL_CODE_MAX_MIB } from './microvm-executor.ts';
+export { WarmPools } from './warm-pool.ts';
+export type { WarmPoolConfig, PoolVm } from './warm-pool.ts';
 export type { MicroVmExecutorConfig } from './microvm-executor.ts';
 export { createSeedImage, renderSeedFiles, validateSeedConfig } from './seed.ts';
 export type { SeedConfig } from './seed.ts';

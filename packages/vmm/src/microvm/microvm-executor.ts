@@ -56,7 +56,9 @@ import { prepareDrives } from './executor-drives.ts';
 import { cleanupOrphans, removeLeftovers, type OrphanScope } from './executor-orphans.ts';
 import { SquashCache } from './squash-cache.ts';
 import type { BootPolicy } from './boot-policy.ts';
-import type { MicroVmAttachment } from './vm-types.ts';
+import type { MicroVmAttachment, MicroVmOptions } from './vm-types.ts';
+import { RuntimeDigests, WarmPools, type WarmPoolConfig } from './warm-pool.ts';
+import { bootPoolVm, guestOf, startPooled, type PoolContext } from './executor-pool.ts';
 
 const BACKEND = MICROVM_BACKEND;
 
@@ -90,8 +92,18 @@ export interface MicroVmExecutorConfig {
    * `false` packs the code at every start.
    */
   codeCache?: { dir?: string; maxBytes?: number } | false;
+  /**
+   * Warm pools: per runtime, VMs booted up to the agent and waiting for a program (warm-pool.ts).
+   * None by default. The caller refills them with `refillPools()` in the background.
+   */
+  warmPools?: Array<Omit<WarmPoolConfig, 'codeMaxMib'> & { codeMaxMib?: number }>;
+  /** A pool VM was taken (or died): the caller's refill should run. */
+  onPoolTaken?: () => void;
   onEvent?: (line: string) => void;
 }
+
+/** Default size of a pool VM's (sparse) code drive. */
+export const DEFAULT_POOL_CODE_MAX_MIB = 256;
 
 
 export class MicroVmExecutor implements Executor {
@@ -107,6 +119,10 @@ export class MicroVmExecutor implements Executor {
   readonly firewall: Firewall | undefined;
   /** Code squashfs images by content key (undefined: packed at every start). */
   readonly codeCache: SquashCache | undefined;
+  /** Warm pools (undefined: none configured). */
+  readonly pools: WarmPools | undefined;
+  readonly #digests = new RuntimeDigests();
+  readonly #poolBooting = new Set<{ vm: MicroVm; scratch: string }>();
 
   private constructor(
     private readonly config: MicroVmExecutorConfig,
@@ -139,6 +155,29 @@ export class MicroVmExecutor implements Executor {
     this.codeCache = config.codeCache === false
       ? undefined
       : new SquashCache({ dir: config.codeCache?.dir ?? join(config.stateDir, 'code-cache'), maxBytes: config.codeCache?.maxBytes ?? 2 * 1024 ** 3 }, () => this.#squashLimits);
+    const pools = (config.warmPools ?? []).filter((pool) => pool.size > 0);
+    this.pools = pools.length === 0
+      ? undefined
+      : new WarmPools(pools.map((pool) => ({ codeMaxMib: DEFAULT_POOL_CODE_MAX_MIB, ...pool })), {
+        boot: (pool) => bootPoolVm(this.#poolContext, pool),
+        release: (entry) => rm(entry.scratch, { recursive: true, force: true }),
+        onTaken: config.onPoolTaken,
+        onEvent: config.onEvent,
+      });
+  }
+
+  get #poolContext(): PoolContext {
+    return {
+      pools: this.pools!,
+      digests: this.#digests,
+      stateDir: this.config.stateDir,
+      firewall: this.firewall,
+      ipPath: this.#network.ipPath,
+      handles: this.#handles,
+      booting: this.#poolBooting,
+      common: () => this.#common(),
+      dnsFor: (spec) => this.#dnsFor(spec),
+    };
   }
 
   get #orphanScope(): OrphanScope {
@@ -199,32 +238,48 @@ export class MicroVmExecutor implements Executor {
     return this.config.capacity ?? { vcpus: cpus().length, memoryMib: Math.floor(totalmem() / 1048576) };
   }
 
-  #newVm(spec: ExecutionSpec, drives: DriveArg[], mounts: GuestMount[], runtime: string): MicroVm {
-    const instance = spec.instance;
-    return new MicroVm({
-      id: spec.id,
+  /** What every VM of this executor shares (jail, network, images, policies). */
+  #common(): Omit<MicroVmOptions, 'id' | 'runtime' | 'vcpus' | 'memoryMib' | 'drives' | 'guest'> {
+    return {
       qemuPath: this.config.qemuPath ?? 'qemu-system-x86_64',
       accelerator: this.accelerator.accelerator,
       kvmCpu: this.config.kvmCpu ?? 'host',
       tscKhz: hostTscKhz(),
       kernel: this.config.kernel,
       initramfs: this.config.initramfs,
-      runtime: instance ? instance.rootDisk : runtime,
-      instance: instance ? { hostname: instance.hostname, authorizedKeys: instance.authorizedKeys, portForwards: instance.portForwards, volumes: mounts } : undefined,
-      vcpus: spec.resources.vcpus,
-      memoryMib: spec.resources.memoryMib,
-      drives,
-      guest: { code: { encoding: 'squashfs', serial: 'aleph-code' }, entrypoint: spec.code.entrypoint, interface: spec.code.interface, variables: spec.variables, volumes: mounts },
       network: this.#network,
       firewall: this.firewall,
-      internet: spec.internet,
-      dnsServers: spec.internet ? (this.config.dnsServers ?? [...DEFAULT_DNS_SERVERS]) : [],
       runDir: this.config.stateDir,
       boot: this.config.boot,
       jail: { ...this.config.jail, cgroups: this.cgroups },
       output: this.config.output,
       onEvent: this.config.onEvent,
+    };
+  }
+
+  #dnsFor(spec: ExecutionSpec): string[] {
+    return spec.internet ? (this.config.dnsServers ?? [...DEFAULT_DNS_SERVERS]) : [];
+  }
+
+  #newVm(spec: ExecutionSpec, drives: DriveArg[], mounts: GuestMount[], runtime: string): MicroVm {
+    const instance = spec.instance;
+    return new MicroVm({
+      ...this.#common(),
+      id: spec.id,
+      runtime: instance ? instance.rootDisk : runtime,
+      instance: instance ? { hostname: instance.hostname, authorizedKeys: instance.authorizedKeys, portForwards: instance.portForwards, volumes: mounts } : undefined,
+      vcpus: spec.resources.vcpus,
+      memoryMib: spec.resources.memoryMib,
+      drives,
+      guest: guestOf(spec, mounts),
+      internet: spec.internet,
+      dnsServers: this.#dnsFor(spec),
     });
+  }
+
+  /** Boots what the warm pools miss (the caller runs it in the background); nothing without pools. */
+  async refillPools(): Promise<void> {
+    await this.pools?.refill();
   }
 
   async start(spec: ExecutionSpec): Promise<ExecutionHandle> {
@@ -249,6 +304,8 @@ export class MicroVmExecutor implements Executor {
     let vm: MicroVm | undefined;
     try {
       const { drives, mounts } = await prepareDrives(spec, scratch, this.#squashLimits, this.codeCache);
+      const pooled = spec.instance || !this.pools ? undefined : await startPooled(this.#poolContext, spec, runtime, drives[0]!, scratch);
+      if (pooled) return pooled;
       vm = this.#newVm(spec, drives, mounts, runtime);
       await vm.prepare();
     } catch (err) {
@@ -296,11 +353,17 @@ export class MicroVmExecutor implements Executor {
       if (record.vm) liveDirs.add(record.vm.dir);
       if (record.scratchDir) liveDirs.add(record.scratchDir);
     }
+    for (const entry of [...(this.pools?.idle() ?? []), ...this.#poolBooting]) {
+      if (entry.vm.dir) liveDirs.add(entry.vm.dir);
+      liveDirs.add(entry.scratch);
+    }
     await cleanupOrphans(this.#orphanScope, liveDirs);
   }
 
+  /** Lets go of the executions (a later supervisor adopts them); destroys the idle pool VMs. */
   async close(): Promise<void> {
     for (const handle of [...this.#handles.values()]) handle.detach();
     this.#handles.clear();
+    await this.pools?.close();
   }
 }

@@ -14,7 +14,7 @@ import type { BootPolicy } from './boot-policy.ts';
 import type { GuestOutputLimits } from './guest-output.ts';
 import type { VmJailSettings } from './vm-jail.ts';
 
-export type MicroVmState = 'created' | 'booting' | 'configuring' | 'running' | 'stopping' | 'stopped' | 'failed';
+export type MicroVmState = 'created' | 'booting' | 'waiting' | 'configuring' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 /** What an instance VM needs besides the common options (the seed's network part comes from the tap). */
 export interface MicroVmInstance {
@@ -90,6 +90,9 @@ export class MicroVmError extends Error {
     super(message);
   }
 }
+
+/** What a warm pool's VM learns when it is given its one program (replaces the placeholders it booted with). */
+export type MicroVmAssignment = Pick<MicroVmOptions, 'id' | 'guest' | 'dnsServers'>;
 
 /** What `MicroVm.attach` needs to take over a running VM (kept by the executor's adoption record). */
 export interface MicroVmAttachment {

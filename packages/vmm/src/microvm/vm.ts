@@ -5,6 +5,7 @@
  * tap, firewall joins), instance-boot.ts (what only instances do), vm-types.ts.
  *
  * Lifecycle: `created` → `booting` (QEMU runs, the watchdog waits for the agent's hello) →
+ * `waiting` (the agent said hello; a warm pool's VM stays here until it is given a program) →
  * `configuring` (configuration sent) → `running` (program started; `ready` comes later when its
  * port 8080 accepts connections) → `stopping` → `stopped`; `failed` when a boot or configuration
  * fails or QEMU dies on its own. Every exit path removes the tap, the sockets, the VM's cgroup
@@ -29,7 +30,7 @@ import { settlesWithin } from './timing.ts';
 import type { TapLease } from './tap.ts';
 import { VmHost } from './vm-host.ts';
 import { DEFAULT_VM_IO, DEFAULT_VM_PIDS, DEFAULT_VMM_CPU_OVERHEAD, DEFAULT_VMM_OVERHEAD_MIB, VmJail, type VmJailSettings } from './vm-jail.ts';
-import { MicroVmError, type MicroVmAttachment, type MicroVmExit, type MicroVmOptions, type MicroVmState } from './vm-types.ts';
+import { MicroVmError, type MicroVmAssignment, type MicroVmAttachment, type MicroVmExit, type MicroVmOptions, type MicroVmState } from './vm-types.ts';
 
 
 export class MicroVm {
@@ -150,30 +151,51 @@ export class MicroVm {
 
   /** Boots QEMU (with the watchdog), configures the guest, starts the program. */
   async boot(): Promise<void> {
+    await this.bootIdle();
+    if (!this.options.instance) await this.configure();
+  }
+
+  /**
+   * Boots QEMU until the agent's hello: the VM then `waiting` for `configure` (a warm pool's VM,
+   * warm-pool.ts). An instance has no agent: it is `running` and ready once SSH answers.
+   */
+  async bootIdle(): Promise<void> {
     if (this.#state !== 'created' || !this.#host.dir) throw new Error(`cannot boot a VM in state ${this.#state}`);
     this.#state = 'booting';
     try {
       await this.#bootWithWatchdog();
       if (this.#stopRequested) throw new MicroVmError('EXITED', 'stopped while booting');
-      if (this.options.instance) {
-        // SSH answered: nothing to configure (the seed did), the instance is ready.
-        this.#state = 'running';
-        this.markReady();
-        void this.#child!.exit.then((info) => this.#onQemuExit(info));
-        return;
-      }
-      this.#state = 'configuring';
-      await this.#agent!.configure(guestConfig(this.options, this.#host.tap), this.#policy.configureTimeoutMs, this.#child!.exit, () => this.consoleTail());
-      // From here on, QEMU ending on its own ends the execution.
+      this.#state = this.options.instance ? 'running' : 'waiting';
+      if (this.options.instance) this.markReady();
+      // From here on, QEMU ending on its own ends the VM (while configuring, configure() sees it).
       void this.#child!.exit.then((info) => this.#onQemuExit(info));
+    } catch (err) {
+      await this.#failBoot(err);
+    }
+  }
+
+  /**
+   * Sends the configuration to the waiting agent, which starts the program. `assigned` gives a
+   * pool VM its program (hostname, entrypoint, variables, resolvers); the VM serves only that one.
+   */
+  async configure(assigned?: MicroVmAssignment): Promise<void> {
+    if (this.#state !== 'waiting') throw new Error(`cannot configure a VM in state ${this.#state}`);
+    this.#state = 'configuring';
+    try {
+      const options = assigned ? { ...this.options, ...assigned } : this.options;
+      await this.#agent!.configure(guestConfig(options, this.#host.tap), this.#policy.configureTimeoutMs, this.#child!.exit, () => this.consoleTail());
       if (this.#stopRequested) throw new MicroVmError('EXITED', 'stopped while configuring');
       this.#state = 'running';
     } catch (err) {
-      await this.#fail();
-      // A VM the host ended (a misbehaving guest) says why, not how the boot noticed.
-      if (this.#endReason) throw new MicroVmError('CONFIGURE_FAILED', this.#endReason, err instanceof MicroVmError ? err.consoleTail : []);
-      throw err;
+      await this.#failBoot(err);
     }
+  }
+
+  async #failBoot(err: unknown): Promise<never> {
+    await this.#fail();
+    // A VM the host ended (a misbehaving guest) says why, not how the boot noticed.
+    if (this.#endReason) throw new MicroVmError('CONFIGURE_FAILED', this.#endReason, err instanceof MicroVmError ? err.consoleTail : []);
+    throw err;
   }
 
   /**
@@ -338,7 +360,7 @@ export class MicroVm {
 
   /** QEMU ended while running (crash, external kill, guest power-off after a panic). */
   async #onQemuExit(info: QemuExit): Promise<void> {
-    if (this.#detached || this.#stopping || this.#state !== 'running') return;
+    if (this.#detached || this.#stopping || (this.#state !== 'running' && this.#state !== 'waiting')) return;
     this.#state = 'stopping';
     const tail = this.consoleTail();
     const reason = diagnoseConsole(tail);

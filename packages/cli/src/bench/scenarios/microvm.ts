@@ -12,6 +12,7 @@
  * 3. The boot watchdog's retries, counted from the QEMU processes seen for each VM.
  * 4. The bare boots (bare-boot.ts), the cold-start limit: one after each cold start, the rest
  *    once the CRN stopped.
+ * 5. The cold starts again on a CRN with a warm pool (microvm-pool.ts): the cold-start figure.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { listQemu, memAvailableKiB, pssKiB, QemuSampler, qemuMemory, type QemuMe
 import type { Figure } from '../report.ts';
 import { nowMs } from '../stats.ts';
 import type { BenchContext } from './context.ts';
+import { coldStartFigures, poolPhase, type PoolColdStarts } from './microvm-pool.ts';
 import { crnAccelerator, ECHO_MJS, publishEcho, startNetwork, type BenchNetwork } from './network.ts';
 
 /** Guest memory of the published programs (sample-program.ts: `resources.memory`). */
@@ -90,7 +92,8 @@ class BareRuns {
  */
 async function crnPhase(ctx: BenchContext, plan: MicroVmPlan, dir: string, bare: BareRuns, onAccelerator: (accelerator: string) => void): Promise<CrnPhase> {
   // Idle programs are the point of the density figure: allow more vCPUs than the host has.
-  const net = await startNetwork(ctx, dir, 'microvm', { vcpuOvercommit: Math.max(4, plan.programs) });
+  // A deadline, not a measure: TCG boots on a loaded host can exceed the default 30 s.
+  const net = await startNetwork(ctx, dir, 'microvm', { vcpuOvercommit: Math.max(4, plan.programs), startTimeoutSeconds: 300 });
   const sampler = new QemuSampler(net.crnDataDir);
   try {
     const accelerator = crnAccelerator(readFileSync(net.crnLog, 'utf8')) ?? 'unknown';
@@ -143,12 +146,14 @@ export async function benchMicroVm(ctx: BenchContext, plan: MicroVmPlan): Promis
     };
     const bare = new BareRuns(ctx, lazy);
     let crn: CrnPhase;
+    let pool: PoolColdStarts | undefined;
     try {
       crn = await crnPhase(ctx, plan, dir, bare, (a) => {
         chosen.accel = a === 'kvm' ? 'kvm' : 'tcg';
       });
       // Bare boots beyond the cold starts, after the CRN and its VMs stopped.
       while (bare.runs.length + bare.failures < plan.bareBoots) await bare.once();
+      pool = await poolPhase(ctx, dir, plan.programs - 1, GUEST_MIB);
     } finally {
       lazy.close();
     }
@@ -171,15 +176,7 @@ export async function benchMicroVm(ctx: BenchContext, plan: MicroVmPlan): Promis
     const attempts = crn.boots.attempts + bareRuns.length + bareFailures;
 
     const figures: Figure[] = [
-      {
-        id: 'crn.cold_start.first_answer_ms',
-        title: `cold start, first request to response (${accel}, median of ${crn.coldStartsMs.length}) vs bare QEMU boot to first answer (median of ${bareRuns.length})`,
-        unit: 'ms',
-        value: cold,
-        baseline: bareAnswer,
-        ratio: cold / bareAnswer,
-        target: { text: 'ratio ≤ 1.3', met: cold / bareAnswer <= 1.3 },
-      },
+      ...coldStartFigures({ accel, bootColdMs: crn.coldStartsMs, pool, bareAnswerMs: bareAnswer, bareRuns: bareRuns.length }),
       {
         id: 'crn.cold_start.added_ms',
         title: 'cold start, time added by the CRN over the bare boot',
