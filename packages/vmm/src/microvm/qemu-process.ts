@@ -77,6 +77,7 @@ export function spawnQemu(options: MicroVmOptions, dir: string, controlSocket: s
     accelerator: options.accelerator,
     kvmCpu: options.kvmCpu,
     tscKhz: options.tscKhz,
+    tcgTbMib: options.tcgTbMib,
     vcpus: options.vcpus,
     memoryMib: options.memoryMib,
     kernel: options.kernel,

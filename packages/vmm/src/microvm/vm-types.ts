@@ -31,6 +31,8 @@ export interface MicroVmOptions {
   qemuPath: string;
   accelerator: Accelerator;
   kvmCpu: string;
+  /** TCG: translation cache in MiB (default DEFAULT_TCG_TB_MIB, qemu-args.ts). */
+  tcgTbMib?: number | undefined;
   /** TCG: the host TSC frequency (hostTscKhz()). */
   tscKhz?: number | undefined;
   kernel: string;
