@@ -59,6 +59,8 @@ export interface QemuArgsInput {
   /** Extra kernel arguments (the KVM probe adds `aleph.probe=1`). */
   extraKernelArgs?: string[] | undefined;
   sandbox: boolean;
+  /** A snapshot restore: QEMU waits for QMP `migrate-incoming` instead of booting (snapshot-restore.ts). */
+  incomingDefer?: boolean | undefined;
 }
 
 /**
@@ -151,6 +153,7 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
       '-device', `virtio-net-device,netdev=net0,mac=${input.tap.mac}`,
     );
   }
+  if (input.incomingDefer) args.push('-incoming', 'defer');
   if (input.jail) {
     const { uid, gid, chrootDir } = input.jail;
     if (!Number.isInteger(uid) || uid < 1 || !Number.isInteger(gid) || gid < 1) throw new Error('the QEMU jail needs an unprivileged uid and gid');

@@ -25,6 +25,8 @@ import { deferred, raceDeadline } from './deferred.ts';
 import { pollSsh } from './instance-boot.ts';
 import { attachedProcess, killQemu, pidAlive, qemuStderrTail, spawnQemu, type QemuExit, type QemuProcess } from './qemu-process.ts';
 import { QmpClient } from './qmp.ts';
+import { saveSnapshot, snapshotLayout, type SnapshotInfo } from './snapshot.ts';
+import { restoreQemu } from './snapshot-restore.ts';
 import { settlesWithin } from './timing.ts';
 import type { TapLease } from './tap.ts';
 import { VmHost } from './vm-host.ts';
@@ -176,6 +178,20 @@ export class MicroVm {
     }
   }
 
+  /** Boots to the agent's hello, saves the VM to `file` (snapshot.ts) unconfigured, and ends it. */
+  async bootAndSnapshot(file: string): Promise<SnapshotInfo> {
+    if (this.#state !== 'created' || !this.#host.dir || this.options.instance || this.options.restore) throw new Error(`cannot snapshot a VM in state ${this.#state}`);
+    this.#state = 'booting';
+    this.#stopRequested = true;
+    try {
+      await this.#bootWithWatchdog();
+      if (!this.#qmp) throw new MicroVmError('BOOT_FAILED', 'no QMP connection to save the VM through');
+      return await saveSnapshot({ qmp: this.#qmp, jail: this.#jail!.qemuJail, file, layout: snapshotLayout(this.options) });
+    } finally {
+      await this.#fail('stopped');
+    }
+  }
+
   /**
    * Takes over a VM started by an earlier supervisor: the host connects to QEMU's control socket
    * again, QMP is reopened, the VM's cgroup is found by name. Returns false, leaving everything
@@ -230,6 +246,14 @@ export class MicroVm {
 
   async #bootWithWatchdog(): Promise<void> {
     const dir = this.#host.dir!;
+    if (this.options.restore) {
+      // No boot, no watchdog: the snapshot loads or the VM fails.
+      const { tap } = this.#host;
+      if (!tap || !this.#agent) throw new MicroVmError('BOOT_FAILED', 'only program VMs with a network are restored');
+      const restored = await restoreQemu({ options: this.options, restore: this.options.restore, dir, agent: this.#agent, tap, jail: this.#jail!, timeoutMs: this.#policy.timeoutMs, onSpawn: (child) => (this.#child = child) });
+      ({ child: this.#child, qmp: this.#qmp } = restored);
+      return this.#event(`restored from a snapshot: loaded in ${Math.round(restored.timings.loadMs)} ms, identity refreshed in ${Math.round(restored.timings.refreshMs)} ms`);
+    }
     await bootWithWatchdog({
       policy: this.#policy,
       consolePath: join(dir, 'console.log'),
