@@ -35,7 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const microVm = { programs, bareBoots: Math.max(1, count('--bare-boots', opts.bareBoots, quick ? 2 : 5)) };
       const logger = createLogger({ name: 'bench', level: process.env.LOG_LEVEL ?? 'warn' });
       const only = opts.only?.split(',').map((g) => g.trim()).filter(Boolean);
-      const groups = ['ccn-ingest', 'ccn-files', 'ccn-network', 'crn-warm-path', 'crn-payments', 'cache', 'microvm'];
+      const groups = ['ccn-ingest', 'ccn-files', 'ccn-network', 'crn-warm-path', 'crn-payments', 'cache', 'microvm', 'snapshot'];
       const unknown = only?.filter((g) => !groups.includes(g)) ?? [];
       if (unknown.length > 0) throw new Error(`unknown scenario group ${unknown.join(', ')} (known: ${groups.join(', ')})`);
       const ctx = { quick, executor: opts.executor, binDir: fileURLToPath(new URL('../../bin', import.meta.url)), logger, microVm, only };
