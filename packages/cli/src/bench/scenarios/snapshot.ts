@@ -93,7 +93,7 @@ export async function benchSnapshot(ctx: BenchContext, plan: { restores: number 
       try {
         await vm.prepare();
         const started = nowMs();
-        await vm.start();
+        await vm.boot();
         await firstAnswer(`http://${vm.tap!.guestIp}:8080/`, Date.now() + 120_000);
         answers.push(nowMs() - started);
       } finally {
