@@ -4,7 +4,7 @@
  * (`describeConfig(CrnConfigSchema, 'CRN')`).
  */
 import { z } from 'zod';
-import { DEFAULT_DNS_SERVERS, parseIpv6Range } from '@aleph-nodes/vmm';
+import { DEFAULT_DNS_SERVERS, DEFAULT_TCG_TB_MIB, parseIpv6Range } from '@aleph-nodes/vmm';
 import { loadConfig, type LoadConfigOptions } from '@aleph-nodes/service';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an 0x Ethereum address');
@@ -27,6 +27,8 @@ export const CrnConfigSchema = z.object({
   imagesDir: z.string().default('').describe('microvm: guest images directory (kernel, initramfs, default runtime); empty = $ALEPH_IMAGES_DIR or <repo>/.images'),
   accelerator: z.enum(['auto', 'kvm', 'tcg']).default('auto').describe('microvm: "auto" boots a probe guest under KVM at start and falls back to software emulation (TCG)'),
   kvmCpu: z.string().default('host').describe('microvm: QEMU CPU model under KVM'),
+  tcgTbMib: z.number().int().min(8).max(4096).default(DEFAULT_TCG_TB_MIB).describe("microvm under TCG (software emulation) only: each VM's translated-code cache in MiB (QEMU's own default is 1 GiB and stays resident); smaller saves memory per VM, at the cost of re-translating guest code when it fills"),
+  enableKsm: z.boolean().default(false).describe('microvm: turn on the kernel\'s samepage merging (/sys/kernel/mm/ksm/run = 1) at start, so identical pages of VMs (same kernel and runtime) are shared. Host-wide and a host policy (ksmd CPU, a copy-on-write timing channel between VMs of different tenants): off by default; the node never turns it off'),
   keyFile: z.string().default('').describe('Node private key file (created if missing); empty = <dataDir>/node.key'),
   domain: z.string().default('127.0.0.1').describe('DOMAIN_NAME: the public hostname of this node; programs are also served at <base32 hash>.<domain>'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),

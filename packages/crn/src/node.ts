@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Agent } from 'undici';
 import { createLogger, loadOrCreateKeyFile, ServiceLoop, type Logger } from '@aleph-nodes/service';
 import { buildImages } from '@aleph-nodes/guest/build';
-import { MicroVmExecutor, ProcessExecutor, type Executor, type MicroVmExecutorConfig } from '@aleph-nodes/vmm';
+import { enableKsm, MicroVmExecutor, ProcessExecutor, type Executor, type MicroVmExecutorConfig } from '@aleph-nodes/vmm';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from './api/server.ts';
 import { CcnClient } from './ccn/ccn-client.ts';
@@ -90,6 +90,7 @@ async function createExecutor(config: CrnConfig, dataDir: string, logger: Logger
       stateDir: join(dataDir, 'vm'),
       accelerator: config.accelerator,
       kvmCpu: config.kvmCpu,
+      tcgTbMib: config.tcgTbMib,
       dnsServers: config.dnsServers,
       ...(config.ipv6Range ? { network: { ipv6Range: config.ipv6Range } } : {}),
       codeCache: config.codeCacheMib > 0 ? { maxBytes: config.codeCacheMib * 1024 * 1024 } : false,
@@ -97,6 +98,13 @@ async function createExecutor(config: CrnConfig, dataDir: string, logger: Logger
       onPoolTaken,
     });
     logger.info({ accelerator: executor.accelerator.accelerator, reason: executor.accelerator.reason }, 'microvm executor ready');
+    // Host policy, so only on the operator's word (packages/vmm/src/host/ksm.ts says why).
+    if (config.enableKsm) {
+      await enableKsm().then(
+        (ksm) => logger.info({ component: 'ksm', ...ksm }, 'kernel samepage merging on'),
+        (err: Error) => logger.warn({ component: 'ksm', err: err.message }, 'kernel samepage merging not turned on'),
+      );
+    }
     return executor;
   }
   return new ProcessExecutor({ stateDir: join(dataDir, 'executions'), poolBase: config.workloadPoolBase, dnsServers: config.dnsServers });

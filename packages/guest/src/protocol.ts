@@ -94,8 +94,21 @@ export interface GuestConfig {
   network?: GuestNetwork | undefined;
 }
 
+/**
+ * Sent once after a snapshot restore, before `configure`: every VM restored from one snapshot
+ * wakes with the same kernel random state, MAC and (stale) clock. `seed` is base64 of fresh host
+ * randomness (32-512 bytes), `timeMs` the host's time when sent, `mac` the restored VM's own.
+ */
+export interface IdentityRefresh {
+  type: 'refresh';
+  seed: string;
+  timeMs: number;
+  mac: string;
+}
+
 export type HostMessage =
   | { type: 'configure'; config: GuestConfig }
+  | IdentityRefresh
   | { type: 'shutdown'; graceMs: number };
 
 export type GuestMessage =
@@ -103,6 +116,8 @@ export type GuestMessage =
   | { type: 'configured'; ok: true }
   | { type: 'configured'; ok: false; error: string }
   | { type: 'ready' }
+  | { type: 'refreshed'; ok: true }
+  | { type: 'refreshed'; ok: false; error: string }
   | { type: 'log'; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'exited'; code: number | null; signal: string | null }
   | { type: 'halting' };

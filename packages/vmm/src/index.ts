@@ -17,3 +17,4 @@ export * from './microvm/index.ts';
 export { Firewall, hostSubnets, type FirewallConfig } from './net/firewall.ts';
 export { firewallRuleset, FIREWALL_TABLE, portForwardElements, validatePortForwards, type PortForwardEntry } from './net/firewall-rules.ts';
 export { runJailedTool, type JailedToolOptions, type JailedToolResult } from './host/tool-jail.ts';
+export { enableKsm, ksmState, KSM_SYSFS, type KsmState } from './host/ksm.ts';

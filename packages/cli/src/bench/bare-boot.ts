@@ -63,6 +63,8 @@ interface BareBootSettings {
   accelerator: Accelerator;
   kvmCpu?: string;
   memoryMib: number;
+  /** TCG translation cache (MiB; default the executor's DEFAULT_TCG_TB_MIB). */
+  tcgTbMib?: number;
   qemuPath?: string;
   timeoutMs?: number;
 }
@@ -109,6 +111,7 @@ async function bootOnce(input: BareBootSettings & { drive: string; pool: TapPool
     ],
     tap: { ifname: tap.ifname, mac: tap.mac },
     tscKhz: hostTscKhz(),
+    tcgTbMib: input.tcgTbMib,
     extraKernelArgs: [`${KERNEL_ARG.bareInit}${BARE_SERIAL}`, `aleph.bare_ip=${tap.guestIp}/${tap.prefixLength}`],
     sandbox: false,
   });

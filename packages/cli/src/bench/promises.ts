@@ -12,7 +12,7 @@ import type { Figure } from './report.ts';
 export const DEFAULT_PROMISES_PATH = fileURLToPath(new URL('../../../../docs/promises.json', import.meta.url));
 
 /** Scenario groups of `--only`; a promise names the group that measures its figure. */
-export const GROUPS = ['ccn-ingest', 'ccn-files', 'ccn-network', 'crn-warm-path', 'crn-payments', 'cache', 'microvm'] as const;
+export const GROUPS = ['ccn-ingest', 'ccn-files', 'ccn-network', 'crn-warm-path', 'crn-payments', 'cache', 'microvm', 'snapshot'] as const;
 
 const bound = z
   .object({

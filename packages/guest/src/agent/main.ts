@@ -14,6 +14,7 @@ import { AGENT_PROTOCOL_VERSION } from '../protocol.ts';
 import type { GuestConfig, HostMessage } from '../protocol.ts';
 import { ControlChannel, findControlPort, sleep } from './channel.ts';
 import { startGuestApi } from './guest-api.ts';
+import { onRefresh } from './identity.ts';
 import { applyConfig, unmountAll } from './setup.ts';
 import { Workload } from './workload.ts';
 
@@ -71,6 +72,10 @@ async function main(): Promise<void> {
           await channel.send({ type: 'configured', ok: false, error: (err as Error).message });
         }
       })();
+    } else if (message.type === 'refresh') {
+      // Only a restored VM that is not configured yet gets one (identity.ts).
+      if (config) void channel.send({ type: 'refreshed', ok: false, error: 'already configured' });
+      else void onRefresh(message, (m) => channel.send(m));
     } else if (message.type === 'shutdown') {
       void halt(Math.max(0, Math.min(message.graceMs, 60_000)));
     }

@@ -9,7 +9,7 @@
  * the real one never sends one) end the VM through `onViolation`. Oversized lines are not
  * counted in that run: a program printing a very long line makes the real agent send one.
  */
-import type { GuestConfig } from '@aleph-nodes/guest/protocol';
+import type { GuestConfig, IdentityRefresh } from '@aleph-nodes/guest/protocol';
 import type { LogLine } from '../executor.ts';
 import type { CheckedGuestMessage } from './agent-schema.ts';
 import { ControlClient } from './control-channel.ts';
@@ -57,6 +57,7 @@ export function guestConfig(options: MicroVmOptions, tap: TapLease | undefined):
 export class AgentChannel {
   #hello: Deferred<Hello> | undefined;
   #configured: Deferred<void> | undefined;
+  #refreshed: Deferred<void> | undefined;
   readonly #control: ControlClient;
   #invalidTotal = 0;
   #invalidRun = 0;
@@ -126,6 +127,21 @@ export class AgentChannel {
     await raceDeadline(this.#configured.promise, timeoutMs, () => new MicroVmError('CONFIGURE_FAILED', `no answer to the configuration within ${timeoutMs} ms`), died);
   }
 
+  /**
+   * After a snapshot restore: sends the identity refresh (identity.ts in the agent) once QEMU's
+   * control socket accepts the host, and waits for the agent to apply it, at most `timeoutMs`.
+   */
+  async refresh(message: IdentityRefresh, timeoutMs: number, qemuExit: Promise<QemuExit>): Promise<void> {
+    this.#refreshed = deferred();
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#control.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (!this.#control.send(message)) throw new MicroVmError('CONFIGURE_FAILED', 'control channel not connected after the restore');
+    const died = qemuExit.then((): never => {
+      throw new MicroVmError('CONFIGURE_FAILED', 'the VM stopped while refreshing its identity');
+    });
+    await raceDeadline(this.#refreshed.promise, Math.max(0, deadline - Date.now()), () => new MicroVmError('CONFIGURE_FAILED', `no identity refresh within ${timeoutMs} ms`), died);
+  }
+
   /** Asks the agent to stop the program (SIGTERM, `graceMs`) and power off; false when not connected. */
   requestShutdown(graceMs: number): boolean {
     return this.#control.send({ type: 'shutdown', graceMs });
@@ -144,6 +160,10 @@ export class AgentChannel {
       case 'configured':
         if (message.ok) this.#configured?.resolve();
         else this.#configured?.reject(new MicroVmError('CONFIGURE_FAILED', `the guest could not apply the configuration: ${message.error ?? 'no reason given'}`));
+        break;
+      case 'refreshed':
+        if (message.ok) this.#refreshed?.resolve();
+        else this.#refreshed?.reject(new MicroVmError('CONFIGURE_FAILED', `the guest could not refresh its identity: ${message.error ?? 'no reason given'}`));
         break;
       case 'ready':
         this.events.onReady();

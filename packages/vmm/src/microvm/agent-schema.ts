@@ -57,6 +57,13 @@ export const GuestMessageSchema = z.discriminatedUnion('type', [
     })
     .refine((m) => m.ok || m.error !== undefined, { message: 'a failed configuration carries its error' }),
   z.strictObject({ type: z.literal('ready') }),
+  z
+    .strictObject({
+      type: z.literal('refreshed'),
+      ok: z.boolean(),
+      error: z.string().max(GUEST_FIELD_LIMITS.error).optional(),
+    })
+    .refine((m) => m.ok || m.error !== undefined, { message: 'a failed refresh carries its error' }),
   z.strictObject({
     type: z.literal('log'),
     stream: z.enum(['stdout', 'stderr']),

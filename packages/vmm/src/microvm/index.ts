@@ -3,7 +3,7 @@ export { MicroVmError, type MicroVmOptions, type MicroVmState, type MicroVmExit 
 export { DEFAULT_BOOT_POLICY, type BootPolicy } from './boot-policy.ts';
 export { probeAccelerator, bootProbeGuest } from './kvm-probe.ts';
 export type { ProbeResult, ProbeOptions } from './kvm-probe.ts';
-export { buildQemuArgs, kernelCommandLine, MAX_VIRTIO_DEVICES } from './qemu-args.ts';
+export { buildQemuArgs, DEFAULT_TCG_TB_MIB, kernelCommandLine, MAX_VIRTIO_DEVICES } from './qemu-args.ts';
 export type { Accelerator, DriveArg, QemuArgsInput } from './qemu-args.ts';
 export { createTap, deleteTap, tapAddresses, cleanupOrphanTaps, DEFAULT_TAP_POOL } from './tap.ts';
 export type { TapLease, TapPoolConfig } from './tap.ts';

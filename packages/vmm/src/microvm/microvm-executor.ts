@@ -75,6 +75,8 @@ export interface MicroVmExecutorConfig {
   /** `auto` boots a probe guest under KVM and falls back to TCG. */
   accelerator?: Accelerator | 'auto';
   kvmCpu?: string;
+  /** TCG only: translation cache per VM in MiB (default DEFAULT_TCG_TB_MIB, qemu-args.ts). */
+  tcgTbMib?: number;
   capacity?: ExecutorCapacity;
   boot?: Partial<BootPolicy>;
   dnsServers?: string[];
@@ -244,6 +246,7 @@ export class MicroVmExecutor implements Executor {
       qemuPath: this.config.qemuPath ?? 'qemu-system-x86_64',
       accelerator: this.accelerator.accelerator,
       kvmCpu: this.config.kvmCpu ?? 'host',
+      tcgTbMib: this.config.tcgTbMib,
       tscKhz: hostTscKhz(),
       kernel: this.config.kernel,
       initramfs: this.config.initramfs,

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildQemuArgs, kernelCommandLine, MAX_VIRTIO_DEVICES } from './qemu-args.ts';
+import { buildQemuArgs, DEFAULT_TCG_TB_MIB, kernelCommandLine, MAX_VIRTIO_DEVICES } from './qemu-args.ts';
 import type { QemuArgsInput } from './qemu-args.ts';
 
 const base: QemuArgsInput = {
@@ -24,8 +24,8 @@ function valueAfter(args: string[], flag: string): string[] {
 describe('buildQemuArgs', () => {
   it('uses the microvm machine options and kernel arguments measured to boot reliably under TCG', () => {
     const args = buildQemuArgs({ ...base, tscKhz: 2599998 });
-    assert.deepEqual(valueAfter(args, '-M'), ['microvm,x-option-roms=off,isa-serial=on,rtc=on']);
-    assert.deepEqual(valueAfter(args, '-accel'), ['tcg,tb-size=128'], 'a bounded translation cache');
+    assert.deepEqual(valueAfter(args, '-M'), ['microvm,x-option-roms=off,isa-serial=on,rtc=on,mem-merge=on']);
+    assert.deepEqual(valueAfter(args, '-accel'), [`tcg,tb-size=${DEFAULT_TCG_TB_MIB}`], 'a bounded translation cache');
     assert.deepEqual(valueAfter(args, '-cpu'), [], 'TCG keeps the default CPU model');
     const cmdline = valueAfter(args, '-append')[0]!.split(' ');
     for (const arg of ['no_timer_check', 'tsc=reliable', 'lpj=5000000', 'console=ttyS0', 'panic=1', 'tsc_early_khz=2599998']) assert.ok(cmdline.includes(arg), arg);
@@ -39,9 +39,14 @@ describe('buildQemuArgs', () => {
     assert.deepEqual(valueAfter(args, '-m'), ['512M']);
   });
 
+  it('takes the configured TCG translation cache size, within bounds', () => {
+    assert.deepEqual(valueAfter(buildQemuArgs({ ...base, tcgTbMib: 64 }), '-accel'), ['tcg,tb-size=64']);
+    for (const bad of [0, 4, 1.5, 100_000]) assert.throws(() => buildQemuArgs({ ...base, tcgTbMib: bad }), /translation cache/);
+  });
+
   it('selects KVM with the configured CPU model and no TSC hint', () => {
-    const args = buildQemuArgs({ ...base, accelerator: 'kvm', kvmCpu: 'max', tscKhz: 2599998 });
-    assert.deepEqual(valueAfter(args, '-accel'), ['kvm']);
+    const args = buildQemuArgs({ ...base, accelerator: 'kvm', kvmCpu: 'max', tscKhz: 2599998, tcgTbMib: 64 });
+    assert.deepEqual(valueAfter(args, '-accel'), ['kvm'], 'no translation cache option on KVM');
     assert.deepEqual(valueAfter(args, '-cpu'), ['max']);
     assert.ok(!valueAfter(args, '-append')[0]!.includes('tsc_early_khz'));
   });

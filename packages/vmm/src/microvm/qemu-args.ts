@@ -54,13 +54,23 @@ export interface QemuArgsInput {
   tap?: { ifname: string; mac: string } | undefined;
   /** TCG only: the host TSC frequency, so the guest skips its PIT calibration (host-tsc.ts). */
   tscKhz?: number | undefined;
+  /** TCG only: the translation cache in MiB (default DEFAULT_TCG_TB_MIB; ignored under KVM). */
+  tcgTbMib?: number | undefined;
   /** Extra kernel arguments (the KVM probe adds `aleph.probe=1`). */
   extraKernelArgs?: string[] | undefined;
   sandbox: boolean;
+  /** A snapshot restore: QEMU waits for QMP `migrate-incoming` instead of booting (snapshot-restore.ts). */
+  incomingDefer?: boolean | undefined;
 }
 
-/** TCG translation cache (MiB); counted in the TCG VMM overhead. */
-export const TCG_TB_MIB = 128;
+/**
+ * TCG translation cache (MiB) unless configured; counted in the TCG VMM overhead. QEMU 7.2's
+ * default is 1 GiB (it only grows); every MiB of it is resident per VM once the guest ran enough
+ * code, and an idle program VM is most of what a node holds. At 32 MiB a full cache is flushed
+ * and re-translated, which costs CPU only while the guest runs new code (boot, first requests);
+ * the density figures of the bench (crn.density.*) measure the memory side.
+ */
+export const DEFAULT_TCG_TB_MIB = 32;
 
 /** microvm has eight virtio-mmio transports: control serial + network + drives must fit. */
 export const MAX_VIRTIO_DEVICES = 8;
@@ -87,14 +97,24 @@ function escapeOption(value: string): string {
   return value.replace(/,/g, ',,');
 }
 
+function tcgTbMib(value: number | undefined): number {
+  const mib = value ?? DEFAULT_TCG_TB_MIB;
+  // QEMU refuses 0 and wraps absurd sizes; below 8 MiB a booting guest thrashes the cache.
+  if (!Number.isInteger(mib) || mib < 8 || mib > 4096) throw new Error(`the TCG translation cache must be 8-4096 MiB (got ${mib})`);
+  return mib;
+}
+
 export function buildQemuArgs(input: QemuArgsInput): string[] {
   const devices = input.drives.length + (input.tap ? 1 : 0) + (input.controlSocket ? 1 : 0);
   if (devices > MAX_VIRTIO_DEVICES) throw new Error(`a microVM takes at most ${MAX_VIRTIO_DEVICES} virtio devices (asked for ${devices})`);
   const args = [
-    '-M', 'microvm,x-option-roms=off,isa-serial=on,rtc=on',
+    // mem-merge=on marks guest RAM mergeable (MADV_MERGEABLE): where the host runs KSM (the
+    // operator's choice, host/ksm.ts), identical pages of VMs booted from the same kernel and
+    // runtime are shared. QEMU's default is on; said here so the density relies on nothing implicit.
+    '-M', 'microvm,x-option-roms=off,isa-serial=on,rtc=on,mem-merge=on',
     // TCG's translated-code cache is 1 GiB by default and only grows: capped, so QEMU's memory
-    // fits the VM's cgroup (vm-jail.ts) and the cache is flushed when full instead.
-    '-accel', input.accelerator === 'tcg' ? `tcg,tb-size=${TCG_TB_MIB}` : 'kvm',
+    // fits the VM's cgroup (vm-jail.ts) and the cache is flushed when full instead. KVM has none.
+    '-accel', input.accelerator === 'tcg' ? `tcg,tb-size=${tcgTbMib(input.tcgTbMib)}` : 'kvm',
     ...(input.accelerator === 'kvm' ? ['-cpu', input.kvmCpu] : []),
     '-smp', String(input.vcpus),
     '-m', `${input.memoryMib}M`,
@@ -133,6 +153,7 @@ export function buildQemuArgs(input: QemuArgsInput): string[] {
       '-device', `virtio-net-device,netdev=net0,mac=${input.tap.mac}`,
     );
   }
+  if (input.incomingDefer) args.push('-incoming', 'defer');
   if (input.jail) {
     const { uid, gid, chrootDir } = input.jail;
     if (!Number.isInteger(uid) || uid < 1 || !Number.isInteger(gid) || gid < 1) throw new Error('the QEMU jail needs an unprivileged uid and gid');

@@ -4,7 +4,7 @@
  * after a supervisor restart, a pid we re-attached to and watch by polling. Both look the same
  * to the VM (`QemuProcess`).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest/protocol';
@@ -72,11 +72,12 @@ export function attachedProcess(pid: number): QemuProcess {
  * jail: in the VM's cgroup from its first instruction, dropping to the VM's uid in an empty
  * chroot once its files are open (vm-jail.ts).
  */
-export function spawnQemu(options: MicroVmOptions, dir: string, controlSocket: string | undefined, tap: TapLease | undefined, jail: VmJail): QemuProcess {
+export function spawnQemu(options: MicroVmOptions, dir: string, controlSocket: string | undefined, tap: TapLease | undefined, jail: VmJail, incomingFd?: number): QemuProcess {
   const args = buildQemuArgs({
     accelerator: options.accelerator,
     kvmCpu: options.kvmCpu,
     tscKhz: options.tscKhz,
+    tcgTbMib: options.tcgTbMib,
     vcpus: options.vcpus,
     memoryMib: options.memoryMib,
     kernel: options.kernel,
@@ -93,6 +94,8 @@ export function spawnQemu(options: MicroVmOptions, dir: string, controlSocket: s
     tap: tap ? { ifname: tap.ifname, mac: tap.mac } : undefined,
     sandbox: options.sandbox ?? true,
     jail: jail.qemuJail,
+    // A restore reads the snapshot from `incomingFd`, QEMU's fd 3 (snapshot-restore.ts).
+    incomingDefer: incomingFd !== undefined,
   });
   const command = jail.command(toolPath(options.qemuPath, 'qemu-system-x86'), args);
   // QEMU's own stderr (argument errors, failed drive opens) goes to a file: the VM does not
@@ -100,7 +103,8 @@ export function spawnQemu(options: MicroVmOptions, dir: string, controlSocket: s
   const stderrFd = openSync(join(dir, 'qemu.log'), 'a');
   try {
     // Nothing of our environment goes to QEMU (it needs none).
-    const child = spawn(command.file, command.args, { stdio: ['ignore', 'ignore', stderrFd], detached: true, env: {} });
+    const stdio: StdioOptions = incomingFd === undefined ? ['ignore', 'ignore', stderrFd] : ['ignore', 'ignore', stderrFd, incomingFd];
+    const child = spawn(command.file, command.args, { stdio, detached: true, env: {} });
     const exit = new Promise<QemuExit>((resolve) => {
       child.once('error', () => resolve({ code: null, signal: null }));
       child.once('exit', (code, signal) => resolve({ code, signal }));

@@ -13,6 +13,7 @@ import type { TapLease, TapPoolConfig } from './tap.ts';
 import type { BootPolicy } from './boot-policy.ts';
 import type { GuestOutputLimits } from './guest-output.ts';
 import type { VmJailSettings } from './vm-jail.ts';
+import type { SnapshotRestore } from './snapshot-types.ts';
 
 export type MicroVmState = 'created' | 'booting' | 'waiting' | 'configuring' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -31,6 +32,8 @@ export interface MicroVmOptions {
   qemuPath: string;
   accelerator: Accelerator;
   kvmCpu: string;
+  /** TCG: translation cache in MiB (default DEFAULT_TCG_TB_MIB, qemu-args.ts). */
+  tcgTbMib?: number | undefined;
   /** TCG: the host TSC frequency (hostTscKhz()). */
   tscKhz?: number | undefined;
   kernel: string;
@@ -61,6 +64,8 @@ export interface MicroVmOptions {
    * settings (defaults: the accelerator's VMM overhead, DEFAULT_VM_PIDS, detected cgroups).
    */
   jail?: Partial<VmJailSettings> | undefined;
+  /** Start from this snapshot (snapshot-restore.ts) instead of booting; the layout must match. */
+  restore?: SnapshotRestore | undefined;
   /** Bounds on what the guest's output may take on the host (guest-output.ts). */
   output?: Partial<GuestOutputLimits> | undefined;
   /** Called with human-readable lifecycle lines (the executor logs them). */

@@ -26,12 +26,13 @@ import { deferred, raceDeadline } from './deferred.ts';
 import { pollSsh } from './instance-boot.ts';
 import { attachedProcess, killQemu, pidAlive, qemuStderrTail, spawnQemu, type QemuExit, type QemuProcess } from './qemu-process.ts';
 import { QmpClient } from './qmp.ts';
+import { saveSnapshot, snapshotLayout, type SnapshotInfo } from './snapshot.ts';
+import { restoreQemu } from './snapshot-restore.ts';
 import { settlesWithin } from './timing.ts';
 import type { TapLease } from './tap.ts';
 import { VmHost } from './vm-host.ts';
 import { DEFAULT_VM_IO, DEFAULT_VM_PIDS, DEFAULT_VMM_CPU_OVERHEAD, DEFAULT_VMM_OVERHEAD_MIB, VmJail, type VmJailSettings } from './vm-jail.ts';
 import { MicroVmError, type MicroVmAssignment, type MicroVmAttachment, type MicroVmExit, type MicroVmOptions, type MicroVmState } from './vm-types.ts';
-
 
 export class MicroVm {
   #state: MicroVmState = 'created';
@@ -65,55 +66,35 @@ export class MicroVm {
     this.#ready.promise.catch(() => {});
   }
 
-  get state(): MicroVmState {
-    return this.#state;
-  }
+  get state(): MicroVmState { return this.#state; }
 
   /** Guest address (port 8080 answers there once ready). */
-  get tap(): TapLease | undefined {
-    return this.#host.tap;
-  }
+  get tap(): TapLease | undefined { return this.#host.tap; }
 
-  get pid(): number | undefined {
-    return this.#child?.pid;
-  }
+  get pid(): number | undefined { return this.#child?.pid; }
 
   /** The VM's log lines (bounded in lines and bytes, rate limited). */
-  get logs(): LogBuffer {
-    return this.#output.logs;
-  }
+  get logs(): LogBuffer { return this.#output.logs; }
 
   /** QEMU's host uid and cgroup (set once prepared or attached). */
-  get jail(): VmJail | undefined {
-    return this.#jail;
-  }
+  get jail(): VmJail | undefined { return this.#jail; }
 
   /** What the host holds for this VM's guest output right now (bounded; for checks and metrics). */
   outputUsage(): { logBytes: number; partialBytes: number; controlBytes: number; invalidFrames: number } {
     return { logBytes: this.logs.bytes, partialBytes: this.#output.partialBytes, controlBytes: this.#agent?.bufferedBytes ?? 0, invalidFrames: this.#agent?.invalidFrames ?? 0 };
   }
 
-  get dir(): string | undefined {
-    return this.#host.dir;
-  }
+  get dir(): string | undefined { return this.#host.dir; }
 
   /** `uname -r` reported by the guest agent. */
-  get kernelRelease(): string | undefined {
-    return this.#kernelRelease;
-  }
+  get kernelRelease(): string | undefined { return this.#kernelRelease; }
 
   /** Boot attempts used (more than 1 when the watchdog retried). */
-  get bootAttempts(): number {
-    return this.#bootAttempts;
-  }
+  get bootAttempts(): number { return this.#bootAttempts; }
 
-  get exited(): Promise<MicroVmExit> {
-    return this.#exited.promise;
-  }
+  get exited(): Promise<MicroVmExit> { return this.#exited.promise; }
 
-  get consolePath(): string | undefined {
-    return this.#host.dir ? join(this.#host.dir, 'console.log') : undefined;
-  }
+  get consolePath(): string | undefined { return this.#host.dir ? join(this.#host.dir, 'console.log') : undefined; }
 
   consoleTail(lines = 40): string[] {
     return this.consolePath ? tailLines(this.consolePath, lines) : [];
@@ -198,6 +179,20 @@ export class MicroVm {
     throw err;
   }
 
+  /** Boots to the agent's hello, saves the VM to `file` (snapshot.ts) unconfigured, and ends it. */
+  async bootAndSnapshot(file: string): Promise<SnapshotInfo> {
+    if (this.#state !== 'created' || !this.#host.dir || this.options.instance || this.options.restore) throw new Error(`cannot snapshot a VM in state ${this.#state}`);
+    this.#state = 'booting';
+    this.#stopRequested = true;
+    try {
+      await this.#bootWithWatchdog();
+      if (!this.#qmp) throw new MicroVmError('BOOT_FAILED', 'no QMP connection to save the VM through');
+      return await saveSnapshot({ qmp: this.#qmp, jail: this.#jail!.qemuJail, file, layout: snapshotLayout(this.options) });
+    } finally {
+      await this.#fail('stopped');
+    }
+  }
+
   /**
    * Takes over a VM started by an earlier supervisor: the host connects to QEMU's control socket
    * again, QMP is reopened, the VM's cgroup is found by name. Returns false, leaving everything
@@ -252,6 +247,14 @@ export class MicroVm {
 
   async #bootWithWatchdog(): Promise<void> {
     const dir = this.#host.dir!;
+    if (this.options.restore) {
+      // No boot, no watchdog: the snapshot loads or the VM fails.
+      const { tap } = this.#host;
+      if (!tap || !this.#agent) throw new MicroVmError('BOOT_FAILED', 'only program VMs with a network are restored');
+      const restored = await restoreQemu({ options: this.options, restore: this.options.restore, dir, agent: this.#agent, tap, jail: this.#jail!, timeoutMs: this.#policy.timeoutMs, onSpawn: (child) => (this.#child = child) });
+      ({ child: this.#child, qmp: this.#qmp } = restored);
+      return this.#event(`restored from a snapshot: loaded in ${Math.round(restored.timings.loadMs)} ms, identity refreshed in ${Math.round(restored.timings.refreshMs)} ms`);
+    }
     await bootWithWatchdog({
       policy: this.#policy,
       consolePath: join(dir, 'console.log'),

@@ -10,6 +10,7 @@ import { benchCache } from './cache.ts';
 import { benchCrnPayments } from './crn-payments.ts';
 import { benchCrnWarmPath } from './crn-warm-path.ts';
 import { benchMicroVm } from './microvm.ts';
+import { benchSnapshot } from './snapshot.ts';
 import { firewallTableGuard } from '../../common/firewall-table.ts';
 
 const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://aleph:aleph@127.0.0.1:5432/aleph_test';
@@ -77,6 +78,9 @@ export async function runScenarios(ctx: BenchContext): Promise<{ figures: Figure
   await attempt('cache-process', () => benchCache(ctx));
   let accelerator = 'none (no microVM scenario ran)';
   const noVm = ctx.only && !ctx.only.includes('microvm') ? 'not selected (--only)' : ctx.microVm.programs === 0 ? 'disabled (--vms 0)' : microVmUnavailable();
+  const noSnapshot = ctx.only && !ctx.only.includes('snapshot') ? 'not selected (--only)' : microVmUnavailable();
+  if (noSnapshot) skipped.push({ scenario: 'snapshot', reason: noSnapshot });
+  else await attempt('snapshot', () => benchSnapshot(ctx));
   if (noVm) {
     for (const scenario of ['cold-start', 'density', 'cache-microvm']) skipped.push({ scenario, reason: noVm });
   } else {
