@@ -47,6 +47,9 @@ const MONITOR_ENV = {
   // Short score periods so that `ccn rewards` sees the kill within the test's time.
   CCN_SCORE_PERIOD_SECONDS: '30',
   CCN_METRICS_PUBLISH_INTERVAL_SECONDS: '5',
+  // Idle workloads: the sample program, the SDK's program and instance (two of them on one CRN
+  // after the failover) and the diagnostic program take more vCPUs than this host's two per CRN.
+  CRN_CAPACITY_VCPUS: '4',
 };
 const SCORE_PERIOD = Number(MONITOR_ENV.CCN_SCORE_PERIOD_SECONDS);
 const FAILOVER_BOUND_MS = Number(MONITOR_ENV.CCN_FAILOVER_BOUND_SECONDS) * 1000;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hashToHostLabel } from '@aleph-nodes/protocol';
-import { isNodeHost, nodeHostConstraint } from './node-host.ts';
+import { isNodeHost, nodeHostConstraint, selfUrl } from './node-host.ts';
 
 describe('isNodeHost', () => {
   it('the domain (any case, any port) and loopback names are the node', () => {
@@ -23,5 +23,16 @@ describe('isNodeHost', () => {
       const { host: pattern } = nodeHostConstraint(domain);
       for (const host of hosts) assert.equal(pattern.test(host), isNodeHost(host, domain), `${host} for ${domain}`);
     }
+  });
+});
+
+describe('selfUrl: where the node reaches its own server', () => {
+  it('uses the bound address, loopback for a wildcard, brackets for IPv6', () => {
+    assert.equal(selfUrl({ address: '127.0.0.2', family: 'IPv4', port: 4020 }), 'http://127.0.0.2:4020');
+    assert.equal(selfUrl({ address: '203.0.113.7', family: 'IPv4', port: 80 }), 'http://203.0.113.7:80');
+    assert.equal(selfUrl({ address: '0.0.0.0', family: 'IPv4', port: 4020 }), 'http://127.0.0.1:4020');
+    assert.equal(selfUrl({ address: '::', family: 'IPv6', port: 4020 }), 'http://[::1]:4020');
+    assert.equal(selfUrl({ address: '2001:db8::5', family: 'IPv6', port: 4020 }), 'http://[2001:db8::5]:4020');
+    assert.throws(() => selfUrl(null));
   });
 });

@@ -37,3 +37,16 @@ export function nodeHostConstraint(domain: string): { host: RegExp } {
   });
   return { host: new RegExp(`^(?:${names.join('|')})(?::\\d+)?$`, 'i') };
 }
+
+/**
+ * The base URL at which this node reaches its own HTTP server (its `/status/check/*` call the
+ * diagnostic program through its own `/vm/{hash}` route): the address the server listens on, or
+ * loopback when it listens on every address. Not always 127.0.0.1: a node bound to one address
+ * (127.0.0.2 on a devnet, a public address in production) does not answer on loopback.
+ */
+export function selfUrl(address: { address: string; family: string; port: number } | string | null): string {
+  if (!address || typeof address === 'string') throw new Error('the HTTP server is not listening on a TCP port');
+  const ipv6 = address.family === 'IPv6' || address.address.includes(':');
+  const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '[::1]' : ipv6 ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}

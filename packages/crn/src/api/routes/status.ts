@@ -6,6 +6,7 @@ import { paymentReceiver } from '../../payments/node-payments.ts';
 import type { ApiContext } from '../context.ts';
 import { ccnUrls } from '../../config.ts';
 import { checkDiagnosticProgram, DiagnosticClient } from './fastapi-check.ts';
+import { selfUrl } from '../node-host.ts';
 
 
 function parseSemver(v: string): [number, number, number] | undefined {
@@ -97,7 +98,7 @@ export async function statusRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   // As aleph-vm: `vm` is what the diagnostic program answers on /ip/6 (it connects out to public
   // IPv6 services from inside its VM), false whenever it cannot answer or the executor gives VMs no IPv6.
   // The diagnostic program through this node's own /vm/{hash} route (its answers bounded there).
-  const diagnosticUrl = (vmId: string): string => `http://127.0.0.1:${(app.server.address() as { port: number }).port}/vm/${vmId}`;
+  const diagnosticUrl = (vmId: string): string => `${selfUrl(app.server.address())}/vm/${vmId}`;
   app.get('/status/check/ipv6', async () => {
     const vmCheck = async (): Promise<boolean> => {
       if (!ctx.executor.capabilities.ipv6) return false;
