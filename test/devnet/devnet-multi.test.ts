@@ -41,6 +41,7 @@ const StateSchema = z
     rootfs: z.object({ debian: hash.optional() }).strict(),
     registry: z.object({ address }).strict(),
     oracle: z.object({ address, key_file: z.string().min(1) }).strict(),
+    aggregates: z.object({ address }).strict(),
     sample: z.object({ program: hash, url: z.string().url() }).strict(),
   })
   .strict();
