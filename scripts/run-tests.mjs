@@ -44,7 +44,8 @@ if (files.length === 0) {
 // compete for the two cores of a build machine and time out spuriously.
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=./scripts/test-times-reporter.mjs', '--test-reporter-destination=stdout', ...files],
   { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
 );
 process.exit(result.status ?? 1);

@@ -116,11 +116,15 @@ describe('microVM snapshots (save, restore with a fresh identity)', { timeout: 9
     assert.equal(source.state, 'stopped', 'the source VM ends once saved');
     assert.ok(saved.bytes > 1024 * 1024, 'the file holds the guest memory');
     await assertNothingLeft();
-    // The snapshot ages, so a restored guest that kept its clock would be visibly behind.
-    await new Promise((r) => setTimeout(r, SNAPSHOT_AGE_MS));
-
+    // Taps are leased lowest-free, so a restore would otherwise get the source's freed tap back
+    // and the MAC check below could not tell a refreshed NIC from the snapshot's own.
+    const holder = new MicroVm(vmOptions('snap-holder'));
     const restored: MicroVm[] = [];
     try {
+      await holder.prepare();
+      assert.equal(holder.tap!.mac, sourceMac, "the holder takes the source's freed tap");
+      // The snapshot ages, so a restored guest that kept its clock would be visibly behind.
+      await new Promise((r) => setTimeout(r, SNAPSHOT_AGE_MS));
       const answers: Answer[] = [];
       for (const id of ['snap-a', 'snap-b']) {
         const vm = new MicroVm(vmOptions(id, { restore: { file: saved.file, layout: saved.layout } }));
@@ -143,7 +147,7 @@ describe('microVM snapshots (save, restore with a fresh identity)', { timeout: 9
       assert.notEqual(a.mac, b.mac, 'two running restores must not share a MAC');
       assert.equal(restored[0]!.state, 'running', 'the first restore still runs beside the second');
     } finally {
-      await Promise.all(restored.map((vm) => vm.stop(5_000)));
+      await Promise.all([...restored, holder].map((vm) => vm.stop(5_000)));
     }
     await rm(file, { force: true });
     assert.equal(existsSync(file), false);
