@@ -5,7 +5,9 @@
  * nothing to the pool; the pool refills with a NEW VM; a second program never gets the first
  * one's VM (another QEMU pid, another guest boot id, none of the first program's files); and
  * nothing is left behind (taps, nft rules, cgroups, QEMU, directories). One VM runs at a time.
- * A program whose runtime is another file with the pool runtime's bytes takes a pool VM too.
+ * Pool VMs start Node.js ahead; the program is imported into it unless it sets a variable that
+ * acts only at a language start (then a fresh Node.js). A program whose runtime is another file
+ * with the pool runtime's bytes takes a pool VM too.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -37,11 +39,13 @@ http.createServer((req, res) => {
     code: readdirSync('/opt/code').sort(),
     tmp: readdirSync('/tmp').filter((n) => n.startsWith('mark-')).sort(),
     bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+    // The Node.js the pool VM started ahead keeps its command line (guest launcher.ts).
+    launched: readFileSync('/proc/self/cmdline', 'utf8').split('\\0').includes('--aleph-launcher'),
   }));
 }).listen(8080);
 `;
 
-interface Report { who: string; hostname: string; code: string[]; tmp: string[]; bootId: string }
+interface Report { who: string; hostname: string; code: string[]; tmp: string[]; bootId: string; launched: boolean }
 
 describe('microVM warm pool: one program per pool VM, never reused', { skip: process.getuid?.() !== 0 ? 'needs root' : false, timeout: 900_000 }, () => {
   let stateDir: string;
@@ -50,7 +54,7 @@ describe('microVM warm pool: one program per pool VM, never reused', { skip: pro
   let runtime: string;
   let taken = 0;
 
-  const spec = (who: string, internet: boolean, runtimePath?: string): ExecutionSpec => {
+  const spec = (who: string, internet: boolean, runtimePath?: string, variables: Record<string, string> = {}): ExecutionSpec => {
     const dir = join(work, who);
     mkdirSync(dir);
     writeFileSync(join(dir, 'main.mjs'), PROGRAM);
@@ -59,7 +63,7 @@ describe('microVM warm pool: one program per pool VM, never reused', { skip: pro
       id: `pool-test-${who}`,
       code: { dir, entrypoint: 'main.mjs', contentKey: `zip-pool-test-${who}` },
       volumes: [],
-      variables: { WHO: who },
+      variables: { WHO: who, ...variables },
       ...(runtimePath ? { runtime: { path: runtimePath } } : {}),
       resources: { vcpus: 1, memoryMib: 256 },
       internet,
@@ -80,7 +84,7 @@ describe('microVM warm pool: one program per pool VM, never reused', { skip: pro
       network: { prefix: TAP_PREFIX }, accelerator: 'tcg', firewall: { table: TABLE },
       // Generous: a loaded machine slows TCG boots a lot (a deadline, not a timing assertion).
       boot: { stallMs: 30_000, timeoutMs: 240_000 },
-      warmPools: [{ runtime, size: 1, vcpus: 1, memoryMib: 256 }],
+      warmPools: [{ runtime, size: 1, vcpus: 1, memoryMib: 256, prestart: 'node' }],
       onPoolTaken: () => { taken += 1; },
     });
   });
@@ -122,6 +126,7 @@ describe('microVM warm pool: one program per pool VM, never reused', { skip: pro
     assert.equal(a.hostname, 'pool-test-a', 'the pool VM took the program\'s identity');
     assert.deepEqual(a.code, ['main.mjs', 'secret-a.txt']);
     assert.deepEqual(a.tmp, ['mark-a']);
+    assert.equal(a.launched, true, 'the program was imported into the Node.js started ahead');
     assert.equal(taken, 1);
 
     await executor.refillPools();
@@ -134,12 +139,14 @@ describe('microVM warm pool: one program per pool VM, never reused', { skip: pro
     // its runtime a copy of the pool's (as the CRN's download of it is): the same bytes match.
     const runtimeCopy = join(work, 'runtime-copy.squashfs');
     copyFileSync(runtime, runtimeCopy);
-    const b = await serve(spec('b', true, runtimeCopy), secondVm);
+    // NODE_OPTIONS acts only when Node.js starts: this program gets a fresh one, in the pool VM still.
+    const b = await serve(spec('b', true, runtimeCopy, { NODE_OPTIONS: '--no-warnings' }), secondVm);
     assert.equal(b.who, 'b');
     assert.equal(b.hostname, 'pool-test-b');
     assert.deepEqual(b.code, ['main.mjs', 'secret-b.txt'], 'none of the first program\'s code');
     assert.deepEqual(b.tmp, ['mark-b'], 'none of the first program\'s files');
     assert.notEqual(b.bootId, a.bootId, 'another guest boot: not the first program\'s VM');
+    assert.equal(b.launched, false, 'a program with start-only variables gets a Node.js of its own');
     assert.equal(executor.pools?.taken, 2);
 
     assert.deepEqual(tapNames(TAP_PREFIX), []);

@@ -154,7 +154,7 @@ export const CrnConfigSchema = z.object({
   warmPoolRuntimes: z
     .array(z.enum(['node', 'python']))
     .default(['node'])
-    .describe('microVM executor: the built runtimes that get a warm pool; a program takes a pool VM when its runtime has the same bytes as the pool\'s'),
+    .describe('microVM executor: the built runtimes that get a warm pool; a program takes a pool VM when its runtime has the same bytes as the pool\'s. Each pool VM starts its language while it waits (node: Node.js; python: Python with the ASGI server and FastAPI imported) and the program is imported into it'),
   warmPoolMemoryMib: z.number().int().min(64).default(128).describe('microVM executor: memory of a pool VM; only programs asking exactly this much take one'),
   warmPoolVcpus: z.number().int().min(1).default(1).describe('microVM executor: vCPUs of a pool VM; only programs asking exactly this many take one'),
   dnsServers: z

@@ -72,10 +72,14 @@ interface Parts {
 /** The warm pools the settings ask for, on the built runtimes (none when `warmPoolSize` is 0). */
 function warmPools(config: CrnConfig, runtimes: Record<string, string | undefined>): MicroVmExecutorConfig['warmPools'] {
   if (config.warmPoolSize === 0) return [];
+  // Each pool VM starts its runtime's usual language ahead: Node.js, or Python's ASGI server
+  // (aleph's Python programs are ASGI apps); a program of another kind gets a fresh process.
+  const prestart = { node: 'node', python: 'asgi' } as const;
   return [...new Set(config.warmPoolRuntimes)]
-    .map((name) => runtimes[name])
-    .filter((runtime): runtime is string => runtime !== undefined)
-    .map((runtime) => ({ runtime, size: config.warmPoolSize, vcpus: config.warmPoolVcpus, memoryMib: config.warmPoolMemoryMib }));
+    .flatMap((name) => {
+      const runtime = runtimes[name];
+      return runtime === undefined ? [] : [{ runtime, size: config.warmPoolSize, vcpus: config.warmPoolVcpus, memoryMib: config.warmPoolMemoryMib, prestart: prestart[name] }];
+    });
 }
 
 async function createExecutor(config: CrnConfig, dataDir: string, logger: Logger, onPoolTaken: () => void): Promise<Executor> {

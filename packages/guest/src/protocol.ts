@@ -35,7 +35,18 @@ export const KERNEL_ARG = {
   rootSerial: 'aleph.root_serial=',
   /** `aleph.bare_init=<serial>`: the benchmark hook that runs a drive's own init instead of the agent. */
   bareInit: 'aleph.bare_init=',
+  /** `aleph.prestart=<PrestartKind>`: a warm pool VM starts that language while it waits for a program. */
+  prestart: 'aleph.prestart=',
 } as const;
+
+/**
+ * The language a warm pool VM starts ahead, before any program is known: `node` (Node.js, for
+ * `.js`/`.mjs`/`.cjs` entrypoints) or `asgi` (Python with the ASGI server imported). The program
+ * that takes the VM is then imported into that waiting process instead of starting a new one.
+ * Never for a VM that is snapshotted: every restore would share the started process's random state.
+ */
+export type PrestartKind = 'node' | 'asgi';
+export const PRESTART_KINDS: readonly PrestartKind[] = ['node', 'asgi'];
 
 /** The line the initramfs prints when a probe boot reached userspace. */
 export const PROBE_MARKER = 'ALEPH-PROBE-OK';

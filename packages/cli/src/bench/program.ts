@@ -27,7 +27,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = newProgram('bench', 'Benchmarks of the CCN and the CRN, as ratios against baselines measured in the same run')
     .option('--json <file>', 'write the report as JSON')
     .option('--executor <kind>', "CRN executor of the warm-path scenario: 'process' or 'microvm'", 'process')
-    .option('--quick', 'fewer iterations and VMs (under 5 minutes here)')
+    .option('--quick', 'fewer iterations and VMs, no Python warm pool run (under 5 minutes here)')
     .option('--vms <n>', 'microVM scenarios: programs started through the CRN, at least 2, or 0 to skip them (default 3 with --quick, else 8)')
     .option('--bare-boots <n>', 'microVM scenarios: bare QEMU boots for the cold-start limit (default 2 with --quick, else 5)')
     .option('--only <groups>', `comma-separated scenario groups to run: ${GROUPS.join(', ')} (default: all)`)
@@ -39,7 +39,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       const quick = opts.quick === true;
       const programs = count('--vms', opts.vms, quick ? 3 : 8);
       if (programs === 1) throw new UsageError('--vms must be 0 (skip) or at least 2 (one first start, then cold starts)');
-      const microVm = { programs, bareBoots: Math.max(1, count('--bare-boots', opts.bareBoots, quick ? 2 : 5)) };
+      // --quick (the test suite's smoke run) leaves out the Python pool run: a second runtime's boots.
+      const microVm = { programs, bareBoots: Math.max(1, count('--bare-boots', opts.bareBoots, quick ? 2 : 5)), pythonPool: !quick };
       const logger = createLogger({ name: 'bench', level: process.env.LOG_LEVEL ?? 'warn' });
       const only = opts.only?.split(',').map((g) => g.trim()).filter(Boolean);
       const groups: readonly string[] = GROUPS;

@@ -1,6 +1,11 @@
 """Serves the ASGI program of a Python runtime VM on port 8080 (started by the guest agent).
 
 Usage: python3 /opt/aleph/asgi_serve.py MODULE:ATTRIBUTE
+       python3 /opt/aleph/asgi_serve.py --wait
+
+With --wait (a warm pool VM's pre-started Python, the agent's launcher.ts), the server and
+FastAPI are imported first, then one JSON line is read from stdin: {"target": "MODULE:ATTRIBUTE",
+"cwd": ..., "env": {...}}, its variables applied, and the program served as with the first form.
 
 What a program sees is what aleph's Python runtime gives it:
 - the code directory first on sys.path, then /opt/packages (where programs mount a volume of
@@ -12,9 +17,11 @@ What a program sees is what aleph's Python runtime gives it:
 """
 import asyncio
 import importlib
+import json
 import logging
 import os
 import sys
+import time
 import traceback
 
 CODE_DIR = "/opt/code"
@@ -69,9 +76,55 @@ def with_error_pages(app):
     return wrapped
 
 
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def wait_for_request():
+    """Imports what every ASGI program needs, then blocks on the agent's launch request."""
+    import uvicorn  # noqa: F401
+
+    try:
+        import fastapi  # noqa: F401  (most programs are FastAPI apps; absent is fine)
+    except ImportError:
+        pass
+    line = sys.stdin.buffer.readline(MAX_REQUEST_BYTES)
+    request = json.loads(line)
+    env = request.get("env")
+    if not isinstance(request.get("target"), str) or not isinstance(env, dict):
+        raise ValueError("launch request without a target or variables")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        raise ValueError("launch request variables must be strings")
+    os.environ.update(env)
+    if "TZ" in env and hasattr(time, "tzset"):
+        time.tzset()
+    sys.stdin.close()
+    target = request["target"]
+    if shadowed_by_code():
+        # The program ships its own copy of a module already imported here (its own FastAPI, a
+        # file named like a standard module): only a fresh interpreter gives it what it ships.
+        os.execv(sys.executable, [sys.executable, "-u", os.path.abspath(__file__), target])
+    return target
+
+
+def shadowed_by_code():
+    """Whether a top-level name in the code directory is that of a module already imported."""
+    try:
+        entries = os.listdir(CODE_DIR)
+    except OSError:
+        return False
+    loaded = {name.partition(".")[0] for name in sys.modules}
+    for entry in entries:
+        name = entry[:-3] if entry.endswith(".py") else entry.partition(".")[0]
+        if name in loaded:
+            return True
+    return False
+
+
 def main(argv):
+    if argv[1:] == ["--wait"]:
+        argv = [argv[0], wait_for_request()]
     if len(argv) != 2 or ":" not in argv[1]:
-        print("usage: asgi_serve.py MODULE:ATTRIBUTE", file=sys.stderr)
+        print("usage: asgi_serve.py MODULE:ATTRIBUTE | --wait", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # The launcher's own directory must not shadow the program's modules.

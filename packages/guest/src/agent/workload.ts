@@ -1,4 +1,7 @@
-/** The program inside the VM: spawned once, its output forwarded line by line, its port polled. */
+/**
+ * The program inside the VM: spawned once (or handed to the language started ahead in a warm pool
+ * VM, launcher.ts), its output forwarded line by line, its port polled.
+ */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -6,8 +9,9 @@ import { chmod } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { WORKLOAD_PORT } from '../protocol.ts';
-import type { GuestConfig } from '../protocol.ts';
+import type { GuestConfig, PrestartKind } from '../protocol.ts';
 import { GUEST_API_SOCKET } from './guest-api.ts';
+import { encodeLaunchRequest, LAUNCHER_FLAG, launcherFits } from './launcher.ts';
 import { CODE_DIR } from './setup.ts';
 
 export interface WorkloadEvents {
@@ -39,10 +43,27 @@ export function runtimeEnvironment(): Record<string, string> {
   };
 }
 
+function hasPython(): boolean {
+  return existsSync(ASGI_SERVE) && existsSync(PYTHON);
+}
+
+/** What every program process starts with, before the message's variables. */
+function baseEnvironment(): Record<string, string> {
+  return { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', ...runtimeEnvironment() };
+}
+
+/** The command of a launcher of `kind`; undefined when this runtime cannot start it. */
+function launcherCommand(kind: PrestartKind): { command: string; args: string[] } | undefined {
+  if (kind === 'asgi') return hasPython() ? { command: PYTHON, args: ['-u', ASGI_SERVE, '--wait'] } : undefined;
+  // This agent's own bundle, in launcher mode (main.ts).
+  const bundle = process.argv[1];
+  return bundle ? { command: process.execPath, args: [bundle, LAUNCHER_FLAG] } : undefined;
+}
+
 /** The command that runs `config`'s entrypoint. */
 export async function entryCommand(config: GuestConfig): Promise<{ command: string; args: string[] }> {
   if (config.interface === 'asgi') {
-    if (!existsSync(ASGI_SERVE) || !existsSync(PYTHON)) throw new Error('this runtime cannot serve ASGI programs (it has no Python); use the Python runtime');
+    if (!hasPython()) throw new Error('this runtime cannot serve ASGI programs (it has no Python); use the Python runtime');
     // Unbuffered: the program's prints reach the log as they happen.
     return { command: PYTHON, args: ['-u', ASGI_SERVE, config.entrypoint] };
   }
@@ -52,23 +73,56 @@ export async function entryCommand(config: GuestConfig): Promise<{ command: stri
   return { command: entry, args: [] };
 }
 
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
 export class Workload {
   #child: ChildProcess | undefined;
+  #launcher: { kind: PrestartKind; child: ChildProcess } | undefined;
   #exited = false;
   #exitPromise: Promise<void> | undefined;
 
   constructor(private readonly events: WorkloadEvents) {}
 
+  /** Starts a `kind` launcher that the program will be handed to (a warm pool VM, before any program). */
+  prestart(kind: PrestartKind): boolean {
+    const launcher = launcherCommand(kind);
+    if (!launcher || this.#launcher || this.#child) return false;
+    // Not yet configured: the code drive is not mounted, so it starts in /.
+    const child = spawn(launcher.command, launcher.args, { cwd: '/', env: baseEnvironment(), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    child.on('error', () => {}); // a launcher that failed to spawn is simply not used (#takeLauncher)
+    this.#launcher = { kind, child };
+    return true;
+  }
+
+  /** The started launcher when `config`'s program can become it; any other is ended. */
+  #takeLauncher(config: GuestConfig): ChildProcess | undefined {
+    const launcher = this.#launcher;
+    this.#launcher = undefined;
+    if (!launcher) return undefined;
+    const { child, kind } = launcher;
+    const alive = child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+    if (alive && launcherFits(kind, config)) return child;
+    killGroup(child, 'SIGKILL');
+    return undefined;
+  }
+
   async start(config: GuestConfig): Promise<void> {
     const { command, args } = await entryCommand(config);
-    const env: Record<string, string> = {
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: '/root',
-      LANG: 'C.UTF-8',
-      ...runtimeEnvironment(),
-      ...config.variables,
-    };
-    const child = spawn(command, args, { cwd: CODE_DIR, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let child = this.#takeLauncher(config);
+    if (child) {
+      const target = config.interface === 'asgi' ? config.entrypoint : join(CODE_DIR, config.entrypoint);
+      child.stdin?.on('error', () => {}); // a launcher that died meanwhile is reported by 'close'
+      child.stdin?.end(encodeLaunchRequest({ target, cwd: CODE_DIR, env: config.variables }));
+    } else {
+      const env: Record<string, string> = { ...baseEnvironment(), ...config.variables };
+      child = spawn(command, args, { cwd: CODE_DIR, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    }
     this.#child = child;
     this.#exitPromise = new Promise((resolve) => {
       child.on('error', (err) => {
@@ -121,18 +175,12 @@ export class Workload {
 
   /** SIGTERM to the program's process group, SIGKILL after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
+    if (this.#launcher) killGroup(this.#launcher.child, 'SIGKILL');
+    this.#launcher = undefined;
     const child = this.#child;
     if (!child || this.#exited || child.pid === undefined) return;
-    const pid = child.pid;
-    const signal = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(-pid, sig);
-      } catch {
-        // already gone
-      }
-    };
-    signal('SIGTERM');
-    const timer = setTimeout(() => signal('SIGKILL'), graceMs);
+    killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
     await this.#exitPromise;
     clearTimeout(timer);
   }

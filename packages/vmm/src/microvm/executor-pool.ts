@@ -60,6 +60,7 @@ export async function bootPoolVm(ctx: PoolContext, pool: WarmPoolConfig): Promis
       guest: { code: { encoding: 'squashfs', serial: 'aleph-code' }, entrypoint: '', variables: {}, volumes: [] },
       internet: false,
       dnsServers: [],
+      prestart: pool.prestart,
     });
     const booting = { vm, scratch };
     ctx.booting.add(booting);

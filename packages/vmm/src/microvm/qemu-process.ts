@@ -7,7 +7,7 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest/protocol';
+import { KERNEL_ARG, ROOT_DRIVE_SERIAL } from '@aleph-nodes/guest/protocol';
 import { instanceKernelArgs, seedDrive } from './instance-boot.ts';
 import { buildQemuArgs } from './qemu-args.ts';
 import type { QmpClient } from './qmp.ts';
@@ -90,7 +90,7 @@ export function spawnQemu(options: MicroVmOptions, dir: string, controlSocket: s
       ...(options.instance ? [seedDrive(dir)] : []),
       ...options.drives,
     ],
-    extraKernelArgs: options.instance ? instanceKernelArgs() : undefined,
+    extraKernelArgs: options.instance ? instanceKernelArgs() : options.prestart ? [`${KERNEL_ARG.prestart}${options.prestart}`] : undefined,
     tap: tap ? { ifname: tap.ifname, mac: tap.mac } : undefined,
     sandbox: options.sandbox ?? true,
     jail: jail.qemuJail,

@@ -4,7 +4,7 @@
  * helpers (watchdog, agent channel, QEMU process, instance parts) can share them without
  * importing the MicroVm class.
  */
-import type { GuestConfig } from '@aleph-nodes/guest/protocol';
+import type { GuestConfig, PrestartKind } from '@aleph-nodes/guest/protocol';
 import type { PortForward } from '../executor.ts';
 import type { SeedVolume } from './seed.ts';
 import type { Accelerator, DriveArg } from './qemu-args.ts';
@@ -66,6 +66,11 @@ export interface MicroVmOptions {
   jail?: Partial<VmJailSettings> | undefined;
   /** Start from this snapshot (snapshot-restore.ts) instead of booting; the layout must match. */
   restore?: SnapshotRestore | undefined;
+  /**
+   * A warm pool VM: the language its program will be imported into, started by the agent while
+   * it waits (guest launcher.ts). Refused for a VM that is snapshotted.
+   */
+  prestart?: PrestartKind | undefined;
   /** Bounds on what the guest's output may take on the host (guest-output.ts). */
   output?: Partial<GuestOutputLimits> | undefined;
   /** Called with human-readable lifecycle lines (the executor logs them). */

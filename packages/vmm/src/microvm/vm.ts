@@ -182,6 +182,8 @@ export class MicroVm {
   /** Boots to the agent's hello, saves the VM to `file` (snapshot.ts) unconfigured, and ends it. */
   async bootAndSnapshot(file: string): Promise<SnapshotInfo> {
     if (this.#state !== 'created' || !this.#host.dir || this.options.instance || this.options.restore) throw new Error(`cannot snapshot a VM in state ${this.#state}`);
+    // Every restore would wake the same started language process, with the same random state.
+    if (this.options.prestart) throw new Error('cannot snapshot a VM with a language started ahead');
     this.#state = 'booting';
     this.#stopRequested = true;
     try {

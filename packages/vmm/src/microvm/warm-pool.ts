@@ -23,6 +23,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import type { PrestartKind } from '@aleph-nodes/guest/protocol';
 import type { MicroVm } from './vm.ts';
 
 export interface WarmPoolConfig {
@@ -34,6 +35,11 @@ export interface WarmPoolConfig {
   memoryMib: number;
   /** Size of the (sparse) code drive: larger code boots a VM of its own. */
   codeMaxMib: number;
+  /**
+   * The language each pool VM starts while it waits (guest launcher.ts), so that the program
+   * that takes it is imported instead of starting one: no boot AND no language start.
+   */
+  prestart?: PrestartKind | undefined;
 }
 
 /** One booted pool VM: its scratch directory holds `codeImage`, the drive the code is written to. */

@@ -8,7 +8,7 @@ export interface BenchContext {
   binDir: string;
   logger: Logger;
   /** The microVM scenarios: programs started through the CRN (0: skip them) and bare boots. */
-  microVm: { programs: number; bareBoots: number };
+  microVm: { programs: number; bareBoots: number; pythonPool: boolean };
   /** Scenario groups to run (ccn-ingest, ccn-files, ccn-network, crn-warm-path, crn-payments, cache, microvm); all when undefined. */
   only?: string[] | undefined;
 }

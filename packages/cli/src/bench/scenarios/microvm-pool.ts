@@ -1,16 +1,20 @@
 /**
  * The cold start with a warm pool (microvm.ts runs it beside the boot-per-program run): a CRN
- * with `warmPoolSize: 1` on the Node.js runtime. Each never-seen program (code and runtime
- * cached) takes the pool VM booted ahead; before each one the bench waits for the pool to be
- * full again (the CRN's `warm pools refilled` log line), so every measured start is served by a
- * pool VM, never by a boot. The first program (it downloads the runtime) is not measured.
+ * with `warmPoolSize: 1` on the Node.js runtime (an echo server), or on the Python runtime (the
+ * same echo as a FastAPI app). Each never-seen program (code and runtime cached) takes the pool
+ * VM booted ahead, with its language started (guest launcher.ts); before each one the bench
+ * waits for the pool to be full again (the CRN's `warm pools refilled` log line), so every
+ * measured start is served by a pool VM, never by a boot. The first program (it downloads the
+ * runtime) is not measured.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Figure } from '../report.ts';
 import { nowMs } from '../stats.ts';
 import type { BenchContext } from './context.ts';
-import { publishEcho, startNetwork, type BenchNetwork } from './network.ts';
+import { publishEcho, publishPythonEcho, startNetwork, type BenchNetwork } from './network.ts';
+
+export type PoolLanguage = 'node' | 'python';
 
 export interface PoolColdStarts {
   coldStartsMs: number[];
@@ -51,14 +55,15 @@ async function firstAnswerMs(net: BenchNetwork, hash: string): Promise<number | 
 }
 
 /** `programs` never-seen programs, each served by a warm pool VM (after one unmeasured first start). */
-export async function poolColdStarts(ctx: BenchContext, dir: string, programs: number, guestMib: number): Promise<PoolColdStarts> {
-  const netDir = join(dir, 'pool');
+export async function poolColdStarts(ctx: BenchContext, dir: string, programs: number, guestMib: number, language: PoolLanguage = 'node'): Promise<PoolColdStarts> {
+  const netDir = join(dir, `pool-${language}`);
   mkdirSync(netDir, { recursive: true });
-  const net = await startNetwork(ctx, netDir, 'microvm', { vcpuOvercommit: Math.max(4, programs + 2), startTimeoutSeconds: 300, warmPoolSize: 1, warmPoolMemoryMib: guestMib, warmPoolVcpus: 1 });
+  const pool = { warmPoolSize: 1, warmPoolMemoryMib: guestMib, warmPoolVcpus: 1, warmPoolRuntimes: [language] };
+  const net = await startNetwork(ctx, netDir, 'microvm', { vcpuOvercommit: Math.max(4, programs + 2), startTimeoutSeconds: 300, ...pool });
   try {
-    const echo = await publishEcho(ctx, net);
+    const echo = language === 'python' ? await publishPythonEcho(ctx, net) : await publishEcho(ctx, net);
     const hashes: string[] = [];
-    for (let i = 0; i <= programs; i++) hashes.push(await echo.program(`bench-pool-${i}`));
+    for (let i = 0; i <= programs; i++) hashes.push(await echo.program(`bench-pool-${language}-${i}`));
     let taken = await poolFull(net, 0);
     if ((await firstAnswerMs(net, hashes[0] as string)) === undefined) throw new Error(`the first program did not start (see ${net.crnLog})`);
     const coldStartsMs: number[] = [];
@@ -73,7 +78,7 @@ export async function poolColdStarts(ctx: BenchContext, dir: string, programs: n
     const final = lastRefill(net.crnLog);
     // Every start took a pool VM (the first one's take included), or the figure is not a pool's.
     await poolFull(net, hashes.length);
-    ctx.logger.info({ coldStartsMs, failures, pool: final }, 'warm pool cold starts');
+    ctx.logger.info({ language, coldStartsMs, failures, pool: final }, 'warm pool cold starts');
     return { coldStartsMs, failures };
   } finally {
     await net.stop();
@@ -81,12 +86,13 @@ export async function poolColdStarts(ctx: BenchContext, dir: string, programs: n
 }
 
 /** The pool run, or undefined (logged) when it failed: the boot-per-program figure stands in. */
-export async function poolPhase(ctx: BenchContext, dir: string, programs: number, guestMib: number): Promise<PoolColdStarts | undefined> {
+export async function poolPhase(ctx: BenchContext, dir: string, programs: number, guestMib: number, language: PoolLanguage = 'node'): Promise<PoolColdStarts | undefined> {
   try {
-    const result = await poolColdStarts(ctx, dir, Math.max(1, Math.min(programs, 4)), guestMib);
+    const result = await poolColdStarts(ctx, dir, Math.max(1, Math.min(programs, 4)), guestMib, language);
     return result.coldStartsMs.length > 0 ? result : undefined;
   } catch (err) {
-    ctx.logger.warn({ err: (err as Error).message }, 'the warm pool run failed: the cold-start figure is the boot-per-program one');
+    const instead = language === 'node' ? 'the cold-start figure is the boot-per-program one' : 'no Python cold-start figure';
+    ctx.logger.warn({ err: (err as Error).message, language }, `the warm pool run failed: ${instead}`);
     return undefined;
   }
 }
@@ -101,7 +107,7 @@ const median = (values: readonly number[]): number => {
  * `crn.cold_start.first_answer_ms`: with the warm pool when its run succeeded, else the
  * boot-per-program start (said in the title); the boot-per-program start also on its own id.
  */
-export function coldStartFigures(input: { accel: string; bootColdMs: number[]; pool: PoolColdStarts | undefined; bareAnswerMs: number; bareRuns: number }): Figure[] {
+export function coldStartFigures(input: { accel: string; bootColdMs: number[]; pool: PoolColdStarts | undefined; pythonPool?: PoolColdStarts | undefined; bareAnswerMs: number; bareRuns: number }): Figure[] {
   const { accel, bareAnswerMs } = input;
   const boot = median(input.bootColdMs);
   const bootTitle = `a VM booted per program (${accel}, median of ${input.bootColdMs.length})`;
@@ -125,5 +131,16 @@ export function coldStartFigures(input: { accel: string; bootColdMs: number[]; p
     baseline: bareAnswerMs,
     ratio: boot / bareAnswerMs,
   });
+  if (input.pythonPool) {
+    const python = median(input.pythonPool.coldStartsMs);
+    figures.push({
+      id: 'crn.cold_start.python.first_answer_ms',
+      title: `cold start of a never-seen Python FastAPI program, first request to response, served by a warm pool VM (${accel}, median of ${input.pythonPool.coldStartsMs.length}${input.pythonPool.failures ? `, ${input.pythonPool.failures} failed` : ''}) vs bare QEMU boot of the Node.js echo to first answer`,
+      unit: 'ms',
+      value: python,
+      baseline: bareAnswerMs,
+      ratio: python / bareAnswerMs,
+    });
+  }
   return figures;
 }

@@ -35,6 +35,8 @@ export interface MicroVmPlan {
   programs: number;
   /** Bare boots for the cold-start limit. */
   bareBoots: number;
+  /** Whether to run the Python warm pool (crn.cold_start.python.first_answer_ms). */
+  pythonPool: boolean;
 }
 
 function median(values: readonly number[]): number {
@@ -147,6 +149,7 @@ export async function benchMicroVm(ctx: BenchContext, plan: MicroVmPlan): Promis
     const bare = new BareRuns(ctx, lazy);
     let crn: CrnPhase;
     let pool: PoolColdStarts | undefined;
+    let pythonPool: PoolColdStarts | undefined;
     try {
       crn = await crnPhase(ctx, plan, dir, bare, (a) => {
         chosen.accel = a === 'kvm' ? 'kvm' : 'tcg';
@@ -154,6 +157,7 @@ export async function benchMicroVm(ctx: BenchContext, plan: MicroVmPlan): Promis
       // Bare boots beyond the cold starts, after the CRN and its VMs stopped.
       while (bare.runs.length + bare.failures < plan.bareBoots) await bare.once();
       pool = await poolPhase(ctx, dir, plan.programs - 1, GUEST_MIB);
+      if (plan.pythonPool) pythonPool = await poolPhase(ctx, dir, plan.programs - 1, GUEST_MIB, 'python');
     } finally {
       lazy.close();
     }
@@ -176,7 +180,7 @@ export async function benchMicroVm(ctx: BenchContext, plan: MicroVmPlan): Promis
     const attempts = crn.boots.attempts + bareRuns.length + bareFailures;
 
     const figures: Figure[] = [
-      ...coldStartFigures({ accel, bootColdMs: crn.coldStartsMs, pool, bareAnswerMs: bareAnswer, bareRuns: bareRuns.length }),
+      ...coldStartFigures({ accel, bootColdMs: crn.coldStartsMs, pool, pythonPool, bareAnswerMs: bareAnswer, bareRuns: bareRuns.length }),
       {
         id: 'crn.cold_start.added_ms',
         title: 'cold start, time added by the CRN over the bare boot',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { EthAccount } from '@aleph-nodes/protocol';
 import { startChildNode, type ChildNode } from '../../common/child-node.ts';
-import { publishRuntime } from '../../devnet/runtime.ts';
+import { publishPythonRuntime, publishRuntime } from '../../devnet/runtime.ts';
 import { buildZip, publishProgram, storeFile } from '../../devnet/sample-program.ts';
 import type { BenchContext } from './context.ts';
 
@@ -16,6 +16,18 @@ createServer((req, res) => {
   res.setHeader('content-type', 'application/octet-stream');
   req.pipe(res);
 }).listen(8080, '0.0.0.0');
+`;
+
+/** The same echo as a FastAPI program (aleph's Python programs are FastAPI apps), `main:app`. */
+export const ECHO_PY = `from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+app = FastAPI()
+
+
+@app.post("/")
+async def echo(request: Request):
+    return Response(await request.body(), media_type="application/octet-stream")
 `;
 
 export interface BenchNetwork {
@@ -67,6 +79,14 @@ export async function publishEcho(ctx: BenchContext, net: BenchNetwork): Promise
   const runtimeRef = await publishRuntime(net.ccn.url, user, net.executor, 'BENCH', ctx.logger);
   const codeRef = await storeFile(net.ccn.url, user, await buildZip({ 'main.mjs': ECHO_MJS }), 'BENCH');
   return { program: (name) => publishProgram(net.ccn.url, user, { codeRef, runtimeRef, name, entrypoint: 'main.mjs' }, 'BENCH') };
+}
+
+/** The FastAPI echo on the Python runtime (microvm executor only). */
+export async function publishPythonEcho(ctx: BenchContext, net: BenchNetwork): Promise<{ program(name: string): Promise<string> }> {
+  const user = EthAccount.generate();
+  const runtimeRef = await publishPythonRuntime(net.ccn.url, user, 'BENCH', ctx.logger);
+  const codeRef = await storeFile(net.ccn.url, user, await buildZip({ 'main.py': ECHO_PY }), 'BENCH');
+  return { program: (name) => publishProgram(net.ccn.url, user, { codeRef, runtimeRef, name, entrypoint: 'main:app' }, 'BENCH') };
 }
 
 /** The guest address the CRN reports for a running program (execution list). */
