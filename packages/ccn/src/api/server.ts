@@ -20,6 +20,7 @@ import { messagesSubmitRoutes } from './routes/messages-submit.ts';
 import { messagesWsRoutes } from './routes/messages-ws.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { nodesRoutes } from './routes/nodes.ts';
+import { crnListRoutes } from './routes/crn-list.ts';
 import { openapiDocRoutes } from './routes/openapi.ts';
 import { programsRoutes } from './routes/programs.ts';
 import { postsRoutes } from './routes/posts.ts';
@@ -75,6 +76,7 @@ export async function buildApp(ctx: ApiContext, logger: Logger): Promise<Fastify
   await app.register(authorizationsRoutes, { stores });
   await app.register(programsRoutes, { stores });
   await app.register(nodesRoutes, { stores, registry, config, network });
+  await app.register(crnListRoutes, { registry, network });
   await app.register(allocationsRoutes, { stores, registry, config, network, clock });
   await app.register(postsRoutes, { stores, config });
   await app.register(balancesRoutes, { stores, config, clock });

@@ -89,12 +89,18 @@ describe('probeRound', () => {
       assert.equal(byCheck.diagnostic?.ok, false);
       assert.equal(byCheck.diagnostic?.error, 'HTTP 500');
       assert.ok(result.probes.every((p) => typeof p.latency === 'number' && p.latency >= 0));
+      // The self report for the CRN list; this usage report lacks aleph-vm's full shape: not kept.
+      assert.deepEqual(result.report, { version: '1.14.0', payment_receiver_address: null, qemu_support: null, confidential_support: null, gpu_support: null });
+      assert.equal(result.systemUsage, undefined);
       assert.deepEqual(result.capacity, { cpuCount: 4, totalMemoryMib: 8192, availableMemoryMib: 4096, availableDiskMib: 488281, architecture: 'x86_64', vendor: 'AuthenticAMD', features: ['sev'], gpuDeviceIds: [] });
       // With a reference version, /status/check/version is probed instead of /status/config.
       hits.length = 0;
       const withRef = await probeRound(url, { timeoutMs: 2000, referenceVersion: '1.2.0', diagnosticProgram: '' });
       assert.ok(hits.includes('/status/check/version?reference=1.2.0'));
       assert.equal(withRef.probes.length, 4);
+      // …and /status/config is read for the self report alone (no probe record of it).
+      assert.ok(hits.includes('/status/config'));
+      assert.equal(withRef.report?.version, '1.14.0');
     } finally {
       await new Promise((r) => server.close(r));
     }

@@ -12,6 +12,7 @@
  * Rounds of one CRN never overlap: the next round starts `intervalMs` after the previous one
  * ended, so detecting a dead CRN takes at most failuresBeforeDown × (interval + probe timeout).
  */
+import type { CrnSelfReport, SystemUsageAnswer } from '@aleph-nodes/protocol';
 import { ServiceLoop, type Logger } from '@aleph-nodes/service';
 import type { ProbesRepo } from '../db/probes-repo.ts';
 import type { CrnCapacity, CrnHealth, CrnView } from '../scheduler/placement.ts';
@@ -39,6 +40,12 @@ export interface CrnHealthStatus {
   version: string | null;
   capacity: CrnCapacity | null;
   downSince: number | null;
+  /** What the CRN last said of itself (`/status/config`), for the CRN list; kept when a later read fails, as upstream's list does. */
+  report: CrnSelfReport | null;
+  /** Its last complete `/about/usage/system`. */
+  systemUsage: SystemUsageAnswer | null;
+  /** Unix seconds of the last round that read its report. */
+  reportedAt: number | null;
 }
 
 interface TargetState extends CrnHealthStatus {
@@ -109,6 +116,9 @@ export class HealthMonitor {
         version: null,
         capacity: null,
         downSince: null,
+        report: null,
+        systemUsage: null,
+        reportedAt: null,
         loop: new ServiceLoop({ name: 'crn probes', log: this.#log.child({ crn: t.hash }), intervalMs: this.#settings.intervalMs, round: () => this.#runRound(state) }),
         removed: false,
       };
@@ -130,6 +140,9 @@ export class HealthMonitor {
       version: t.version,
       capacity: t.capacity,
       downSince: t.downSince,
+      report: t.report,
+      systemUsage: t.systemUsage,
+      reportedAt: t.reportedAt,
     };
   }
 
@@ -161,6 +174,11 @@ export class HealthMonitor {
     t.lastRoundAt = Date.now() / 1000;
     t.lastErrors = result.probes.filter((p) => !p.ok).map((p) => `${p.check}: ${p.error ?? 'failed'}`);
     if (result.version) t.version = result.version;
+    if (result.report) {
+      t.report = result.report;
+      t.reportedAt = t.lastRoundAt;
+    }
+    if (result.systemUsage) t.systemUsage = result.systemUsage;
     const before = t.health;
     if (failed.length === 0) {
       t.consecutiveFailures = 0;

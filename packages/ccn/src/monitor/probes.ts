@@ -6,8 +6,12 @@
  *   version is configured, else `GET /status/config` (200 JSON);
  * - `diagnostic`: `GET /vm/<diagnostic program>/` must answer 200 (only when configured);
  * - `usage`: `GET /about/usage/system` (the capacity the scheduler places by).
+ * The round also keeps what the CRN says of itself, for the CRN list clients choose from
+ * (protocol crn-list.ts): its `/status/config` (read once more when `status` checks the version
+ * instead) and its usage report when it has aleph-vm's full shape.
  * Every probe gives one record: check, latency in seconds, pass/fail, the version seen, the error.
  */
+import { CrnStatusConfigSchema, selfReportOf, SystemUsageAnswerSchema, type CrnSelfReport, type SystemUsageAnswer } from '@aleph-nodes/protocol';
 import { parseUsage } from '../scheduler/crn-client.ts';
 import type { CrnCapacity } from '../scheduler/placement.ts';
 
@@ -36,12 +40,29 @@ export interface RoundResult {
   probes: ProbeResult[];
   capacity: CrnCapacity | undefined;
   version: string | null;
+  /** The CRN's `/status/config`, as the CRN list carries it; undefined when unreadable. */
+  report?: CrnSelfReport | undefined;
+  /** Its `/about/usage/system` when complete (aleph-vm's `MachineUsage`); undefined otherwise. */
+  systemUsage?: SystemUsageAnswer | undefined;
 }
 
 /** The checks whose failure counts against a CRN's health (see HealthMonitor). */
 export const HEALTH_CHECKS: ReadonlySet<CheckName> = new Set(['version', 'login', 'status', 'usage']);
 
 const SERVER_HEADER = /^([^/\s]+)\/(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)$/;
+
+/** A CRN's `/status/config` is a few KiB; anything much larger is not one. */
+const MAX_CONFIG_BYTES = 64 * 1024;
+
+function readReport(body: string): CrnSelfReport | undefined {
+  if (body.length > MAX_CONFIG_BYTES) return undefined;
+  try {
+    const parsed = CrnStatusConfigSchema.safeParse(JSON.parse(body));
+    return parsed.success ? selfReportOf(parsed.data) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function base(url: string): string {
   return url.replace(/\/+$/, '');
@@ -76,6 +97,8 @@ export async function probeRound(crnUrl: string, settings: ProbeSettings): Promi
   const root = base(crnUrl);
   const t = settings.timeoutMs;
   let capacity: CrnCapacity | undefined;
+  let systemUsage: SystemUsageAnswer | undefined;
+  let report: CrnSelfReport | undefined;
   const jobs: Promise<ProbeResult & { body?: string }>[] = [
     timed('version', `${root}/`, t, (res) => {
       const server = res.headers.get('server') ?? '';
@@ -91,6 +114,7 @@ export async function probeRound(crnUrl: string, settings: ProbeSettings): Promi
           if (res.status !== 200) return { ok: false, error: `HTTP ${res.status}` };
           try {
             JSON.parse(body);
+            report = readReport(body);
             return { ok: true };
           } catch {
             return { ok: false, error: '/status/config is not JSON' };
@@ -99,7 +123,10 @@ export async function probeRound(crnUrl: string, settings: ProbeSettings): Promi
     timed('usage', `${root}/about/usage/system`, t, (res, body) => {
       if (res.status !== 200) return { ok: false, error: `HTTP ${res.status}` };
       try {
-        capacity = parseUsage(JSON.parse(body));
+        const json: unknown = JSON.parse(body);
+        capacity = parseUsage(json);
+        const full = SystemUsageAnswerSchema.safeParse(json);
+        if (full.success) systemUsage = full.data;
         return { ok: true };
       } catch (err) {
         return { ok: false, error: `unreadable usage report: ${(err as Error).message.slice(0, 200)}` };
@@ -109,6 +136,21 @@ export async function probeRound(crnUrl: string, settings: ProbeSettings): Promi
   if (settings.diagnosticProgram) {
     jobs.push(timed('diagnostic', `${root}/vm/${settings.diagnosticProgram}/`, t, (res) => (res.status === 200 ? { ok: true } : { ok: false, error: `HTTP ${res.status}` })));
   }
-  const probes = (await Promise.all(jobs)).map(({ body: _body, ...p }) => p);
-  return { probes, capacity, version: probes.find((p) => p.check === 'version')?.version ?? null };
+  const [results] = await Promise.all([Promise.all(jobs), settings.referenceVersion ? fetchReport(root, t).then((r) => (report = r)) : undefined]);
+  const probes = results.map(({ body: _body, ...p }) => p);
+  return { probes, capacity, version: probes.find((p) => p.check === 'version')?.version ?? null, report, systemUsage };
+}
+
+/** `/status/config` for the self report alone (no probe record: `status` checked the version). */
+async function fetchReport(root: string, timeoutMs: number): Promise<CrnSelfReport | undefined> {
+  try {
+    const res = await fetch(`${root}/status/config`, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return readReport(await res.text());
+  } catch {
+    return undefined;
+  }
 }

@@ -9,6 +9,7 @@
  * Should the devnet itself be killed, each node sees its stdin close and stops cleanly on its own.
  */
 import { join } from 'node:path';
+import { CRN_LIST_PATH } from '@aleph-nodes/protocol';
 import { EXIT } from '../common/exit-codes.ts';
 import { firewallTableGuard } from '../common/firewall-table.ts';
 import { listenForStop } from '../common/stop-requests.ts';
@@ -38,7 +39,7 @@ function banner(state: DevnetState, stateFile: string, dataDir: string): string 
     ...(state.runtimes.python ? [`  Python runtime ${state.runtimes.python}`] : []),
     ...(state.diagnostic ? [`  aleph's diagnostic program ${state.diagnostic.url}  (checked by ${state.diagnostic.check})`] : []),
     ...(state.rootfs.debian ? [`  Debian instance image ${state.rootfs.debian} (rootfs.parent.ref of an INSTANCE)`] : []),
-    `  Python clients (aleph-client, aleph-sdk-python): export ALEPH_API_HOST=${state.ccn.url} ALEPH_ALEPH_AGGREGATE_ADDRESS=${state.aggregates.address}`,
+    `  Python clients (aleph-client, aleph-sdk-python): export ALEPH_API_HOST=${state.ccn.url} ALEPH_ALEPH_AGGREGATE_ADDRESS=${state.aggregates.address} ALEPH_CRN_LIST_URL=${state.ccn.url}${CRN_LIST_PATH}`,
     '',
     'call the sample program:',
     `  curl ${state.sample.url}`,

@@ -3,3 +3,4 @@ export * from './allocations.ts';
 export * from './usage.ts';
 export * from './executions.ts';
 export * from './operations.ts';
+export * from './crn-list.ts';

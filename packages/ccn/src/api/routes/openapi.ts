@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { CCN_ERRORS } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
 import { ProbesQuery } from './allocations.ts';
+import { CrnListQuery } from './crn-list.ts';
 import { PubsubBody, SubmitBody } from './messages-submit.ts';
 import { EstimateBody } from './price.ts';
 
@@ -27,6 +28,7 @@ const DOCS: RouteDocs = {
   'POST /api/v0/price/estimate/instance': { summary: 'Price an unsigned INSTANCE message', body: EstimateBody },
   'GET /api/v0/allocations/probes': { summary: 'Recorded probes of the CRNs (scoring input)', query: ProbesQuery },
   'GET /api/v0/allocations': { summary: "This node's placements of persistent workloads, with reasons, and the linked CRNs' health" },
+  'GET /api/v0/crns.json': { summary: "The CRN list clients choose from (crns-list's shape): the registry's CRNs with what each reported to this node's monitor", query: CrnListQuery },
   'GET /api/v0/nodes': { summary: 'The node registry (CCNs, CRNs), linked CRN health, ignored operations' },
   'GET /api/v0/nodes/operations/{hash}': { summary: 'What happened to one registry operation' },
   'GET /api/ws0/messages': { summary: 'Messages as they are processed (WebSocket), after `history` past ones' },
