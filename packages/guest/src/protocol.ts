@@ -131,7 +131,10 @@ export type GuestMessage =
   | { type: 'refreshed'; ok: false; error: string }
   | { type: 'log'; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'exited'; code: number | null; signal: string | null }
-  | { type: 'halting' };
+  | { type: 'halting' }
+  /** A pool VM's language started ahead (KERNEL_ARG.prestart) waits for its program, or failed to start. */
+  | { type: 'prestarted'; ok: true }
+  | { type: 'prestarted'; ok: false; error: string };
 
 /** Frames one message. */
 export function encodeMessage(message: HostMessage | GuestMessage): string {

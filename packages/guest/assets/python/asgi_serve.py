@@ -79,6 +79,22 @@ def with_error_pages(app):
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
+READY_VARIABLE = "ALEPH_LAUNCHER_READY_FD"
+READY_FD = 3
+
+
+def signal_ready():
+    """Tells the agent this Python waits (one line on the descriptor it named), then closes it."""
+    named = os.environ.pop(READY_VARIABLE, None)
+    if named != str(READY_FD):
+        return
+    try:
+        os.write(READY_FD, b"ready\n")
+        os.close(READY_FD)
+    except OSError:
+        pass
+
+
 def wait_for_request():
     """Imports what every ASGI program needs, then blocks on the agent's launch request."""
     import uvicorn  # noqa: F401
@@ -87,6 +103,7 @@ def wait_for_request():
         import fastapi  # noqa: F401  (most programs are FastAPI apps; absent is fine)
     except ImportError:
         pass
+    signal_ready()
     line = sys.stdin.buffer.readline(MAX_REQUEST_BYTES)
     request = json.loads(line)
     env = request.get("env")

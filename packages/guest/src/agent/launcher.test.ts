@@ -5,7 +5,8 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleAgent } from '../build/agent-bundle.ts';
-import { decodeLaunchRequest, encodeLaunchRequest, LAUNCHER_FLAG, launcherFits, launchKindOf, prestartFromCmdline } from './launcher.ts';
+import type { Readable } from 'node:stream';
+import { decodeLaunchRequest, encodeLaunchRequest, LAUNCHER_FLAG, LAUNCHER_READY_VARIABLE, launcherFits, launchKindOf, prestartFromCmdline } from './launcher.ts';
 
 describe('pre-started languages (agent launcher)', () => {
   it('reads the kind from the kernel command line, and nothing else', () => {
@@ -47,7 +48,7 @@ describe('pre-started languages (agent launcher)', () => {
       await writeFile(bundle, await bundleAgent());
       await mkdir(join(dir, 'code', 'lib'), { recursive: true });
       // What a program checks of its process: its variables, directory, argv and require.main.
-      const report = "JSON.stringify({ greeting: process.env.GREETING, cwd: process.cwd(), argv1: process.argv[1]";
+      const report = "JSON.stringify({ greeting: process.env.GREETING, readyFd: process.env.ALEPH_LAUNCHER_READY_FD, cwd: process.cwd(), argv1: process.argv[1]";
       await writeFile(join(dir, 'code', 'lib', 'main.cjs'), `console.log(${report}, main: require.main === module }));\n`);
       await writeFile(join(dir, 'code', 'lib', 'main.mjs'), `import { createRequire } from 'node:module';\nconsole.log(${report}, esm: typeof createRequire === 'function' }));\n`);
       await writeFile(join(dir, 'code', 'throws.js'), `throw new Error('broken program');\n`);
@@ -55,13 +56,15 @@ describe('pre-started languages (agent launcher)', () => {
     after(() => rm(dir, { recursive: true, force: true }));
 
     async function launch(entry: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-      // Started from / before any program is known, as in a pool VM.
-      const child = spawn(process.execPath, [bundle, LAUNCHER_FLAG], { cwd: '/', stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+      // Started from / before any program is known, as in a pool VM; it says it waits on fd 3.
+      const child = spawn(process.execPath, [bundle, LAUNCHER_FLAG], { cwd: '/', stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', [LAUNCHER_READY_VARIABLE]: '3' } });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.stdin.end(encodeLaunchRequest({ target: join(dir, 'code', entry), cwd: join(dir, 'code'), env }));
+      child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+      const ready = await new Promise<string>((resolve) => (child.stdio[3] as Readable).once('data', (c: Buffer) => resolve(c.toString())));
+      assert.equal(ready, 'ready\n', 'the launcher says it waits before it has a request');
+      child.stdin!.end(encodeLaunchRequest({ target: join(dir, 'code', entry), cwd: join(dir, 'code'), env }));
       const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
       return { code, stdout, stderr };
     }

@@ -14,12 +14,33 @@
  * PYTHONPATH, LD_PRELOAD, …) cannot be applied to a started one: such a program gets a fresh
  * process instead, as does an entrypoint of another kind than the one started.
  */
+import { closeSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { GuestConfig, PrestartKind } from '../protocol.ts';
 import { KERNEL_ARG, PRESTART_KINDS } from '../protocol.ts';
 
 /** The agent bundle's argument that makes it a Node.js launcher instead of the agent. */
 export const LAUNCHER_FLAG = '--aleph-launcher';
+
+/**
+ * The descriptor a launcher writes one line to once it waits for its request, named by this
+ * variable (removed before the program runs): only a launcher started by the agent has it.
+ */
+export const LAUNCHER_READY_FD = 3;
+export const LAUNCHER_READY_VARIABLE = 'ALEPH_LAUNCHER_READY_FD';
+
+/** Says "ready" on the descriptor the agent gave, then closes it, so the program never sees it. */
+export function signalReady(): void {
+  const fd = Number(process.env[LAUNCHER_READY_VARIABLE]);
+  delete process.env[LAUNCHER_READY_VARIABLE];
+  if (fd !== LAUNCHER_READY_FD) return;
+  try {
+    writeSync(fd, 'ready\n');
+    closeSync(fd);
+  } catch {
+    // the agent stopped listening: nothing to tell
+  }
+}
 
 /** The one line a launcher reads: what to run, with which variables. */
 export interface LaunchRequest {
@@ -96,7 +117,9 @@ function readRequestLine(): Promise<string> {
 
 /** The Node.js launcher: waits for its request, then runs the entrypoint as `node <entry>` would. */
 export async function runNodeLauncher(): Promise<void> {
-  const request = decodeLaunchRequest(await readRequestLine());
+  const line = readRequestLine();
+  signalReady();
+  const request = decodeLaunchRequest(await line);
   Object.assign(process.env, request.env);
   process.chdir(request.cwd);
   process.argv = [process.argv[0] as string, request.target];

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     log: (stream, text) => void channel.send({ type: 'log', stream, text }),
     ready: () => void channel.send({ type: 'ready' }),
     exited: (code, signal) => void channel.send({ type: 'exited', code, signal }),
+    prestarted: (ok, error) => void channel.send(ok ? { type: 'prestarted', ok } : { type: 'prestarted', ok, error: error ?? 'no reason' }),
   });
 
   const halt = async (graceMs: number): Promise<void> => {

@@ -11,13 +11,15 @@ import { join } from 'node:path';
 import { WORKLOAD_PORT } from '../protocol.ts';
 import type { GuestConfig, PrestartKind } from '../protocol.ts';
 import { GUEST_API_SOCKET } from './guest-api.ts';
-import { encodeLaunchRequest, LAUNCHER_FLAG, launcherFits } from './launcher.ts';
+import { encodeLaunchRequest, LAUNCHER_FLAG, LAUNCHER_READY_FD, LAUNCHER_READY_VARIABLE, launcherFits } from './launcher.ts';
 import { CODE_DIR } from './setup.ts';
 
 export interface WorkloadEvents {
   log(stream: 'stdout' | 'stderr', text: string): void;
   ready(): void;
   exited(code: number | null, signal: string | null): void;
+  /** The launcher started ahead waits for its program (or ended before it did). */
+  prestarted(ok: boolean, error?: string): void;
 }
 
 const NODE_ENTRY = /\.(m|c)?js$/;
@@ -83,7 +85,8 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 export class Workload {
   #child: ChildProcess | undefined;
-  #launcher: { kind: PrestartKind; child: ChildProcess } | undefined;
+  /** `settle()` ends its readiness report: a launcher taken or ended has nothing more to say. */
+  #launcher: { kind: PrestartKind; child: ChildProcess; settle(): void } | undefined;
   #exited = false;
   #exitPromise: Promise<void> | undefined;
 
@@ -93,10 +96,22 @@ export class Workload {
   prestart(kind: PrestartKind): boolean {
     const launcher = launcherCommand(kind);
     if (!launcher || this.#launcher || this.#child) return false;
-    // Not yet configured: the code drive is not mounted, so it starts in /.
-    const child = spawn(launcher.command, launcher.args, { cwd: '/', env: baseEnvironment(), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    child.on('error', () => {}); // a launcher that failed to spawn is simply not used (#takeLauncher)
-    this.#launcher = { kind, child };
+    // Not yet configured: the code drive is not mounted, so it starts in /. It says it waits
+    // on a pipe of its own (LAUNCHER_READY_FD), not on the program's output.
+    const env = { ...baseEnvironment(), [LAUNCHER_READY_VARIABLE]: String(LAUNCHER_READY_FD) };
+    const child = spawn(launcher.command, launcher.args, { cwd: '/', env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+    let reported = false;
+    const report = (ok: boolean, error?: string): void => {
+      if (reported) return;
+      reported = true;
+      this.events.prestarted(ok, error);
+    };
+    child.on('error', (err) => report(false, err.message)); // not used then (#takeLauncher)
+    child.on('exit', (code, signal) => report(false, `${kind} ended before its program (${code ?? signal})`));
+    const ready = child.stdio[LAUNCHER_READY_FD] as NodeJS.ReadableStream | null;
+    ready?.on('data', () => report(true));
+    ready?.on('error', () => {});
+    this.#launcher = { kind, child, settle: () => void (reported = true) };
     return true;
   }
 
@@ -106,6 +121,7 @@ export class Workload {
     this.#launcher = undefined;
     if (!launcher) return undefined;
     const { child, kind } = launcher;
+    launcher.settle();
     const alive = child.pid !== undefined && child.exitCode === null && child.signalCode === null;
     if (alive && launcherFits(kind, config)) return child;
     killGroup(child, 'SIGKILL');
@@ -175,6 +191,7 @@ export class Workload {
 
   /** SIGTERM to the program's process group, SIGKILL after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
+    this.#launcher?.settle();
     if (this.#launcher) killGroup(this.#launcher.child, 'SIGKILL');
     this.#launcher = undefined;
     const child = this.#child;

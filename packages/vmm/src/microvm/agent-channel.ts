@@ -26,6 +26,8 @@ export interface AgentEvents {
   onHello(kernelRelease: string): void;
   /** The program accepts connections on port 8080. */
   onReady(): void;
+  /** A pool VM's language started ahead is waiting for its program (or failed to start). */
+  onPrestarted(ok: boolean, error: string | undefined): void;
   onLog(line: LogLine): void;
   /** The program ended; the VM exists for it, so the VM ends too. */
   onProgramExit(code: number | null, signal: string | null): void;
@@ -173,6 +175,9 @@ export class AgentChannel {
         break;
       case 'exited':
         this.events.onProgramExit(message.code, message.signal);
+        break;
+      case 'prestarted':
+        this.events.onPrestarted(message.ok, message.error);
         break;
       case 'halting':
         break;

@@ -76,6 +76,13 @@ export const GuestMessageSchema = z.discriminatedUnion('type', [
     signal: z.string().max(GUEST_FIELD_LIMITS.signal).regex(/^SIG[A-Z0-9+-]+$/).nullable(),
   }),
   z.strictObject({ type: z.literal('halting') }),
+  z
+    .strictObject({
+      type: z.literal('prestarted'),
+      ok: z.boolean(),
+      error: z.string().max(GUEST_FIELD_LIMITS.error).optional(),
+    })
+    .refine((m) => m.ok || m.error !== undefined, { message: 'a failed prestart carries its error' }),
 ]);
 
 /** A guest message as the host may act on it (every field checked and bounded). */

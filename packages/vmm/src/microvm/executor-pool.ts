@@ -21,6 +21,8 @@ import { RuntimeDigests, writeCodeImage, type PoolVm, type WarmPoolConfig, type 
 const MIB = 1024 * 1024;
 /** Longest wait for a pooled program's readiness before its pool is refilled anyway. */
 const REFILL_AFTER_MS = 120_000;
+/** Longest wait for a pool VM's language started ahead (seconds on KVM; a loaded TCG host is slower). */
+const PRESTART_WAIT_MS = 120_000;
 
 /** What the pool functions need of the executor. */
 export interface PoolContext {
@@ -68,6 +70,10 @@ export async function bootPoolVm(ctx: PoolContext, pool: WarmPoolConfig): Promis
       // prepare() and bootIdle() tear the VM down themselves when they fail.
       await vm.prepare();
       await vm.bootIdle();
+      // The VM joins the pool once its language waits too: a program taking it earlier would
+      // wait for that start instead of skipping it. A language that fails or is late is logged,
+      // and the VM still serves (its program then gets a fresh process).
+      if (pool.prestart && !(await vm.whenPrestarted(PRESTART_WAIT_MS))) vm.options.onEvent?.(`warm pool VM ${vm.options.id}: ${pool.prestart} did not start ahead`);
     } finally {
       ctx.booting.delete(booting);
     }

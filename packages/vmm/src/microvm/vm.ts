@@ -42,6 +42,8 @@ export class MicroVm {
   #child: QemuProcess | undefined;
   #detached = false;
   readonly #ready = deferred<void>();
+  /** A pool VM's language started ahead: true once it waits for its program. */
+  readonly #prestarted = deferred<boolean>();
   readonly #exited = deferred<MicroVmExit>();
   #isReady = false;
   #program: MicroVmExit['program'];
@@ -67,33 +69,23 @@ export class MicroVm {
   }
 
   get state(): MicroVmState { return this.#state; }
-
   /** Guest address (port 8080 answers there once ready). */
   get tap(): TapLease | undefined { return this.#host.tap; }
-
   get pid(): number | undefined { return this.#child?.pid; }
-
   /** The VM's log lines (bounded in lines and bytes, rate limited). */
   get logs(): LogBuffer { return this.#output.logs; }
-
   /** QEMU's host uid and cgroup (set once prepared or attached). */
   get jail(): VmJail | undefined { return this.#jail; }
-
   /** What the host holds for this VM's guest output right now (bounded; for checks and metrics). */
   outputUsage(): { logBytes: number; partialBytes: number; controlBytes: number; invalidFrames: number } {
     return { logBytes: this.logs.bytes, partialBytes: this.#output.partialBytes, controlBytes: this.#agent?.bufferedBytes ?? 0, invalidFrames: this.#agent?.invalidFrames ?? 0 };
   }
-
   get dir(): string | undefined { return this.#host.dir; }
-
   /** `uname -r` reported by the guest agent. */
   get kernelRelease(): string | undefined { return this.#kernelRelease; }
-
   /** Boot attempts used (more than 1 when the watchdog retried). */
   get bootAttempts(): number { return this.#bootAttempts; }
-
   get exited(): Promise<MicroVmExit> { return this.#exited.promise; }
-
   get consolePath(): string | undefined { return this.#host.dir ? join(this.#host.dir, 'console.log') : undefined; }
 
   consoleTail(lines = 40): string[] {
@@ -285,6 +277,10 @@ export class MicroVm {
         this.#kernelRelease = kernelRelease;
       },
       onReady: () => this.markReady(),
+      onPrestarted: (ok, error) => {
+        if (!ok) this.#event(`the language started ahead failed: ${error ?? 'no reason given'}`);
+        this.#prestarted.resolve(ok);
+      },
       onLog: (line) => this.#output.push(line),
       onInvalid: (reason) => this.#event(`invalid control line from the guest: ${reason}`),
       onDropped: (bytes) => this.#output.dropped(bytes),
@@ -306,6 +302,13 @@ export class MicroVm {
     this.#event(`ending the VM: ${reason}`);
     this.#ready.reject(new MicroVmError('EXITED', reason));
     void this.#shutdown(0, false);
+  }
+
+  /** Whether the language started ahead (`options.prestart`) waits: false when it failed, the VM ended or `timeoutMs` passed. */
+  async whenPrestarted(timeoutMs: number): Promise<boolean> {
+    if (!this.options.prestart) return false;
+    const ended = this.#exited.promise.then((): never => { throw new Error('ended'); });
+    return raceDeadline(this.#prestarted.promise, timeoutMs, () => new Error('late'), ended).catch(() => false);
   }
 
   /** Resolves when port 8080 accepts connections in the guest. */

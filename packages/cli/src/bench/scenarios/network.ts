@@ -43,7 +43,8 @@ export interface BenchNetwork {
 export async function startNetwork(ctx: BenchContext, dir: string, executor: string, crnSettings: Record<string, unknown> = {}): Promise<BenchNetwork> {
   const ccnConfig = join(dir, 'ccn.json');
   // Speed, not payments (the crn-payments scenario measures those): the bench user holds no tokens.
-  writeFileSync(ccnConfig, JSON.stringify({ host: '127.0.0.1', port: 0, p2pPort: 0, dataDir: join(dir, 'ccn'), logLevel: 'info', paymentChecks: false }));
+  // The Python runtime (~106 MiB) is above the default upload limit, as on the devnet.
+  writeFileSync(ccnConfig, JSON.stringify({ host: '127.0.0.1', port: 0, p2pPort: 0, dataDir: join(dir, 'ccn'), logLevel: 'info', paymentChecks: false, maxSignedUploadBytes: 1024 * 1024 * 1024 }));
   const ccn = await startChildNode({ kind: 'ccn', label: 'bench-ccn', args: ['--config', ccnConfig], logFile: join(dir, 'ccn.log'), binDir: ctx.binDir, readyTimeoutMs: 60_000 });
   const crnConfig = join(dir, 'crn.json');
   const crnDataDir = join(dir, 'crn');
