@@ -1,9 +1,10 @@
 /** Shared set-up of the microVM integration tests: images, resource counting, a zipped program. */
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import yazl from 'yazl';
 import { buildImages } from '@aleph-nodes/guest/build';
 import type { GuestImages } from '@aleph-nodes/guest/build';
+import type { MicroVmExecutor } from '../../packages/vmm/src/microvm/microvm-executor.ts';
 
 /** Builds the images once per test file (seconds when cached). */
 export function guestImages(): Promise<GuestImages> {
@@ -66,3 +67,11 @@ http.createServer((req, res) => {
   res.end(JSON.stringify({ release: os.release(), greeting: process.env.GREETING, hostname: os.hostname(), path: req.url }));
 }).listen(8080, () => console.log('listening on 8080'));
 `;
+
+/** What a microVM test leaves: its executor's VMs, the executor, its nft table, then `dirs`. */
+export async function disposeExecutor(executor: MicroVmExecutor | undefined, ...dirs: string[]): Promise<void> {
+  await executor?.cleanupOrphans(new Set());
+  await executor?.close();
+  await executor?.firewall?.remove();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}

@@ -20,7 +20,7 @@ import type { ExecutionHandle, ExecutionSpec } from '@aleph-nodes/vmm';
 import type { GuestImages } from '@aleph-nodes/guest/build';
 import { MicroVmExecutor } from '../../packages/vmm/src/microvm/index.ts';
 import type { MicroVmExecutorConfig } from '../../packages/vmm/src/microvm/index.ts';
-import { dirEntries, guestImages, qemuProcesses, tapNames } from './helpers.ts';
+import { dirEntries, guestImages, qemuProcesses, tapNames, disposeExecutor } from './helpers.ts';
 
 const TAP_PREFIX = 'itap';
 const TABLE = 'aleph_test_instance';
@@ -136,11 +136,7 @@ describe('microVM instance over SSH', { timeout: 900_000 }, () => {
 
   after(async () => {
     removeOutside();
-    await executor?.cleanupOrphans(new Set());
-    await executor?.close();
-    await executor?.firewall?.remove();
-    rmSync(stateDir, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
+    await disposeExecutor(executor, stateDir, work);
   });
 
   async function startReady(): Promise<ExecutionHandle> {

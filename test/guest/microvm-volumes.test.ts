@@ -5,12 +5,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionSpec } from '@aleph-nodes/vmm';
 import { MicroVmExecutor } from '../../packages/vmm/src/microvm/index.ts';
-import { dirEntries, guestImages, qemuProcesses, tapNames } from './helpers.ts';
+import { dirEntries, guestImages, qemuProcesses, tapNames, disposeExecutor } from './helpers.ts';
 
 const TAP_PREFIX = 'vtap';
 
@@ -67,11 +67,7 @@ describe('microVM volumes', { timeout: 300_000 }, () => {
   });
 
   after(async () => {
-    await executor?.cleanupOrphans(new Set());
-    await executor?.close();
-    await executor?.firewall?.remove();
-    rmSync(stateDir, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
+    await disposeExecutor(executor, stateDir, work);
   });
 
   async function runOnce(): Promise<Record<string, unknown>> {

@@ -8,13 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ExecutionSpec } from '@aleph-nodes/vmm';
 import { MicroVmExecutor } from '../../packages/vmm/src/microvm/microvm-executor.ts';
-import { guestImages, qemuProcesses, tapNames } from '../guest/helpers.ts';
+import { guestImages, qemuProcesses, tapNames, disposeExecutor } from '../guest/helpers.ts';
 
 const TAP_PREFIX = `vdrv${process.pid % 1000}`;
 
@@ -83,11 +83,7 @@ describe('microVM drives: every volume kind, code squashfs cached', { skip: proc
   });
 
   after(async () => {
-    await executor?.cleanupOrphans(new Set());
-    await executor?.close();
-    await executor?.firewall?.remove();
-    rmSync(stateDir, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
+    await disposeExecutor(executor, stateDir, work);
   });
 
   async function runOnce(): Promise<Record<string, unknown>> {

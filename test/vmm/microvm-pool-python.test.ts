@@ -5,14 +5,14 @@
  * variables, and answers through the pool VM's tap. Nothing is left behind.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { detectCgroups } from '../../packages/vmm/src/host/cgroups.ts';
 import { MicroVmExecutor } from '../../packages/vmm/src/microvm/microvm-executor.ts';
 import { cgroupScope, VM_CGROUP_PARENT } from '../../packages/vmm/src/microvm/vm-jail.ts';
-import { guestImages, qemuProcesses, tapNames } from '../guest/helpers.ts';
+import { guestImages, qemuProcesses, tapNames, disposeExecutor } from '../guest/helpers.ts';
 
 const TAP_PREFIX = `vppy${process.pid % 1000}`;
 const TABLE = `aleph_test_pypool_${process.pid}`;
@@ -52,11 +52,7 @@ describe('microVM warm pool on the Python runtime: an ASGI program imported into
   });
 
   after(async () => {
-    await executor?.cleanupOrphans(new Set());
-    await executor?.close();
-    await executor?.firewall?.remove();
-    rmSync(stateDir, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
+    await disposeExecutor(executor, stateDir, work);
   });
 
   it('serves a FastAPI program from the pool VM, in the Python started ahead', async () => {

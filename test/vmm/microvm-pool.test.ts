@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,7 +19,7 @@ import type { ExecutionSpec } from '@aleph-nodes/vmm';
 import { detectCgroups } from '../../packages/vmm/src/host/cgroups.ts';
 import { MicroVmExecutor } from '../../packages/vmm/src/microvm/microvm-executor.ts';
 import { cgroupScope, VM_CGROUP_PARENT } from '../../packages/vmm/src/microvm/vm-jail.ts';
-import { guestImages, qemuProcesses, tapNames } from '../guest/helpers.ts';
+import { guestImages, qemuProcesses, tapNames, disposeExecutor } from '../guest/helpers.ts';
 
 const TAP_PREFIX = `vpol${process.pid % 1000}`;
 const TABLE = `aleph_test_pool_${process.pid}`;
@@ -90,11 +90,7 @@ describe('microVM warm pool: one program per pool VM, never reused', { skip: pro
   });
 
   after(async () => {
-    await executor?.cleanupOrphans(new Set());
-    await executor?.close();
-    await executor?.firewall?.remove();
-    rmSync(stateDir, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
+    await disposeExecutor(executor, stateDir, work);
   });
 
   async function serve(s: ExecutionSpec, expected: { pid: number; ip: string; ifname: string }): Promise<Report> {
