@@ -55,6 +55,8 @@ export interface ProgramSpec {
   entrypoint: string;
   variables?: Record<string, string>;
   persistent?: boolean;
+  /** Guest memory (default 128 MiB, as aleph's programs). */
+  memoryMib?: number;
 }
 
 /** Publishes an on-demand (or persistent) PROGRAM running `entrypoint` from a zip; returns its hash. */
@@ -68,7 +70,7 @@ export async function publishProgram(ccnUrl: string, account: EthAccount, spec: 
       metadata: { name: spec.name },
       on: { http: true, persistent: spec.persistent === true },
       environment: { reproducible: false, internet: false, aleph_api: false, shared_cache: false },
-      resources: { vcpus: 1, memory: 128, seconds: 30 },
+      resources: { vcpus: 1, memory: spec.memoryMib ?? 128, seconds: 30 },
       runtime: { ref: spec.runtimeRef, use_latest: true, comment: 'devnet Node.js runtime' },
       volumes: [],
       variables: spec.variables ?? {},

@@ -61,7 +61,7 @@ export async function poolColdStarts(ctx: BenchContext, dir: string, programs: n
   const pool = { warmPoolSize: 1, warmPoolMemoryMib: guestMib, warmPoolVcpus: 1, warmPoolRuntimes: [language] };
   const net = await startNetwork(ctx, netDir, 'microvm', { vcpuOvercommit: Math.max(4, programs + 2), startTimeoutSeconds: 300, ...pool });
   try {
-    const echo = language === 'python' ? await publishPythonEcho(ctx, net) : await publishEcho(ctx, net);
+    const echo = language === 'python' ? await publishPythonEcho(ctx, net, guestMib) : await publishEcho(ctx, net);
     const hashes: string[] = [];
     for (let i = 0; i <= programs; i++) hashes.push(await echo.program(`bench-pool-${language}-${i}`));
     let taken = await poolFull(net, 0);

@@ -82,12 +82,12 @@ export async function publishEcho(ctx: BenchContext, net: BenchNetwork): Promise
   return { program: (name) => publishProgram(net.ccn.url, user, { codeRef, runtimeRef, name, entrypoint: 'main.mjs' }, 'BENCH') };
 }
 
-/** The FastAPI echo on the Python runtime (microvm executor only). */
-export async function publishPythonEcho(ctx: BenchContext, net: BenchNetwork): Promise<{ program(name: string): Promise<string> }> {
+/** The FastAPI echo on the Python runtime (microvm executor only), with `memoryMib` of guest memory. */
+export async function publishPythonEcho(ctx: BenchContext, net: BenchNetwork, memoryMib: number): Promise<{ program(name: string): Promise<string> }> {
   const user = EthAccount.generate();
   const runtimeRef = await publishPythonRuntime(net.ccn.url, user, 'BENCH', ctx.logger);
   const codeRef = await storeFile(net.ccn.url, user, await buildZip({ 'main.py': ECHO_PY }), 'BENCH');
-  return { program: (name) => publishProgram(net.ccn.url, user, { codeRef, runtimeRef, name, entrypoint: 'main:app' }, 'BENCH') };
+  return { program: (name) => publishProgram(net.ccn.url, user, { codeRef, runtimeRef, name, entrypoint: 'main:app', memoryMib }, 'BENCH') };
 }
 
 /** The guest address the CRN reports for a running program (execution list). */
