@@ -20,8 +20,8 @@ import { eventually, getJson, startNetwork, type NetworkCrn, type TestNetwork } 
 const json = <T>(url: string): Promise<T> => getJson<T>(url, 10_000);
 
 const TAG = 'rewards-test';
-/** Score periods of 30 s (aligned on multiples of 30 s); the reward period is two of them. */
-const PERIOD = 30;
+/** Score periods of 20 s (aligned on multiples of 20 s); the reward period is two of them. */
+const PERIOD = 20;
 /** Probe every second; a 5 s timeout leaves room on a loaded machine (lag of a window: 6 s). */
 const MONITOR = { monitorIntervalSeconds: 1, monitorProbeTimeoutSeconds: 5, monitorFailuresBeforeDown: 3, failoverBoundSeconds: 30 };
 
@@ -106,7 +106,7 @@ describe('scores and rewards with three CRNs, one of them down for a while', { t
 
   it('scores the CRN that was down lower, and `ccn rewards` pays it less than its siblings', async (t) => {
     // The reward period: the next two score periods. CRN 3 is killed 3 s in and restarted
-    // 10 s later (it is back well before the second score period on a loaded machine).
+    // 10 s later (usually back before the second score period; the assertions hold either way).
     from = (Math.floor(Date.now() / 1000 / PERIOD) + 1) * PERIOD;
     to = from + 2 * PERIOD;
     const down = crns[2] as CrnProc;
