@@ -57,7 +57,8 @@ const MAX_REQUEST_BYTES = 1024 * 1024;
 /** Variables read only when an interpreter or the dynamic linker starts. */
 const STARTUP_ONLY = /^(NODE_|PYTHON|LD_|UV_|OPENSSL_|MALLOC_)/;
 
-const NODE_ENTRY = /\.(m|c)?js$/;
+/** Entrypoints Node.js runs (anything else in the code is executed as it is). */
+export const NODE_ENTRY = /\.(m|c)?js$/;
 
 /** The kind the kernel command line asks this VM to start ahead, if any. */
 export function prestartFromCmdline(cmdline: string): PrestartKind | undefined {

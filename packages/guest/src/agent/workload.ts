@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { WORKLOAD_PORT } from '../protocol.ts';
 import type { GuestConfig, PrestartKind } from '../protocol.ts';
 import { GUEST_API_SOCKET } from './guest-api.ts';
-import { encodeLaunchRequest, LAUNCHER_FLAG, LAUNCHER_READY_FD, LAUNCHER_READY_VARIABLE, launcherFits } from './launcher.ts';
+import { encodeLaunchRequest, LAUNCHER_FLAG, LAUNCHER_READY_FD, LAUNCHER_READY_VARIABLE, launcherFits, NODE_ENTRY } from './launcher.ts';
 import { CODE_DIR } from './setup.ts';
 
 export interface WorkloadEvents {
@@ -21,8 +21,6 @@ export interface WorkloadEvents {
   /** The launcher started ahead waits for its program (or ended before it did). */
   prestarted(ok: boolean, error?: string): void;
 }
-
-const NODE_ENTRY = /\.(m|c)?js$/;
 
 /** The Python runtime's packages and ASGI server (runtime-python.ts); absent from the Node runtime. */
 export const PYTHON_LIBS_DIR = '/opt/aleph/libs';
@@ -115,15 +113,18 @@ export class Workload {
     return true;
   }
 
-  /** The started launcher when `config`'s program can become it; any other is ended. */
-  #takeLauncher(config: GuestConfig): ChildProcess | undefined {
+  /**
+   * The started launcher when `config`'s program can become it (none given: never); any other
+   * is ended. Either way it leaves the workload and reports nothing more.
+   */
+  #takeLauncher(config: GuestConfig | undefined): ChildProcess | undefined {
     const launcher = this.#launcher;
     this.#launcher = undefined;
     if (!launcher) return undefined;
     const { child, kind } = launcher;
     launcher.settle();
     const alive = child.pid !== undefined && child.exitCode === null && child.signalCode === null;
-    if (alive && launcherFits(kind, config)) return child;
+    if (alive && config && launcherFits(kind, config)) return child;
     killGroup(child, 'SIGKILL');
     return undefined;
   }
@@ -191,9 +192,7 @@ export class Workload {
 
   /** SIGTERM to the program's process group, SIGKILL after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
-    this.#launcher?.settle();
-    if (this.#launcher) killGroup(this.#launcher.child, 'SIGKILL');
-    this.#launcher = undefined;
+    this.#takeLauncher(undefined);
     const child = this.#child;
     if (!child || this.#exited || child.pid === undefined) return;
     killGroup(child, 'SIGTERM');

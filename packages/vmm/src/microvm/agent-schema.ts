@@ -42,6 +42,13 @@ export function cutLine(text: string, max: number): string {
 
 const int32 = z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1);
 
+/** A report of an outcome (`configured`, `refreshed`, `prestarted`): a failure carries its error. */
+function outcome<T extends string>(type: T, what: string) {
+  return z
+    .strictObject({ type: z.literal(type), ok: z.boolean(), error: z.string().max(GUEST_FIELD_LIMITS.error).optional() })
+    .refine((m) => m.ok || m.error !== undefined, { message: `a failed ${what} carries its error` });
+}
+
 export const GuestMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('hello'),
@@ -49,21 +56,9 @@ export const GuestMessageSchema = z.discriminatedUnion('type', [
     kernel: z.string().max(GUEST_FIELD_LIMITS.kernel),
     uptimeMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   }),
-  z
-    .strictObject({
-      type: z.literal('configured'),
-      ok: z.boolean(),
-      error: z.string().max(GUEST_FIELD_LIMITS.error).optional(),
-    })
-    .refine((m) => m.ok || m.error !== undefined, { message: 'a failed configuration carries its error' }),
+  outcome('configured', 'configuration'),
   z.strictObject({ type: z.literal('ready') }),
-  z
-    .strictObject({
-      type: z.literal('refreshed'),
-      ok: z.boolean(),
-      error: z.string().max(GUEST_FIELD_LIMITS.error).optional(),
-    })
-    .refine((m) => m.ok || m.error !== undefined, { message: 'a failed refresh carries its error' }),
+  outcome('refreshed', 'refresh'),
   z.strictObject({
     type: z.literal('log'),
     stream: z.enum(['stdout', 'stderr']),
@@ -76,13 +71,7 @@ export const GuestMessageSchema = z.discriminatedUnion('type', [
     signal: z.string().max(GUEST_FIELD_LIMITS.signal).regex(/^SIG[A-Z0-9+-]+$/).nullable(),
   }),
   z.strictObject({ type: z.literal('halting') }),
-  z
-    .strictObject({
-      type: z.literal('prestarted'),
-      ok: z.boolean(),
-      error: z.string().max(GUEST_FIELD_LIMITS.error).optional(),
-    })
-    .refine((m) => m.ok || m.error !== undefined, { message: 'a failed prestart carries its error' }),
+  outcome('prestarted', 'prestart'),
 ]);
 
 /** A guest message as the host may act on it (every field checked and bounded). */
